@@ -1,0 +1,76 @@
+# The README's commands. Everything installs itself on first use: a fresh clone needs only Python 3.11+ and make.
+SHELL := /bin/bash
+.SHELLFLAGS := -eo pipefail -c
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3
+PORT ?= 3000
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+TOOLS := .tools
+# pip's notes about optional local indexes are noise, not errors.
+QUIET_PIP := grep -v '^WARNING: Location' || true
+
+.PHONY: help install test lint fmt demo up bench openapi build deploy lock clean
+
+help: ## list the commands
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
+
+$(STAMP): pyproject.toml constraints.txt
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11+ is needed (PYTHON=...)")'
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	@echo "Installing the project and its dev tools into $(VENV) (first run only)..."
+	@$(PY) -m pip install -q --upgrade pip 2>&1 | $(QUIET_PIP)
+	@$(PY) -m pip install -q -c constraints.txt -e '.[dev]' 2>&1 | $(QUIET_PIP)
+	@touch $@
+
+install: $(STAMP) ## create .venv and install the project (editable) with dev tools
+
+test: $(STAMP) ## run the test suite (unit, integration, infrastructure, e2e)
+	$(PY) -m pytest
+
+lint: $(STAMP) $(TOOLS)/checkov/bin/checkov ## ruff, mypy, cfn-lint and checkov
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy
+	$(VENV)/bin/cfn-lint template.yaml
+	$(TOOLS)/checkov/bin/checkov --quiet --compact --skip-download --framework cloudformation -f template.yaml
+
+fmt: $(STAMP) ## format and autofix
+	$(VENV)/bin/ruff format .
+	$(VENV)/bin/ruff check --fix .
+
+demo: $(STAMP) ## start the local stack and play the main story through it
+	$(VENV)/bin/crm demo --port $(PORT)
+
+up: $(STAMP) ## start the local stack on PORT (default 3000); Ctrl-C stops it
+	$(VENV)/bin/crm local up --port $(PORT)
+
+bench: $(STAMP) ## benchmarks: cold start and throughput ratios, printed as a table
+	$(PY) -m pytest tests/perf -p no:cacheprovider -q -s
+
+openapi: $(STAMP) ## write the HTTP API's OpenAPI document to openapi.json
+	$(VENV)/bin/crm openapi --output openapi.json
+
+# checkov pins an old boto3, the SAM CLI its own: each lives in its own tool environment.
+$(TOOLS)/checkov/bin/checkov:
+	$(PYTHON) -m venv $(TOOLS)/checkov
+	$(TOOLS)/checkov/bin/pip install -q checkov==3.3.30 2>&1 | $(QUIET_PIP)
+
+$(TOOLS)/sam/bin/sam:
+	python3.12 -m venv $(TOOLS)/sam
+	$(TOOLS)/sam/bin/pip install -q aws-sam-cli 2>&1 | $(QUIET_PIP)
+
+build: $(TOOLS)/sam/bin/sam ## sam build, then compile .pyc (Lambda cannot write them)
+	$(TOOLS)/sam/bin/sam build
+	python3.12 -m compileall -q --invalidation-mode unchecked-hash .aws-sam/build
+
+deploy: build ## sam deploy --guided
+	$(TOOLS)/sam/bin/sam deploy --guided
+
+lock: $(STAMP) ## re-pin constraints.txt from the current environment
+	$(PY) -m pip freeze --exclude-editable | sort > constraints.txt
+
+clean:
+	rm -rf $(VENV) $(TOOLS) .aws-sam .pytest_cache .mypy_cache .ruff_cache

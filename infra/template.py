@@ -1,0 +1,202 @@
+"""Read template.yaml and resolve what the local stack and the tests need from it.
+
+The template is the single source of truth: tables, queues, buckets, topics, identities and each
+function's environment are derived from it here, never listed a second time.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+TEMPLATE_PATH = ROOT / "template.yaml"
+ACCOUNT_ID = "123456789012"
+
+
+def load(path: Path = TEMPLATE_PATH) -> dict[str, Any]:
+    """The template as plain dicts, with !Ref/!GetAtt/!Sub tags as their long forms."""
+    from cfnlint.decode import decode
+
+    template, problems = decode(str(path))
+    if problems or template is None:
+        raise ValueError(f"cannot read {path}: {problems}")
+    return _plain(template)
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, Mapping):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    if isinstance(value, str):
+        return str(value)
+    return value
+
+
+@dataclass(frozen=True)
+class Function:
+    logical_id: str
+    handler_path: Path  # functions/<name>/app.py
+    handler_name: str  # lambda_handler
+    environment: dict[str, str]
+    events: dict[str, dict[str, Any]]
+    properties: dict[str, Any]
+
+
+@dataclass
+class Template:
+    """A template resolved for one local deployment (names derived from logical ids)."""
+
+    body: dict[str, Any] = field(default_factory=load)
+    stack: str = "crm-local"
+    region: str = "eu-west-1"
+    parameters: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def resources(self) -> dict[str, dict[str, Any]]:
+        return self.body.get("Resources", {})  # type: ignore[no-any-return]
+
+    def of_type(self, *types: str) -> Iterator[tuple[str, dict[str, Any]]]:
+        for logical_id, resource in self.resources.items():
+            if resource.get("Type") in types:
+                yield logical_id, resource
+
+    # ---- names and ARNs of the local deployment -------------------------------------------------
+    def physical_name(self, logical_id: str) -> str:
+        resource = self.resources[logical_id]
+        props = resource.get("Properties", {})
+        explicit = {
+            "AWS::DynamoDB::Table": "TableName",
+            "AWS::SQS::Queue": "QueueName",
+            "AWS::S3::Bucket": "BucketName",
+            "AWS::SNS::Topic": "TopicName",
+        }.get(resource["Type"])
+        if explicit and explicit in props:
+            return str(self.resolve(props[explicit]))
+        name = f"{self.stack}-{logical_id}"
+        if resource["Type"] == "AWS::S3::Bucket":
+            name = name.lower()
+        if resource["Type"] == "AWS::SQS::Queue" and props.get("FifoQueue"):
+            name += ".fifo"
+        return name
+
+    def ref(self, logical_id: str) -> str:
+        if logical_id in self.param_values:
+            return self.param_values[logical_id]
+        pseudo = {
+            "AWS::Region": self.region,
+            "AWS::AccountId": ACCOUNT_ID,
+            "AWS::StackName": self.stack,
+            "AWS::URLSuffix": "amazonaws.com",
+            "AWS::Partition": "aws",
+            "AWS::NoValue": "",
+        }
+        if logical_id in pseudo:
+            return pseudo[logical_id]
+        kind = self.resources[logical_id]["Type"]
+        if kind == "AWS::SQS::Queue":
+            return f"https://sqs.{self.region}.amazonaws.com/{ACCOUNT_ID}/{self.physical_name(logical_id)}"
+        if kind == "AWS::SNS::Topic":
+            return self.arn(logical_id)
+        return self.physical_name(logical_id)
+
+    def arn(self, logical_id: str) -> str:
+        kind = self.resources[logical_id]["Type"]
+        name = self.physical_name(logical_id)
+        service = {
+            "AWS::DynamoDB::Table": f"dynamodb:{self.region}:{ACCOUNT_ID}:table/{name}",
+            "AWS::SQS::Queue": f"sqs:{self.region}:{ACCOUNT_ID}:{name}",
+            "AWS::SNS::Topic": f"sns:{self.region}:{ACCOUNT_ID}:{name}",
+            "AWS::S3::Bucket": f"s3:::{name}",
+            "AWS::Serverless::Function": f"lambda:{self.region}:{ACCOUNT_ID}:function:{name}",
+        }.get(kind, f"{kind.split('::')[1].lower()}:{self.region}:{ACCOUNT_ID}:{name}")
+        return f"arn:aws:{service}"
+
+    def get_att(self, logical_id: str, attribute: str) -> str:
+        if attribute == "Arn":
+            return self.arn(logical_id)
+        if attribute in {"QueueName", "TopicName", "Name"}:
+            return self.physical_name(logical_id)
+        if attribute == "QueueUrl":
+            return self.ref(logical_id)
+        return f"{self.physical_name(logical_id)}.{attribute}"
+
+    @cached_property
+    def param_values(self) -> dict[str, str]:
+        values = {
+            name: str(spec.get("Default", "")) for name, spec in self.body.get("Parameters", {}).items()
+        }
+        values.update(self.parameters)
+        return values
+
+    # ---- intrinsic functions --------------------------------------------------------------------
+    def resolve(self, value: Any) -> Any:  # noqa: PLR0911 - one branch per intrinsic function
+        """Resolve Ref, GetAtt, Sub, Join, Split, Select, If (conditions taken as false) recursively."""
+        if isinstance(value, list):
+            return [self.resolve(v) for v in value]
+        if not isinstance(value, dict):
+            return value
+        if len(value) != 1:
+            return {k: self.resolve(v) for k, v in value.items()}
+        ((key, arg),) = value.items()
+        if key == "Ref":
+            return self.ref(arg)
+        if key == "Fn::GetAtt":
+            logical_id, attribute = arg if isinstance(arg, list) else arg.split(".", 1)
+            return self.get_att(logical_id, attribute)
+        if key == "Fn::Sub":
+            text, variables = (arg, {}) if isinstance(arg, str) else (arg[0], self.resolve(arg[1]))
+            return re.sub(r"\$\{([^}!]+)\}", lambda m: self._sub_var(m.group(1), variables), text)
+        if key == "Fn::Join":
+            sep, parts = arg
+            return str(sep).join(str(p) for p in self.resolve(parts))
+        if key == "Fn::Split":
+            sep, text = arg
+            return str(self.resolve(text)).split(sep)
+        if key == "Fn::Select":
+            index, items = arg
+            return self.resolve(items)[int(index)]
+        if key == "Fn::If":
+            return self.resolve(arg[2])
+        return {key: self.resolve(arg)}
+
+    def _sub_var(self, name: str, variables: Mapping[str, Any]) -> str:
+        if name in variables:
+            return str(variables[name])
+        if "." in name:
+            logical_id, attribute = name.split(".", 1)
+            return self.get_att(logical_id, attribute)
+        return self.ref(name)
+
+    # ---- functions ------------------------------------------------------------------------------
+    def functions(self) -> dict[str, Function]:
+        """Every AWS::Serverless::Function with its handler file and fully resolved environment."""
+        globals_ = self.body.get("Globals", {}).get("Function", {})
+        global_env = globals_.get("Environment", {}).get("Variables", {})
+        found: dict[str, Function] = {}
+        for logical_id, resource in self.of_type("AWS::Serverless::Function"):
+            props = resource.get("Properties", {})
+            code_uri = Path(str(props.get("CodeUri", ".")))
+            module, _, handler_name = str(props["Handler"]).rpartition(".")
+            env = {**global_env, **props.get("Environment", {}).get("Variables", {})}
+            found[logical_id] = Function(
+                logical_id=logical_id,
+                handler_path=ROOT / code_uri / (module.replace(".", "/") + ".py"),
+                handler_name=handler_name,
+                environment={k: str(self.resolve(v)) for k, v in env.items()},
+                events=props.get("Events", {}),
+                properties=props,
+            )
+        return found
+
+    def environment(self) -> dict[str, str]:
+        """The Globals environment, resolved: what every function sees."""
+        variables = (
+            self.body.get("Globals", {}).get("Function", {}).get("Environment", {}).get("Variables", {})
+        )
+        return {k: str(self.resolve(v)) for k, v in variables.items()}

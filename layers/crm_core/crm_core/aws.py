@@ -1,0 +1,87 @@
+"""Lazily created, cached AWS clients: nothing is built at import, and moto can start first."""
+
+from __future__ import annotations
+
+import threading
+from functools import cache
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+    from mypy_boto3_s3 import S3Client
+    from mypy_boto3_ses import SESClient
+    from mypy_boto3_sesv2 import SESV2Client
+    from mypy_boto3_sns import SNSClient
+    from mypy_boto3_sqs import SQSClient
+
+_lock = threading.Lock()  # boto3's default session is not thread-safe while it creates clients
+
+
+@cache
+def client(service: str) -> Any:
+    """A cached boto3 client with bounded, jittered retries (standard mode)."""
+    import boto3  # noqa: PLC0415 - deferred: boto3 costs ~150 ms of cold start where unused
+    from botocore.config import Config  # noqa: PLC0415
+
+    with _lock:
+        factory: Any = boto3.client  # typed per service by the wrappers below
+        return factory(service, config=Config(retries={"mode": "standard", "max_attempts": 3}))
+
+
+def reset_clients() -> None:
+    """Forget every cached client (tests and the local stack switch endpoints)."""
+    client.cache_clear()
+
+
+def dynamodb() -> DynamoDBClient:
+    return client("dynamodb")  # type: ignore[no-any-return]
+
+
+def sesv2() -> SESV2Client:
+    return client("sesv2")  # type: ignore[no-any-return]
+
+
+def ses() -> SESClient:
+    return client("ses")  # type: ignore[no-any-return]
+
+
+def s3() -> S3Client:
+    return client("s3")  # type: ignore[no-any-return]
+
+
+def sqs() -> SQSClient:
+    return client("sqs")  # type: ignore[no-any-return]
+
+
+def sns() -> SNSClient:
+    return client("sns")  # type: ignore[no-any-return]
+
+
+def error_code(exc: BaseException) -> str:
+    """The AWS error code of a botocore ClientError (or pynamodb error wrapping one), else ''."""
+    response = getattr(exc, "response", None)
+    if response is None:
+        cause = getattr(exc, "cause", None) or exc.__cause__
+        response = getattr(cause, "response", None)
+    if isinstance(response, dict):
+        return str(response.get("Error", {}).get("Code", ""))
+    return ""
+
+
+THROTTLING_CODES = frozenset(
+    {
+        "ThrottlingException",
+        "Throttling",
+        "ProvisionedThroughputExceededException",
+        "RequestLimitExceeded",
+        "TooManyRequestsException",
+        "LimitExceededException",
+        "InternalServerError",
+        "ServiceUnavailable",
+    }
+)
+
+
+def is_transient(exc: BaseException) -> bool:
+    """True for throttling and server-side faults that a retry may cure."""
+    return error_code(exc) in THROTTLING_CODES

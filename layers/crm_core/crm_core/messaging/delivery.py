@@ -1,0 +1,100 @@
+"""deliver(): the one way a message leaves the CRM. Suppression check, claim, render, send, record."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import timedelta
+from enum import StrEnum
+from typing import Any
+
+from crm_core import aws, clock
+from crm_core.messaging import ledger, mime, suppressions
+from crm_core.messaging.templates import render
+from crm_core.observability import count, get_logger
+from crm_core.settings import get_settings
+
+
+class Outcome(StrEnum):
+    SENT = "sent"
+    DUPLICATE = "duplicate"  # already sent, skipped, or being sent by a live claim
+    SUPPRESSED = "suppressed"
+    FAILED = "failed"  # released for a later retry
+
+
+@dataclass(frozen=True, slots=True)
+class Outgoing:
+    """One message to one contact. `(contact_id, kind, occurrence)` names it once and for all."""
+
+    contact_id: str
+    to: str
+    kind: str  # e.g. "welcome.1", "birthday", "case-ack"
+    occurrence: str  # e.g. "1", "2027", a case id
+    template: str
+    locale: str | None
+    context: Mapping[str, Any] = field(default_factory=dict)
+    marketing: bool = False
+    reply_to: str | None = None
+    headers: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class Delivery:
+    outcome: Outcome
+    ses_message_id: str | None = None
+    reason: str | None = None
+
+
+def deliver(message: Outgoing) -> Delivery:
+    """Send `message` at most once; safe to call again with the same message at any time.
+
+    Raises nothing for SES failures (the claim is released and the outcome says FAILED); raises
+    ConfigurationError for a missing template and lets DynamoDB errors through.
+    """
+    settings, now, log = get_settings(), clock.now(), get_logger()
+    names = {"contact_id": message.contact_id, "kind": message.kind, "occurrence": message.occurrence}
+    if suppressions.blocks(suppressions.suppression_for(message.to), marketing=message.marketing):
+        ledger.mark_skipped(message.contact_id, message.kind, message.occurrence, "suppressed", now=now)
+        count("MessagesSuppressed")
+        log.info("message suppressed", extra=names)
+        return Delivery(Outcome.SUPPRESSED, reason="suppressed")
+    claim = ledger.claim(
+        message.contact_id,
+        message.kind,
+        message.occurrence,
+        now=now,
+        grace=timedelta(seconds=settings.claim_grace_seconds),
+    )
+    if claim is None:
+        log.info("message already claimed or sent", extra=names)
+        return Delivery(Outcome.DUPLICATE)
+    rendered = render(message.template, message.locale, message.context, settings.default_locale)
+    raw = mime.build(
+        sender=settings.sender_address,
+        to=message.to,
+        subject=rendered.subject,
+        text=rendered.text,
+        html=rendered.html,
+        reply_to=message.reply_to,
+        headers=message.headers,
+    )
+    request: dict[str, Any] = {
+        "FromEmailAddress": settings.sender_address,
+        "Destination": {"ToAddresses": [message.to]},
+        "Content": {"Raw": {"Data": raw}},
+    }
+    if settings.configuration_set:
+        request["ConfigurationSetName"] = settings.configuration_set
+    try:
+        response = aws.sesv2().send_email(**request)
+    except Exception as exc:  # noqa: BLE001 - any SES failure releases the claim for a later run
+        reason = aws.error_code(exc) or type(exc).__name__
+        ledger.mark_failed(claim, reason)
+        count("MessagesFailed")
+        log.warning("send failed; claim released for retry", extra={**names, "reason": reason})
+        return Delivery(Outcome.FAILED, reason=reason)
+    message_id = response["MessageId"]
+    ledger.mark_sent(claim, message_id, now=clock.now())
+    count("MessagesSent")
+    log.info("message sent", extra={**names, "ses_message_id": message_id, "locale": rendered.locale})
+    return Delivery(Outcome.SENT, ses_message_id=message_id)

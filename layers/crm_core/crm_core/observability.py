@@ -1,0 +1,58 @@
+"""Logging and metrics set up once, with email addresses and phone numbers masked in every log line.
+
+Powertools Tracer is left out on purpose: it imports aws_xray_sdk (~350 ms of cold start) and
+active tracing in the template already records each invocation and every AWS call's segment.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import cache
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from aws_lambda_powertools import Logger, Metrics
+
+_EMAIL = re.compile(r"[A-Za-z0-9._%+\-']+@[A-Za-z0-9.\-]+\.[A-Za-z]{2,}")
+# International numbers (+39 333 123 4567) and national ones written with separators (030 1234 567).
+_PHONE = re.compile(
+    r"\+\d[\d \-().]{6,18}\d|(?<![\w.:-])\(?0\d{1,4}\)?[ .\-/]\d{2,4}[ .\-/]?\d{2,5}(?![\w:])"
+)
+
+
+def redact(text: str) -> str:
+    """Replace every email address and phone number in `text` with a placeholder."""
+    return _PHONE.sub("<phone>", _EMAIL.sub("<email>", text))
+
+
+def _formatter() -> Any:
+    from aws_lambda_powertools.logging.formatter import LambdaPowertoolsFormatter  # noqa: PLC0415
+
+    class RedactingFormatter(LambdaPowertoolsFormatter):
+        def serialize(self, log: Any) -> str:
+            return redact(super().serialize(log))
+
+    return RedactingFormatter()
+
+
+@cache
+def get_logger() -> Logger:
+    """The process's structured JSON logger (service name from POWERTOOLS_SERVICE_NAME)."""
+    from aws_lambda_powertools import Logger  # noqa: PLC0415
+
+    return Logger(logger_formatter=_formatter())
+
+
+@cache
+def get_metrics() -> Metrics:
+    """The process's CloudWatch EMF metrics (namespace from POWERTOOLS_METRICS_NAMESPACE)."""
+    from aws_lambda_powertools import Metrics  # noqa: PLC0415
+
+    return Metrics()
+
+
+def count(name: str, value: float = 1) -> None:
+    """Add to a count metric."""
+    from aws_lambda_powertools.metrics import MetricUnit  # noqa: PLC0415
+
+    get_metrics().add_metric(name=name, unit=MetricUnit.Count, value=value)

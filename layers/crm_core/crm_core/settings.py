@@ -1,0 +1,85 @@
+"""One typed settings object, read from the environment once (template.yaml sets every variable)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields
+from functools import cache
+from typing import Any
+
+from crm_core.errors import ConfigurationError
+
+# Variables the Lambda runtime sets itself; the template cannot (and need not) set them.
+RUNTIME_PROVIDED = frozenset({"AWS_REGION", "AWS_DEFAULT_REGION"})
+
+
+def _env(name: str, default: str | None = None) -> Any:
+    """Field metadata naming the environment variable (and its default) behind a setting."""
+    return field(metadata={"env": name, "default": default})
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    """Everything a function needs to know about its deployment; built by `get_settings()`."""
+
+    environment: str = _env("ENVIRONMENT", "local")
+    region: str = _env("AWS_REGION", "eu-west-1")
+    # Tables
+    contacts_table: str = _env("CONTACTS_TABLE")
+    messages_table: str = _env("MESSAGES_TABLE")
+    suppressions_table: str = _env("SUPPRESSIONS_TABLE")
+    # Messaging
+    sender_address: str = _env("SENDER_ADDRESS")
+    configuration_set: str = _env("SES_CONFIGURATION_SET", "")
+    public_base_url: str = _env("PUBLIC_BASE_URL", "http://127.0.0.1:3000")
+    claim_grace_seconds: int = _env("CLAIM_GRACE_SECONDS", "900")
+    # Business
+    default_time_zone: str = _env("DEFAULT_TIME_ZONE", "Europe/Rome")
+    default_locale: str = _env("DEFAULT_LOCALE", "en")
+    allowed_origins: tuple[str, ...] = _env("ALLOWED_ORIGINS", "")
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str]) -> Settings:
+        """Build settings from a mapping; raises ConfigurationError naming every missing variable."""
+        values: dict[str, object] = {}
+        missing: list[str] = []
+        for f in fields(cls):
+            name, default = f.metadata["env"], f.metadata["default"]
+            raw = environ.get(name, default)
+            if raw is None:
+                missing.append(name)
+                continue
+            values[f.name] = _convert(f.type, raw, name)
+        if missing:
+            raise ConfigurationError(f"missing environment variables: {', '.join(sorted(missing))}")
+        return cls(**values)  # type: ignore[arg-type]
+
+    @classmethod
+    def variables(cls) -> dict[str, str | None]:
+        """Every environment variable the settings read, with its default (None when required)."""
+        return {f.metadata["env"]: f.metadata["default"] for f in fields(cls)}
+
+
+def _convert(kind: object, raw: str, name: str) -> object:
+    if kind in ("int", int):
+        try:
+            return int(raw)
+        except ValueError:
+            raise ConfigurationError(f"{name} must be an integer, got {raw!r}") from None
+    if kind in ("bool", bool):
+        return raw.strip().lower() in {"1", "true", "yes", "on"}
+    if kind in ("tuple[str, ...]",):
+        return tuple(part.strip() for part in raw.split(",") if part.strip())
+    return raw
+
+
+@cache
+def get_settings() -> Settings:
+    """The process's settings, read from os.environ on first use."""
+    return Settings.from_env(os.environ)
+
+
+def reset_settings() -> None:
+    """Forget the cached settings (tests and the local stack change the environment)."""
+    get_settings.cache_clear()

@@ -1,0 +1,98 @@
+"""Shared fixtures. AWS is moto: region and fake credentials are set before any boto3 session exists."""
+
+from __future__ import annotations
+
+import os
+
+os.environ.update(
+    AWS_DEFAULT_REGION="eu-west-1",
+    AWS_REGION="eu-west-1",
+    AWS_ACCESS_KEY_ID="testing",
+    AWS_SECRET_ACCESS_KEY="testing",
+    AWS_SECURITY_TOKEN="testing",
+    AWS_SESSION_TOKEN="testing",
+    POWERTOOLS_SERVICE_NAME="crm-tests",
+    POWERTOOLS_METRICS_NAMESPACE="CrmAutomation",
+    POWERTOOLS_DEV="false",
+)
+os.environ.pop("AWS_ENDPOINT_URL", None)
+os.environ.pop("AWS_PROFILE", None)
+
+from collections.abc import Iterator  # noqa: E402
+from dataclasses import dataclass  # noqa: E402
+from datetime import UTC, datetime  # noqa: E402
+from typing import Any  # noqa: E402
+
+import pytest  # noqa: E402
+from moto import mock_aws  # noqa: E402
+
+from crm_core import aws, clock  # noqa: E402
+from crm_core.models import reset_connections  # noqa: E402
+from crm_core.settings import reset_settings  # noqa: E402
+from infra.provision import provision  # noqa: E402
+from infra.template import Template  # noqa: E402
+
+
+@pytest.fixture(scope="session")
+def template() -> Template:
+    return Template()
+
+
+def _reset() -> None:
+    reset_settings()
+    aws.reset_clients()
+    reset_connections()
+
+
+@dataclass
+class Stack:
+    """The template's resources created in moto, with the names the functions see."""
+
+    template: Template
+    env: dict[str, str]
+
+    def sent_emails(self) -> list[Any]:
+        """Every message moto's SES accepted, oldest first."""
+        from moto.core import DEFAULT_ACCOUNT_ID
+        from moto.ses.models import ses_backends
+
+        return list(ses_backends[DEFAULT_ACCOUNT_ID][self.template.region].sent_messages)
+
+
+@pytest.fixture
+def stack(template: Template, monkeypatch: pytest.MonkeyPatch) -> Iterator[Stack]:
+    """moto with every table, queue, bucket, topic and identity of template.yaml, and its environment."""
+    env = template.environment()
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    _reset()
+    with mock_aws():
+        provision(template)
+        yield Stack(template=template, env=env)
+    _reset()
+
+
+@pytest.fixture
+def frozen_clock() -> Iterator[clock.FrozenClock]:
+    """A clock that stands still at 2026-11-23 10:00 UTC until the test moves it."""
+    fake = clock.FrozenClock(datetime(2026, 11, 23, 10, 0, tzinfo=UTC))
+    previous = clock.use_clock(fake)
+    yield fake
+    clock.use_clock(previous)
+
+
+@pytest.fixture
+def lambda_context() -> Any:
+    """A minimal Lambda context object, as Powertools expects it."""
+
+    @dataclass
+    class Context:
+        function_name: str = "test-function"
+        memory_limit_in_mb: int = 256
+        invoked_function_arn: str = "arn:aws:lambda:eu-west-1:123456789012:function:test-function"
+        aws_request_id: str = "00000000-0000-0000-0000-000000000000"
+
+        def get_remaining_time_in_millis(self) -> int:
+            return 30_000
+
+    return Context()

@@ -1,0 +1,109 @@
+"""The message engine against moto: at most once, retried after failures, never to suppressed addresses."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
+from unittest import mock
+
+import pytest
+from botocore.exceptions import ClientError
+
+from crm_core import aws
+from crm_core.messaging import Outcome, Outgoing, deliver, suppressions, templates
+from crm_core.models import SentMessage, contact_id_for
+from crm_core.models.messages import Suppression
+
+ADDRESS = "zoe@example.com"
+
+
+@pytest.fixture
+def notice_template(tmp_path: Path) -> Iterator[None]:
+    """A template of the tests' own, so the engine is tested apart from any campaign's wording."""
+    folder = tmp_path / "notice"
+    folder.mkdir()
+    for locale, greeting in {"en": "Hello", "it": "Ciao"}.items():
+        (folder / f"{locale}.subject.j2").write_text(f"{greeting} {{{{ name }}}}\n")
+        (folder / f"{locale}.txt.j2").write_text(f"{greeting} {{{{ name }}}}, see {{{{ link }}}}\n")
+        (folder / f"{locale}.html.j2").write_text(f"<p>{greeting} {{{{ name }}}}</p>")
+    with mock.patch.object(templates, "TEMPLATE_DIR", tmp_path):
+        templates._environment.cache_clear()
+        yield
+    templates._environment.cache_clear()
+
+
+def _message(**overrides: object) -> Outgoing:
+    fields: dict[str, object] = {
+        "contact_id": contact_id_for(ADDRESS),
+        "to": ADDRESS,
+        "kind": "notice",
+        "occurrence": "1",
+        "template": "notice",
+        "locale": "it-IT",
+        "context": {"name": "Zoë <b>", "link": "https://x"},
+    }
+    fields.update(overrides)
+    return Outgoing(**fields)  # type: ignore[arg-type]
+
+
+def test_a_message_is_sent_once_however_often_it_is_delivered(stack, frozen_clock, notice_template) -> None:
+    first = deliver(_message())
+    second = deliver(_message())
+
+    assert first.outcome is Outcome.SENT
+    assert second.outcome is Outcome.DUPLICATE
+    sent = stack.sent_emails()
+    assert len(sent) == 1
+    raw = sent[0].raw_data
+    assert "Ciao" in raw
+    assert "Zoë &lt;b&gt;" in raw or "Zo=C3=AB &lt;b&gt;" in raw or "&lt;b&gt;" in raw
+    ledger = SentMessage.get(f"{contact_id_for(ADDRESS)}#notice#1")
+    assert ledger.status == "sent"
+    assert ledger.ses_message_id == first.ses_message_id
+
+
+def test_a_failed_send_is_released_and_sent_by_the_next_attempt(stack, frozen_clock, notice_template) -> None:
+    throttled = ClientError(
+        {"Error": {"Code": "TooManyRequestsException", "Message": "slow down"}}, "SendEmail"
+    )
+    real = aws.sesv2()
+    with mock.patch.object(real, "send_email", side_effect=throttled):
+        failed = deliver(_message())
+    retried = deliver(_message())
+
+    assert failed.outcome is Outcome.FAILED
+    assert failed.reason == "TooManyRequestsException"
+    assert retried.outcome is Outcome.SENT
+    assert len(stack.sent_emails()) == 1
+    assert SentMessage.get(f"{contact_id_for(ADDRESS)}#notice#1").attempts == 2
+
+
+def test_a_claim_abandoned_mid_send_is_taken_over_after_the_grace_period(
+    stack, frozen_clock, notice_template
+) -> None:
+    from crm_core.messaging import ledger
+
+    abandoned = ledger.claim(
+        contact_id_for(ADDRESS), "notice", "1", now=frozen_clock.now(), grace=timedelta(minutes=15)
+    )
+    assert abandoned is not None  # the "crashed" sender got this far, then died before SES answered
+
+    assert deliver(_message()).outcome is Outcome.DUPLICATE
+    frozen_clock.advance(timedelta(minutes=16))
+    assert deliver(_message()).outcome is Outcome.SENT
+    assert deliver(_message()).outcome is Outcome.DUPLICATE
+    assert len(stack.sent_emails()) == 1
+
+
+def test_suppressed_addresses_get_no_marketing_but_bounced_ones_get_nothing(
+    stack, frozen_clock, notice_template
+) -> None:
+    suppressions.suppress(ADDRESS, scope="marketing", reason="unsubscribed", now=frozen_clock.now())
+    assert deliver(_message(marketing=True)).outcome is Outcome.SUPPRESSED
+    assert deliver(_message(kind="receipt")).outcome is Outcome.SENT
+
+    suppressions.suppress(ADDRESS.upper(), scope="all", reason="bounce", now=frozen_clock.now())
+    assert deliver(_message(kind="receipt", occurrence="2")).outcome is Outcome.SUPPRESSED
+    assert Suppression.get(ADDRESS).scope == "all"
+    assert len(stack.sent_emails()) == 1
