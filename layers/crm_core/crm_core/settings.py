@@ -29,6 +29,7 @@ class Settings:
     contacts_table: str = _env("CONTACTS_TABLE")
     messages_table: str = _env("MESSAGES_TABLE")
     suppressions_table: str = _env("SUPPRESSIONS_TABLE")
+    enrollments_table: str = _env("ENROLLMENTS_TABLE")
     # Messaging
     sender_address: str = _env("SENDER_ADDRESS")
     configuration_set: str = _env("SES_CONFIGURATION_SET", "")

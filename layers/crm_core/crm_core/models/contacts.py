@@ -14,6 +14,7 @@ from pynamodb.attributes import (
     UTCDateTimeAttribute,
     VersionAttribute,
 )
+from pynamodb.indexes import GlobalSecondaryIndex, KeysOnlyProjection
 from pynamodb.models import Model
 
 from crm_core.models.base import SettingsTableName, register
@@ -32,6 +33,44 @@ def contact_id_for(address: str) -> str:
     """The stable contact id of an address: no PII in keys, logs or URLs."""
     digest = hashlib.sha256(normalize_email(address).encode("utf-8")).digest()
     return "ct_" + base64.b32encode(digest).decode("ascii").lower().rstrip("=")[:26]
+
+
+OCCASION_SHARDS = 4  # spreads one popular day (say 01-01) over a few index partitions
+
+
+def occasion_day(date_text: str | None, contact_id: str) -> str | None:
+    """Index key of a yearly occasion: "MM-DD#shard" from "YYYY-MM-DD" or "--MM-DD"; None if unknown.
+
+    Contacts write it when their birthday or customer-since date is set; the occasions run queries
+    the two or three month-days that are "today" somewhere on Earth, shard by shard.
+    """
+    if not date_text or len(date_text) < 7:
+        return None
+    month_day = date_text[-5:]
+    shard = int(hashlib.sha256(contact_id.encode()).hexdigest(), 16) % OCCASION_SHARDS
+    return f"{month_day}#{shard}"
+
+
+class OccasionIndex(GlobalSecondaryIndex["Contact"]):
+    """Base of the sparse indexes by month-day: only contacts with that date are in them."""
+
+
+class BirthdayIndex(OccasionIndex):
+    class Meta:
+        index_name = "birthday-day"
+        projection = KeysOnlyProjection()
+
+    birthday_day = UnicodeAttribute(hash_key=True)
+    contact_id = UnicodeAttribute(range_key=True)
+
+
+class AnniversaryIndex(OccasionIndex):
+    class Meta:
+        index_name = "anniversary-day"
+        projection = KeysOnlyProjection()
+
+    anniversary_day = UnicodeAttribute(hash_key=True)
+    contact_id = UnicodeAttribute(range_key=True)
 
 
 class Touch(MapAttribute[str, str]):
@@ -74,13 +113,19 @@ class Contact(Model):
     first_touch = Touch(null=True)
     last_touch = Touch(null=True)
     custom = MapAttribute[str, str](null=True)
-    customer_since = UnicodeAttribute(null=True)  # "YYYY-MM-DD" of the first purchase
-    tier = UnicodeAttribute(null=True)
-    vip = BooleanAttribute(null=True)
+    customer_since = UnicodeAttribute(null=True)  # "YYYY-MM-DD" of the first purchase (or given on import)
+    birthday_day = UnicodeAttribute(null=True)  # occasion_day(birthday): BirthdayIndex key
+    anniversary_day = UnicodeAttribute(null=True)  # occasion_day(customer_since): AnniversaryIndex key
+    tier = UnicodeAttribute(null=True)  # loyalty tier, kept here for routing and priority
+    vip = BooleanAttribute(null=True)  # flagged most-valuable by the business
+    open_cases = NumberAttribute(null=True)  # complaint cases not yet resolved: pauses marketing
     created_at = UTCDateTimeAttribute(null=True)
     updated_at = UTCDateTimeAttribute(null=True)
     posts = NumberAttribute(null=True)  # how many form posts merged into this contact
     version = VersionAttribute(null=True)
+
+    birthday_index = BirthdayIndex()
+    anniversary_index = AnniversaryIndex()
 
     @property
     def display_name(self) -> str:

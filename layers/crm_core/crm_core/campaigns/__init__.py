@@ -1,0 +1,1 @@
+"""Campaigns: sequences of messages a contact is enrolled in."""

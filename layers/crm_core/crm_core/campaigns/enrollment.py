@@ -1,0 +1,49 @@
+"""Enrolling a contact in a campaign: once per (campaign, occurrence), however often it is asked."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+from pynamodb.exceptions import PutError
+
+from crm_core.models.enrollments import Enrollment, due_shard
+
+
+def _iso(at: datetime) -> str:
+    return at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def enroll(
+    contact_id: str,
+    campaign: str,
+    *,
+    at: datetime,
+    occurrence: str | None = None,
+    context: Mapping[str, Any] | None = None,
+) -> bool:
+    """Enroll the contact; True if this call enrolled it, False if it already was (nothing changes).
+
+    The first step becomes due at `at`; the sender moves it to the step's own delay.
+    """
+    key = campaign if occurrence is None else f"{campaign}#{occurrence}"
+    item = Enrollment(
+        contact_id,
+        key,
+        campaign=campaign,
+        status="active",
+        step=0,
+        enrolled_at=at,
+        due_at=_iso(at),
+        due_shard=due_shard(contact_id),
+        context=json.dumps(dict(context or {}), sort_keys=True, default=str),
+    )
+    try:
+        item.save(condition=Enrollment.contact_id.does_not_exist())
+        return True
+    except PutError as exc:
+        if getattr(exc, "cause_response_code", None) == "ConditionalCheckFailedException":
+            return False
+        raise
