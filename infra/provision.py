@@ -7,6 +7,7 @@ are verified. Used by the local stack and the test fixtures alike, so neither ca
 from __future__ import annotations
 
 import json
+import secrets
 from typing import Any
 
 import boto3
@@ -90,4 +91,11 @@ def provision(template: Template, session: boto3.Session | None = None) -> dict[
         else:
             ses.verify_domain_identity(Domain=identity)
         created["identities"].append(identity)
+
+    secretsmanager = session.client("secretsmanager")
+    for logical_id, resource in template.of_type("AWS::SecretsManager::Secret"):
+        props = resource.get("Properties", {})
+        value = props.get("SecretString") or secrets.token_urlsafe(48)
+        secretsmanager.create_secret(Name=template.physical_name(logical_id), SecretString=str(value))
+        created.setdefault("secrets", []).append(template.physical_name(logical_id))
     return created
