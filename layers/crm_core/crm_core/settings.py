@@ -41,6 +41,10 @@ class Settings:
     default_time_zone: str = _env("DEFAULT_TIME_ZONE", "Europe/Rome")
     default_locale: str = _env("DEFAULT_LOCALE", "en")
     allowed_origins: tuple[str, ...] = _env("ALLOWED_ORIGINS", "")
+    # Occasions (birthdays and customer anniversaries)
+    occasion_send_hour: int = _env("OCCASION_SEND_HOUR", "9")  # local hour from which greetings go out
+    leap_day_policy: str = _env("LEAP_DAY_POLICY", "feb28")  # 29 Feb occasions in other years: feb28 | mar1
+    birthday_bonus_enabled: bool = _env("BIRTHDAY_BONUS_ENABLED", "true")
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str]) -> Settings:
