@@ -1,0 +1,229 @@
+"""The hourly occasions run: greet every contact whose local day is their birthday or anniversary.
+
+Each run reads the month-days in play (see `dates`), then decides per contact in the contact's own
+zone (the business default when it has none or an unknown one): the local date must be the
+occasion's and the local time at or past the send hour. The ledger key `(contact, kind, local year)`
+makes the greeting once a year however many runs see it: a run missed by an outage is caught up by
+the next run of the same local day, and the next day's runs no longer see the contact as due.
+
+Greetings are marketing: opted-out or suppressed contacts get none, a contact with an open complaint
+case waits (a later run the same day greets them once it is resolved), and quiet hours apply. A
+catch-up that finds the contact inside the evening quiet hours cannot be sent before their day ends:
+it is recorded `skipped` ("quiet-hours") and counted as `OccasionsMissed`, never sent the next day.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime, time
+from functools import cached_property
+from typing import Any
+
+from crm_core import clock
+from crm_core.errors import ConfigurationError, RetryableError
+from crm_core.messaging import Outcome, Outgoing, deliver, ledger, quiet_hours
+from crm_core.models import Contact
+from crm_core.observability import count, get_logger
+from crm_core.occasions import rewards, store
+from crm_core.occasions.dates import (
+    LeapDayPolicy,
+    YearlyDate,
+    dates_in_play,
+    is_due,
+    month_days_to_read,
+    parse_yearly,
+    years_since,
+)
+from crm_core.occasions.store import Kind, Reads
+from crm_core.settings import get_settings
+
+
+@dataclass(frozen=True, slots=True)
+class Rules:
+    """The run's configuration, validated: the local send hour and the 29 February policy."""
+
+    send_hour: int
+    policy: LeapDayPolicy
+
+    @classmethod
+    def from_settings(cls) -> Rules:
+        """Rules from settings; raises ConfigurationError for an hour out of range, an unknown policy,
+        or a send hour after which quiet hours never end before midnight (nothing could ever be sent)."""
+        settings = get_settings()
+        hour = settings.occasion_send_hour
+        if not 0 <= hour <= 23:
+            raise ConfigurationError(f"OCCASION_SEND_HOUR must be 0-23, got {hour}")
+        _, quiet_end = quiet_hours.window()
+        chances = [time(hour)] + ([quiet_end] if quiet_end > time(hour) else [])
+        if all(quiet_hours.is_quiet(datetime.combine(datetime(2000, 1, 1), t, UTC), "UTC") for t in chances):
+            raise ConfigurationError(
+                f"OCCASION_SEND_HOUR {hour} is inside QUIET_HOURS until midnight: no greeting could be sent"
+            )
+        return cls(send_hour=hour, policy=LeapDayPolicy.parse(settings.leap_day_policy))
+
+
+@dataclass(frozen=True, slots=True)
+class Due:
+    """A contact whose occasion it is, in their zone, now."""
+
+    contact: Contact
+    kind: Kind
+    local: datetime  # the contact's wall clock at the run's instant
+    occasion: YearlyDate
+
+    @property
+    def occurrence(self) -> str:
+        return str(self.local.year)
+
+    @property
+    def key(self) -> tuple[str, str, str]:
+        return (self.contact.contact_id, str(self.kind), self.occurrence)
+
+    @property
+    def names(self) -> dict[str, str]:
+        return {"contact_id": self.contact.contact_id, "kind": str(self.kind), "occurrence": self.occurrence}
+
+
+@dataclass
+class RunReport:
+    """What one run did, by outcome; returned by the handler and logged."""
+
+    at: str
+    month_days: list[str]
+    candidates: int = 0  # contacts read from the indexes
+    due: int = 0  # of those, whose occasion and send hour it is now
+    sent: int = 0
+    already: int = 0  # greeted or skipped by an earlier run (or being sent by a concurrent one)
+    opted_out: int = 0
+    suppressed: int = 0
+    paused: int = 0  # an open complaint case: a later run the same day may greet them
+    deferred: int = 0  # quiet hours that end before the contact's day does
+    missed: int = 0  # quiet hours until the day ends: recorded skipped, never sent the next day
+    failed: int = 0  # SES refused for now: the next run the same day retries
+    invalid: int = 0  # a date that does not parse: fix the contact
+    errors: int = 0
+    reads: Reads = field(default_factory=Reads)
+
+    def as_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["reads"]["total"] = self.reads.total
+        return data
+
+
+class _Run:
+    def __init__(self, now: datetime, rules: Rules) -> None:
+        self.now, self.rules = now, rules
+        days = dates_in_play(now, rules.send_hour)
+        self.report = RunReport(at=now.isoformat(), month_days=month_days_to_read(days, rules.policy))
+
+    @cached_property
+    def log(self) -> Any:
+        return get_logger()
+
+    def due_now(self, kind: Kind, contact: Contact) -> Due | None:
+        text = contact.birthday if kind is Kind.BIRTHDAY else contact.customer_since
+        try:
+            occasion = parse_yearly(text)
+        except ValueError:
+            self.report.invalid += 1
+            count("OccasionsInvalidDate")
+            self.log.warning("occasion date does not parse", extra={"contact_id": contact.contact_id})
+            return None
+        if occasion is None:  # the date was removed after the index was read
+            return None
+        local = self.now.astimezone(quiet_hours.zone(contact.time_zone))
+        if not is_due(local, occasion, self.rules.policy, self.rules.send_hour):
+            return None
+        if kind is Kind.ANNIVERSARY and years_since(occasion, local.date()) < 1:
+            return None  # a customer since this year (or an unknown year) has no anniversary yet
+        return Due(contact=contact, kind=kind, local=local, occasion=occasion)
+
+    def greet(self, item: Due) -> None:
+        contact, report = item.contact, self.report
+        # Points are a loyalty benefit, not a message: granted even when no greeting may be sent.
+        points = 0
+        if item.kind is Kind.BIRTHDAY:
+            points = rewards.birthday_bonus(contact.contact_id, item.local.year)
+        if contact.marketing_opt_out or (contact.consent is not None and contact.consent.granted is False):
+            ledger.mark_skipped(*item.key, "opted-out", now=self.now)
+            report.opted_out += 1
+            count("OccasionsOptedOut")
+            return
+        if (contact.open_cases or 0) > 0:
+            report.paused += 1
+            count("OccasionsPaused")
+            return
+        delivery = deliver(
+            Outgoing(
+                contact_id=contact.contact_id,
+                to=contact.email,
+                kind=str(item.kind),
+                occurrence=item.occurrence,
+                template=str(item.kind),
+                locale=contact.locale,
+                context={
+                    "name": contact.display_name,
+                    "points": points,
+                    "years": years_since(item.occasion, item.local.date()),
+                },
+                marketing=True,
+                time_zone=contact.time_zone,
+            )
+        )
+        self.record(item, delivery.outcome, delivery.retry_at)
+
+    def record(self, item: Due, outcome: Outcome, retry_at: datetime | None) -> None:
+        report = self.report
+        if outcome is Outcome.SENT:
+            report.sent += 1
+            count(f"{item.kind.capitalize()}GreetingsSent")
+        elif outcome is Outcome.DUPLICATE:
+            report.already += 1
+        elif outcome is Outcome.SUPPRESSED:
+            report.suppressed += 1
+        elif outcome is Outcome.FAILED:
+            report.failed += 1
+        elif retry_at is not None and retry_at.astimezone(item.local.tzinfo).date() == item.local.date():
+            report.deferred += 1
+        else:
+            ledger.mark_skipped(*item.key, "quiet-hours", now=self.now)
+            report.missed += 1
+            count("OccasionsMissed")
+            self.log.warning("greeting missed: quiet hours last until the day ends", extra=item.names)
+
+
+def send_occasions(now: datetime | None = None) -> RunReport:
+    """Greet every contact whose occasion it is in their zone, at or past the send hour; once a year each.
+
+    Safe to run at any time and any number of times. Raises ConfigurationError for invalid settings
+    or templates, lets DynamoDB errors through (the scheduled invocation is retried), and raises
+    RetryableError after the run when a contact could not be handled (the others were).
+    """
+    run = _Run(now or clock.now(), Rules.from_settings())
+    report = run.report
+    due: list[Due] = []
+    for kind in Kind:
+        ids = store.contact_ids_on(kind, report.month_days, report.reads)
+        for contact in store.load_contacts(ids, report.reads):
+            report.candidates += 1
+            item = run.due_now(kind, contact)
+            if item is not None:
+                due.append(item)
+    report.due = len(due)
+    states = store.ledger_states([item.key for item in due], report.reads)
+    for item in due:
+        if states.get(item.key) in store.SETTLED:
+            report.already += 1
+            continue
+        try:
+            run.greet(item)
+        except ConfigurationError:
+            raise
+        except Exception:  # noqa: BLE001 - one contact's fault must not cost the others their greeting
+            report.errors += 1
+            count("OccasionsErrors")
+            run.log.exception("greeting failed; the next run retries", extra=item.names)
+    run.log.info("occasions run", extra={"report": report.as_dict()})
+    if report.errors:
+        raise RetryableError(f"{report.errors} greeting(s) failed; the run is retried")
+    return report

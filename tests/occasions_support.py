@@ -1,0 +1,42 @@
+"""Test support for occasions: contacts written the way every writer writes them, and the run's mail."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from crm_core.models import Contact, contact_id_for
+from crm_core.models.contacts import occasion_day
+from tests.helpers import Mail, parse_sent
+
+
+def add_contact(
+    address: str,
+    *,
+    birthday: str | None = None,
+    customer_since: str | None = None,
+    time_zone: str | None = None,
+    locale: str | None = None,
+    first_name: str | None = None,
+    **extra: Any,
+) -> Contact:
+    """Save a contact with its occasion index keys set, as leads, loyalty and imports do."""
+    contact_id = contact_id_for(address)
+    contact = Contact(
+        contact_id,
+        email=address,
+        birthday=birthday,
+        customer_since=customer_since,
+        birthday_day=occasion_day(birthday, contact_id),
+        anniversary_day=occasion_day(customer_since, contact_id),
+        time_zone=time_zone,
+        locale=locale,
+        first_name=first_name,
+        **extra,
+    )
+    contact.save()
+    return contact
+
+
+def outbox(stack: Any) -> list[Mail]:
+    """Every email SES accepted so far, parsed, oldest first."""
+    return [parse_sent(sent) for sent in stack.sent_emails()]
