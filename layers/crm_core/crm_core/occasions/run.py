@@ -223,7 +223,10 @@ def send_occasions(now: datetime | None = None) -> RunReport:
             report.errors += 1
             count("OccasionsErrors")
             run.log.exception("greeting failed; the next run retries", extra=item.names)
-    run.log.info("occasions run", extra={"report": report.as_dict()})
+    if report.due or report.invalid:
+        run.log.info("occasions run", extra={"report": report.as_dict()})
+    else:  # most hours nobody is due: the hourly log then reads like a diary of greetings
+        run.log.debug("occasions run: nobody due", extra={"month_days": report.month_days})
     if report.errors:
         raise RetryableError(f"{report.errors} greeting(s) failed; the run is retried")
     return report
