@@ -76,6 +76,11 @@ class Due:
         return str(self.local.year)
 
     @property
+    def years(self) -> int:
+        """Whole years a customer has been with us (anniversaries); 0 for birthdays (no ages in mail)."""
+        return years_since(self.occasion, self.local.date()) if self.kind is Kind.ANNIVERSARY else 0
+
+    @property
     def key(self) -> tuple[str, str, str]:
         return (self.contact.contact_id, str(self.kind), self.occurrence)
 
@@ -134,9 +139,10 @@ class _Run:
         local = self.now.astimezone(quiet_hours.zone(contact.time_zone))
         if not is_due(local, occasion, self.rules.policy, self.rules.send_hour):
             return None
-        if kind is Kind.ANNIVERSARY and years_since(occasion, local.date()) < 1:
+        item = Due(contact=contact, kind=kind, local=local, occasion=occasion)
+        if kind is Kind.ANNIVERSARY and item.years < 1:
             return None  # a customer since this year (or an unknown year) has no anniversary yet
-        return Due(contact=contact, kind=kind, local=local, occasion=occasion)
+        return item
 
     def greet(self, item: Due) -> None:
         contact, report = item.contact, self.report
@@ -145,9 +151,9 @@ class _Run:
         if item.kind is Kind.BIRTHDAY:
             points = rewards.birthday_bonus(contact.contact_id, item.local.year)
         if contact.marketing_opt_out or (contact.consent is not None and contact.consent.granted is False):
-            ledger.mark_skipped(*item.key, "opted-out", now=self.now)
             report.opted_out += 1
-            count("OccasionsOptedOut")
+            if ledger.mark_skipped(*item.key, "opted-out", now=self.now):
+                count("OccasionsOptedOut")
             return
         if (contact.open_cases or 0) > 0:
             report.paused += 1
@@ -164,7 +170,7 @@ class _Run:
                 context={
                     "name": contact.display_name,
                     "points": points,
-                    "years": years_since(item.occasion, item.local.date()),
+                    "years": item.years,
                 },
                 marketing=True,
                 time_zone=contact.time_zone,
@@ -185,21 +191,22 @@ class _Run:
             report.failed += 1
         elif retry_at is not None and retry_at.astimezone(item.local.tzinfo).date() == item.local.date():
             report.deferred += 1
-        else:
-            ledger.mark_skipped(*item.key, "quiet-hours", now=self.now)
+        elif ledger.mark_skipped(*item.key, "quiet-hours", now=self.now):
             report.missed += 1
             count("OccasionsMissed")
             self.log.warning("greeting missed: quiet hours last until the day ends", extra=item.names)
+        else:  # an earlier attempt owns the ledger entry (failed or claimed): it was counted then
+            report.already += 1
 
 
-def send_occasions(now: datetime | None = None) -> RunReport:
+def send_occasions() -> RunReport:
     """Greet every contact whose occasion it is in their zone, at or past the send hour; once a year each.
 
     Safe to run at any time and any number of times. Raises ConfigurationError for invalid settings
     or templates, lets DynamoDB errors through (the scheduled invocation is retried), and raises
     RetryableError after the run when a contact could not be handled (the others were).
     """
-    run = _Run(now or clock.now(), Rules.from_settings())
+    run = _Run(clock.now(), Rules.from_settings())
     report = run.report
     due: list[Due] = []
     for kind in Kind:
@@ -210,6 +217,7 @@ def send_occasions(now: datetime | None = None) -> RunReport:
             if item is not None:
                 due.append(item)
     report.due = len(due)
+    count("OccasionsDue", report.due)  # every run publishes one figure: a silent schedule shows as a gap
     states = store.ledger_states([item.key for item in due], report.reads)
     for item in due:
         if states.get(item.key) in store.SETTLED:
