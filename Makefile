@@ -58,6 +58,12 @@ $(TOOLS)/checkov/bin/checkov:
 	$(PYTHON) -m venv $(TOOLS)/checkov
 	$(TOOLS)/checkov/bin/pip install -q checkov==3.3.30 2>&1 | $(QUIET_PIP)
 
+# sam build needs a python3.12 on PATH (the Lambda runtime); with pyenv, put its 3.12 beside the default.
+PYENV_312 := $(shell pyenv versions --bare 2>/dev/null | grep -m1 '^3\.12')
+ifneq ($(PYENV_312),)
+build deploy $(TOOLS)/sam/bin/sam: export PYENV_VERSION := $(PYENV_312):$(shell pyenv version-name 2>/dev/null)
+endif
+
 $(TOOLS)/sam/bin/sam:
 	python3.12 -m venv $(TOOLS)/sam
 	$(TOOLS)/sam/bin/pip install -q aws-sam-cli 2>&1 | $(QUIET_PIP)
