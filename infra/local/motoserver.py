@@ -1,0 +1,76 @@
+"""moto's server on loopback, in a thread of this process, one request at a time.
+
+moto's conditional writes are a check then a write in Python; one lock around request handling
+makes every request atomic, as DynamoDB's are. Connections stay keep-alive (threaded werkzeug), but
+requests never overlap.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import urllib.request
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from werkzeug.serving import BaseWSGIServer, make_server
+
+
+class _OneAtATime:
+    """WSGI middleware: the wrapped app handles one request at a time; `after` runs inside the lock."""
+
+    def __init__(self, app: Any, after: Callable[[], None]) -> None:
+        self.app = app
+        self.after = after
+        self.lock = threading.Lock()
+
+    def __call__(self, environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
+        with self.lock:
+            result = self.app(environ, start_response)
+            try:
+                body = b"".join(result)
+            finally:
+                close = getattr(result, "close", None)
+                if close is not None:
+                    close()
+            self.after()
+        return [body]
+
+
+class MotoServer:
+    """Start, reset and stop a moto server bound to 127.0.0.1 on a free port."""
+
+    def __init__(self, after_request: Callable[[], None] = lambda: None, host: str = "127.0.0.1") -> None:
+        from moto.moto_server.werkzeug_app import (
+            DomainDispatcherApplication,
+            MotoRequestHandler,
+            create_backend_app,
+        )
+
+        logging.getLogger("werkzeug").setLevel(logging.ERROR)  # verbose=False does not silence it
+        self.app = _OneAtATime(DomainDispatcherApplication(create_backend_app), after_request)
+        self._server: BaseWSGIServer = make_server(
+            host, 0, self.app, threaded=True, request_handler=MotoRequestHandler
+        )
+        self._server.daemon_threads = True
+        self._thread = threading.Thread(target=self._server.serve_forever, name="moto", daemon=True)
+
+    @property
+    def url(self) -> str:
+        host, port = self._server.server_address[:2]
+        return f"http://{host}:{port}"
+
+    def start(self) -> MotoServer:
+        self._thread.start()
+        return self
+
+    def reset(self) -> None:
+        """Wipe every backend (moto's state is process-wide: a fresh stack starts from nothing)."""
+        request = urllib.request.Request(f"{self.url}/moto-api/reset", method="POST", data=b"")
+        with urllib.request.urlopen(request, timeout=10) as response:
+            response.read()
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+        self._thread.join(timeout=5)
