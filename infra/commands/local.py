@@ -29,6 +29,7 @@ def up_command(args: argparse.Namespace) -> int:
     )
     try:
         stack.start()
+        stack.runtime.preload()  # a handler that cannot import shows now, not at its first request
     except OSError as exc:
         print(f"cannot start the local stack on {args.host}:{args.port}: {exc}")  # noqa: T201
         return 1

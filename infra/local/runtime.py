@@ -170,12 +170,18 @@ class Runtime:
             raise RuntimeError(f"{path} has no callable {function.handler_name}")
         return handler  # type: ignore[no-any-return]
 
-    def preload(self) -> None:
-        """Import every handler now (so a broken one shows at start, not at its first request)."""
+    def preload(self) -> list[str]:
+        """Import every handler now, so a broken one shows at start; returns the functions that failed."""
+        failed = []
         for logical_id in self.functions:
             with self.lock:
                 self._apply_environment(logical_id)
-                self.handler(logical_id)
+                try:
+                    self.handler(logical_id)
+                except Exception:  # noqa: BLE001 - reported, and the stack serves the other functions
+                    self._log(f"[{logical_id}] cannot import its handler:\n{traceback.format_exc().rstrip()}")
+                    failed.append(logical_id)
+        return failed
 
     # ---- invoking --------------------------------------------------------------------------------
     def invoke(self, logical_id: str, event: Any, request_id: str | None = None) -> Invocation:
