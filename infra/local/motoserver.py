@@ -53,7 +53,9 @@ class MotoServer:
             host, 0, self.app, threaded=True, request_handler=MotoRequestHandler
         )
         self._server.daemon_threads = True
-        self._thread = threading.Thread(target=self._server.serve_forever, name="moto", daemon=True)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.1}, name="moto", daemon=True
+        )
 
     @property
     def url(self) -> str:

@@ -99,8 +99,15 @@ Sender = Callable[[str, str, dict[str, Any]], dict[str, str]]  # (kind, arn, rec
 class Runtime:
     """Invokes the functions of one template: synchronously (HTTP, SQS) or asynchronously."""
 
-    def __init__(self, template: Template, base_env: Mapping[str, str], log: Callable[[str], None]) -> None:
+    def __init__(
+        self,
+        template: Template,
+        base_env: Mapping[str, str],
+        log: Callable[[str], None],
+        overrides: Mapping[str, str] | None = None,
+    ) -> None:
         self.template = template
+        self._overrides = dict(overrides or {})
         self.functions: dict[str, Function] = template.functions()
         self.lock = threading.RLock()
         self._base_env = dict(base_env)
@@ -141,6 +148,7 @@ class Runtime:
             "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
             "AWS_LAMBDA_LOG_GROUP_NAME": f"/aws/lambda/{name}",
             "_HANDLER": f"{module}.{function.handler_name}",
+            **self._overrides,
         }
 
     def _apply_environment(self, logical_id: str) -> None:

@@ -375,6 +375,8 @@ class LocalHTTPServer(ThreadingHTTPServer):
 
 
 def serve_in_thread(server: LocalHTTPServer) -> threading.Thread:
-    thread = threading.Thread(target=server.serve_forever, name="gateway", daemon=True)
+    thread = threading.Thread(
+        target=server.serve_forever, kwargs={"poll_interval": 0.1}, name="gateway", daemon=True
+    )
     thread.start()
     return thread

@@ -48,6 +48,7 @@ class LocalStack:
         auto_schedules: bool = False,
         log: Callable[[str], None] | None = None,
         log_requests: bool = True,
+        env_overrides: dict[str, str] | None = None,
         root: Path = ROOT,
     ) -> None:
         self.template = template or Template()
@@ -55,6 +56,7 @@ class LocalStack:
         self.auto_schedules = auto_schedules
         self.log = log or _print
         self.log_requests = log_requests
+        self.env_overrides = env_overrides or {}  # e.g. quieter Powertools logs for the demo
         self.root = root
         self.clock = clock.MovableClock()
         self.routes = gateway.routes(self.template)
@@ -93,7 +95,7 @@ class LocalStack:
         self.sns = session.client("sns", endpoint_url=self.moto_url, config=config)
         self.s3 = session.client("s3", endpoint_url=self.moto_url, config=config)
         self.created = provision(self.template, session)
-        self.runtime = Runtime(self.template, dict(os.environ), self.log)
+        self.runtime = Runtime(self.template, dict(os.environ), self.log, self.env_overrides)
         self.schedules = triggers.Schedules(self.template, self.runtime, self.log)
         self.queues = triggers.Queues(self.template, self.runtime, self.sqs)
         self.topics = triggers.Topics(self.template, self.runtime, self.sns)

@@ -114,3 +114,9 @@ def test_crm_local_up_serves_an_empty_outbox_and_stops_cleanly_on_ctrl_c() -> No
     assert process.returncode == 0, rest
     assert "Local stack stopped." in rest
     assert "moto: http://127.0.0.1:" in "".join(printed)
+
+
+def test_the_stack_scene_of_the_demo_plays(local_stack: LocalClient) -> None:
+    from infra.demo import SCENES, load
+
+    load(SCENES / "00_stack.py").play(local_stack)
