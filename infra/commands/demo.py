@@ -36,8 +36,12 @@ def demo_command(args: argparse.Namespace) -> int:
         results = play_all(LocalClient(stack.url), scenes())
         print(summary(results), flush=True)  # noqa: T201
         if args.keep:
-            print(f"\nThe stack keeps running on {stack.url}; Ctrl-C stops it.", flush=True)  # noqa: T201
-            stack.wait()
+            stack.wait(
+                lambda: print(f"\nThe stack keeps running on {stack.url}; Ctrl-C stops it.", flush=True)
+            )
+    except KeyboardInterrupt:
+        print("\nDemo interrupted.", flush=True)  # noqa: T201
+        return 130
     finally:
         stack.stop()
     return 1 if any(r.error for r in results) else 0

@@ -31,12 +31,19 @@ def up_command(args: argparse.Namespace) -> int:
         stack.start()
         stack.runtime.preload()  # a handler that cannot import shows now, not at its first request
     except OSError as exc:
+        stack.stop()
         print(f"cannot start the local stack on {args.host}:{args.port}: {exc}")  # noqa: T201
         return 1
-    try:
+    except KeyboardInterrupt:
+        stack.stop()
+        return 130
+
+    def ready() -> None:
         print(stack.banner(), flush=True)  # noqa: T201
         print("\nReady. Ctrl-C stops it.", flush=True)  # noqa: T201
-        stack.wait()
+
+    try:
+        stack.wait(ready)
     finally:
         stack.stop()
         print("Local stack stopped.", flush=True)  # noqa: T201

@@ -13,7 +13,7 @@ import urllib.request
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from werkzeug.serving import BaseWSGIServer, make_server
+from werkzeug.serving import ThreadedWSGIServer, make_server
 
 
 class _OneAtATime:
@@ -49,9 +49,9 @@ class MotoServer:
 
         logging.getLogger("werkzeug").setLevel(logging.ERROR)  # verbose=False does not silence it
         self.app = _OneAtATime(DomainDispatcherApplication(create_backend_app), after_request)
-        self._server: BaseWSGIServer = make_server(
-            host, 0, self.app, threaded=True, request_handler=MotoRequestHandler
-        )
+        server = make_server(host, 0, self.app, threaded=True, request_handler=MotoRequestHandler)
+        assert isinstance(server, ThreadedWSGIServer)
+        self._server = server
         self._server.daemon_threads = True
         self._thread = threading.Thread(
             target=self._server.serve_forever, kwargs={"poll_interval": 0.1}, name="moto", daemon=True
@@ -60,7 +60,7 @@ class MotoServer:
     @property
     def url(self) -> str:
         host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}"
+        return f"http://{host!s}:{port}"
 
     def start(self) -> MotoServer:
         self._thread.start()

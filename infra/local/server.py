@@ -85,9 +85,9 @@ class ControlRoutes:
                 "auto_schedules": stack.auto_schedules,
                 "routes": self._route_list(),
                 "control": self._names(),
-                "schedules": stack.schedules.list(),
+                "schedules": stack.schedules.describe(),
                 "queues": [q.logical_id for q in stack.queues.items.values()],
-                "topics": stack.topics.list(),
+                "topics": stack.topics.describe(),
             },
         )
 
@@ -134,7 +134,7 @@ class ControlRoutes:
         return json_answer(200, {"now": events.iso_seconds(clock.now())})
 
     def schedules(self, **_: Any) -> Answer:
-        return json_answer(200, self.stack.schedules.list())
+        return json_answer(200, self.stack.schedules.describe())
 
     def run_schedule(self, name: str, query: dict[str, str], **_: Any) -> Answer:
         found = self.stack.schedules.of(name, query.get("event"))
@@ -145,7 +145,7 @@ class ControlRoutes:
         return json_answer(200, {"function": name, "status": status, "runs": runs})
 
     def queues(self, **_: Any) -> Answer:
-        return json_answer(200, self.stack.queues.list())
+        return json_answer(200, self.stack.queues.describe())
 
     def send_to_queue(self, name: str, body: bytes, query: dict[str, str], **_: Any) -> Answer:
         self.stack.queues.info(name)
@@ -157,7 +157,7 @@ class ControlRoutes:
         return json_answer(200, {"queue": name, "message_id": None} | self.stack.queues.deliver(name))
 
     def topics(self, **_: Any) -> Answer:
-        return json_answer(200, self.stack.topics.list())
+        return json_answer(200, self.stack.topics.describe())
 
     def publish(self, name: str, body: bytes, query: dict[str, str], **_: Any) -> Answer:
         if not body:
@@ -247,7 +247,7 @@ class Handler(BaseHTTPRequestHandler):
 
     def _read_body(self) -> bytes:
         if self.headers.get("transfer-encoding", "").lower() == "chunked":
-            chunks = []
+            chunks: list[bytes] = []
             while True:
                 size = int(self.rfile.readline().split(b";")[0].strip() or b"0", 16)
                 if size == 0:

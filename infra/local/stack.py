@@ -6,6 +6,7 @@ import importlib
 import importlib.util
 import json
 import os
+import signal
 import sys
 import threading
 import time
@@ -158,13 +159,24 @@ class LocalStack:
     def __exit__(self, *exc: object | TracebackType) -> None:
         self.stop()
 
-    def wait(self) -> None:
-        """Block until Ctrl-C (or stop() from another thread)."""
+    def wait(self, ready: Callable[[], None] = lambda: None) -> None:
+        """Call `ready`, then block until Ctrl-C, SIGTERM or stop() from another thread.
+
+        The signal handlers are in place before `ready` runs, so a Ctrl-C right after "Ready" is
+        printed still ends in a clean stop instead of a KeyboardInterrupt somewhere in between.
+        """
+        interrupted = threading.Event()
+        handlers = {}
+        if threading.current_thread() is threading.main_thread():
+            for signum in (signal.SIGINT, signal.SIGTERM):
+                handlers[signum] = signal.signal(signum, lambda *_: interrupted.set())
         try:
-            while not self._stopped.wait(0.5):
-                pass
-        except KeyboardInterrupt:
-            pass
+            ready()
+            while not (interrupted.is_set() or self._stopped.is_set()):
+                interrupted.wait(0.2)
+        finally:
+            for signum, previous in handlers.items():
+                signal.signal(signum, previous)
 
     # ---- what it serves ---------------------------------------------------------------------------
     @property

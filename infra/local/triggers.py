@@ -101,7 +101,7 @@ class Schedules:
                     )
                 )
 
-    def list(self) -> list[dict[str, Any]]:
+    def describe(self) -> list[dict[str, Any]]:
         return [s.as_dict() for s in self.items]
 
     def of(self, function: str, event: str | None = None) -> list[Schedule]:
@@ -236,7 +236,7 @@ class Queues:
             attributes["ApproximateNumberOfMessagesNotVisible"]
         )
 
-    def list(self) -> list[dict[str, Any]]:
+    def describe(self) -> list[dict[str, Any]]:
         listed = []
         for info in self.items.values():
             visible, in_flight = self.depth(info.logical_id)
@@ -375,7 +375,7 @@ class Topics:
                     if topic is not None:
                         self.subscribers[topic].append(function_id)
 
-    def list(self) -> list[dict[str, Any]]:
+    def describe(self) -> list[dict[str, Any]]:
         return [
             {"logical_id": t, "arn": self.template.arn(t), "subscribers": s}
             for t, s in self.subscribers.items()
