@@ -5,6 +5,7 @@ The HTTP API's payload 2.0 event lives in gateway.py beside the route matching i
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import json
 import secrets
@@ -218,7 +219,10 @@ def s3_event(*, bucket: str, key: str, size: int, etag: str, at: datetime, regio
                 "eventName": "ObjectCreated:Put",
                 "userIdentity": {"principalId": "AWS:LOCALSTACK"},
                 "requestParameters": {"sourceIPAddress": "127.0.0.1"},
-                "responseElements": {"x-amz-request-id": uuid.uuid4().hex[:16].upper()},
+                "responseElements": {
+                    "x-amz-request-id": uuid.uuid4().hex[:16].upper(),
+                    "x-amz-id-2": base64.b64encode(uuid.uuid4().bytes * 2).decode(),
+                },
                 "s3": {
                     "s3SchemaVersion": "1.0",
                     "configurationId": "local",

@@ -154,12 +154,19 @@ class AutoScheduler(threading.Thread):
 
     def run(self) -> None:
         while not self._stop_event.wait(0.5):
-            for schedule in self.schedules.due(clock.now()):
-                outcome = self.schedules.run(schedule)
-                self._log(
-                    f"schedule {schedule.function}.{schedule.event} ({schedule.expression}) at "
-                    f"{outcome['time']}: {outcome['status']} after {outcome['attempts']} attempt(s)"
-                )
+            self.tick()
+
+    def tick(self) -> list[dict[str, Any]]:
+        """Run every schedule due by the local clock now; their outcomes."""
+        outcomes = []
+        for schedule in self.schedules.due(clock.now()):
+            outcome = self.schedules.run(schedule)
+            self._log(
+                f"schedule {schedule.function}.{schedule.event} ({schedule.expression}) at "
+                f"{outcome['time']}: {outcome['status']} after {outcome['attempts']} attempt(s)"
+            )
+            outcomes.append(outcome)
+        return outcomes
 
     def stop(self) -> None:
         self._stop_event.set()

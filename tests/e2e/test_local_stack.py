@@ -16,6 +16,7 @@ import pytest
 
 from infra.local.client import LocalClient, LocalStackError
 from infra.local.stack import LocalStack
+from infra.local.triggers import AutoScheduler
 from infra.template import Template
 
 pytestmark = pytest.mark.e2e
@@ -221,6 +222,23 @@ def test_a_failing_schedule_is_retried_then_recorded_on_its_failure_destination(
     assert record["requestPayload"] == {"fail": True}
     assert record["responseContext"]["functionError"] == "Unhandled"
     assert record["responsePayload"]["errorType"] == "RuntimeError"
+
+
+def test_auto_schedules_fire_what_the_local_clock_makes_due(
+    local: LocalClient, stack: LocalStack, sqs
+) -> None:
+    """What `crm local up --auto-schedules` runs twice a second, ticked here by hand."""
+    auto = AutoScheduler(stack.schedules, log=lambda _: None)
+    local.set_clock("2030-06-01T01:54:00Z")  # 6.5 minutes before 02:00:30: a 5-minute rate fires
+    auto.tick()  # whatever the earlier jump made due
+
+    assert auto.tick() == []
+    local.set_clock("2030-06-01T02:00:30Z")
+    fired = sorted((o["schedule"], o["status"]) for o in auto.tick())
+
+    assert fired == [("EveryFiveMinutes", "succeeded"), ("Nightly", "failed")]
+    assert auto.tick() == []
+    _drain(sqs, "crm-local-FailureQueue")
 
 
 def test_running_an_unknown_schedule_is_a_404(local: LocalClient) -> None:
