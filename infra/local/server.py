@@ -83,6 +83,7 @@ class ControlRoutes:
                 "region": stack.template.region,
                 "clock": events.iso_seconds(clock.now()),
                 "auto_schedules": stack.auto_schedules,
+                "parameters": stack.template.param_values,
                 "routes": self._route_list(),
                 "control": self._names(),
                 "schedules": stack.schedules.describe(),

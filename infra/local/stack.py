@@ -84,6 +84,10 @@ class LocalStack:
         return self
 
     def _start(self) -> None:
+        # Bind first: the port is part of the deployment (links in emails point at this stack).
+        self._http = server.LocalHTTPServer((self.host, self.port), self)
+        self.port = self._http.server_address[1]
+        self._link_here()
         self.outbox = Outbox(self.template.region, self.clock.now)
         self._moto = MotoServer(after_request=self.outbox.stamp_new).start()
         self.moto_url = self._moto.url
@@ -104,12 +108,20 @@ class LocalStack:
         self.inbox = triggers.Inbox(self.template, self.runtime, self.buckets)
         self.runtime.send_to_destination = triggers.destination_sender(self.sqs, self.topics, self.runtime)
         self.control = server.ControlRoutes(self)
-        self._http = server.LocalHTTPServer((self.host, self.port), self)
-        self.port = self._http.server_address[1]
         server.serve_in_thread(self._http)
         if self.auto_schedules:
             self._auto = triggers.AutoScheduler(self.schedules, self.log)
             self._auto.start()
+
+    def _link_here(self) -> None:
+        """Give the template's PublicBaseUrl parameter this stack's URL, unless the caller set it."""
+        if "PublicBaseUrl" in self.template.body.get("Parameters", {}) and (
+            "PublicBaseUrl" not in self.template.parameters
+        ):
+            self.template.parameters["PublicBaseUrl"] = self.url
+            self.template.__dict__.pop("param_values", None)  # a cached_property of the old values
+            self._linked = True
+        self.routes = gateway.routes(self.template)
 
     def _environment(self) -> None:
         """Point every boto3 and pynamodb client of this process at moto, with the template's environment."""
@@ -148,6 +160,10 @@ class LocalStack:
             else:
                 os.environ[name] = value
         self._saved_env.clear()
+        if getattr(self, "_linked", False):
+            self.template.parameters.pop("PublicBaseUrl", None)
+            self.template.__dict__.pop("param_values", None)
+            self._linked = False
         _reset_caches()
         if self in _active:
             _active.remove(self)

@@ -33,6 +33,10 @@ def test_a_fresh_stack_has_an_empty_outbox(local_stack: LocalClient) -> None:
     assert local_stack.outbox() == []
 
 
+def test_links_in_emails_point_at_the_local_stack(local_stack: LocalClient) -> None:
+    assert local_stack.info()["parameters"]["PublicBaseUrl"] == local_stack.base_url
+
+
 def test_the_stack_serves_every_http_route_of_the_template(local_stack: LocalClient) -> None:
     declared = {
         (
