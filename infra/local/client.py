@@ -155,6 +155,10 @@ class LocalClient:
         """Put a JSON message on a queue; answers once its event source delivered everything waiting."""
         return self._control("POST", f"/_local/queues/{logical_id}", json=message)  # type: ignore[no-any-return]
 
+    def drain_queue(self, logical_id: str) -> dict[str, Any]:
+        """Deliver what is waiting on a queue (e.g. put there by a handler) to its event source."""
+        return self._control("POST", f"/_local/queues/{logical_id}")  # type: ignore[no-any-return]
+
     def publish(
         self, logical_id: str, message: dict[str, Any] | str, subject: str | None = None
     ) -> dict[str, Any]:

@@ -142,16 +142,16 @@ VERDICTS = ("spam", "virus", "spf", "dkim", "dmarc")
 VERDICT_VALUES = frozenset({"PASS", "FAIL", "GRAY", "PROCESSING_FAILED"})
 
 
-def ses_inbound_event(
+def ses_mail_and_receipt(
     raw: bytes,
     *,
     message_id: str,
     recipients: list[str],
     verdicts: dict[str, str],
-    function_arn: str,
+    action: dict[str, Any],
     at: datetime,
-) -> dict[str, Any]:
-    """The event an SES receipt rule's Lambda action (InvocationType Event) delivers."""
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The `mail` and `receipt` objects SES puts in every inbound event and notification."""
     parsed = BytesParser(policy=policy.compat32).parsebytes(raw, headersonly=True)
     headers = [{"name": name, "value": str(value)} for name, value in parsed.items()]
     source = _addresses(parsed.get_all("Return-Path")) or _addresses(parsed.get_all("From"))
@@ -166,35 +166,69 @@ def ses_inbound_event(
     for header, key in (("Cc", "cc"), ("Reply-To", "replyTo"), ("Sender", "sender")):
         if parsed.get_all(header):
             common[key] = [str(v) for v in parsed.get_all(header, [])]
+    mail = {
+        "timestamp": iso_millis(at),
+        "source": (source or [""])[0],
+        "messageId": message_id,
+        "destination": recipients,
+        "headersTruncated": False,
+        "headers": headers,
+        "commonHeaders": common,
+    }
     receipt: dict[str, Any] = {
         "timestamp": iso_millis(at),
         "processingTimeMillis": 42,
         "recipients": recipients,
         **{f"{name}Verdict": {"status": verdicts.get(name, "PASS")} for name in VERDICTS},
-        "action": {"type": "Lambda", "functionArn": function_arn, "invocationType": "Event"},
+        "action": action,
     }
     if verdicts.get("dmarc", "PASS") == "FAIL":
         receipt["dmarcPolicy"] = "none"
+    return mail, receipt
+
+
+def ses_inbound_event(
+    raw: bytes,
+    *,
+    message_id: str,
+    recipients: list[str],
+    verdicts: dict[str, str],
+    function_arn: str,
+    at: datetime,
+) -> dict[str, Any]:
+    """The event an SES receipt rule's Lambda action (InvocationType Event) delivers."""
+    action = {"type": "Lambda", "functionArn": function_arn, "invocationType": "Event"}
+    mail, receipt = ses_mail_and_receipt(
+        raw, message_id=message_id, recipients=recipients, verdicts=verdicts, action=action, at=at
+    )
     return {
         "Records": [
-            {
-                "eventSource": "aws:ses",
-                "eventVersion": "1.0",
-                "ses": {
-                    "mail": {
-                        "timestamp": iso_millis(at),
-                        "source": (source or [""])[0],
-                        "messageId": message_id,
-                        "destination": recipients,
-                        "headersTruncated": False,
-                        "headers": headers,
-                        "commonHeaders": common,
-                    },
-                    "receipt": receipt,
-                },
-            }
+            {"eventSource": "aws:ses", "eventVersion": "1.0", "ses": {"mail": mail, "receipt": receipt}}
         ]
     }
+
+
+def ses_received_notification(
+    raw: bytes,
+    *,
+    message_id: str,
+    recipients: list[str],
+    verdicts: dict[str, str],
+    action: dict[str, Any],
+    at: datetime,
+    with_content: bool,
+) -> dict[str, Any]:
+    """The "Received" notification an S3 action (after storing) or an SNS action publishes to SNS."""
+    mail, receipt = ses_mail_and_receipt(
+        raw, message_id=message_id, recipients=recipients, verdicts=verdicts, action=action, at=at
+    )
+    notification: dict[str, Any] = {"notificationType": "Received", "mail": mail, "receipt": receipt}
+    if with_content:
+        encoding = str(action.get("encoding", "UTF-8")).upper()
+        notification["content"] = (
+            base64.b64encode(raw).decode() if encoding == "BASE64" else raw.decode("utf-8", "replace")
+        )
+    return notification
 
 
 def recipients_of(raw: bytes) -> list[str]:

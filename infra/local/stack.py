@@ -105,7 +105,7 @@ class LocalStack:
         self.queues = triggers.Queues(self.template, self.runtime, self.sqs)
         self.topics = triggers.Topics(self.template, self.runtime, self.sns)
         self.buckets = triggers.Buckets(self.template, self.runtime, self.s3)
-        self.inbox = triggers.Inbox(self.template, self.runtime, self.buckets)
+        self.inbox = triggers.Inbox(self.template, self.runtime, self.buckets, self.topics)
         self.runtime.send_to_destination = triggers.destination_sender(self.sqs, self.topics, self.runtime)
         self.control = server.ControlRoutes(self)
         server.serve_in_thread(self._http)

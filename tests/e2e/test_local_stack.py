@@ -340,6 +340,21 @@ def test_an_inbound_email_is_stored_then_handed_to_the_rule_function_with_its_ve
     assert seen["action"]["type"] == "Lambda" and seen["action"]["invocationType"] == "Event"
 
 
+def test_a_rule_storing_with_a_topic_notifies_the_topic_subscribers(local: LocalClient) -> None:
+    raw = RAW_EMAIL.replace(b"Support <support@example.com>", b"shop@orders.example.com")
+
+    answer = local.deliver_email(raw)
+
+    assert answer["rule"] == "NoticeRule" and answer["recipients"] == ["shop@orders.example.com"]
+    assert answer["stored"]["key"] == f"orders/{answer['message_id']}"
+    (delivery,) = answer["notifications"][0]["deliveries"]
+    notice = json.loads(delivery["result"]["message"])
+    assert notice["notificationType"] == "Received"
+    assert notice["receipt"]["action"]["objectKey"] == answer["stored"]["key"]
+    assert notice["mail"]["commonHeaders"]["subject"] == "My order never arrived"
+    assert "content" not in notice, "an S3 action's notification carries no content"
+
+
 def test_mail_for_nobody_the_rule_accepts_is_refused(local: LocalClient) -> None:
     other = RAW_EMAIL.replace(b"Support <support@example.com>, ", b"")
 
