@@ -101,7 +101,7 @@ class LocalStack:
         self.s3 = session.client("s3", endpoint_url=self.moto_url, config=config)
         self.created = provision(self.template, session)
         self.runtime = Runtime(self.template, dict(os.environ), self.log, self.env_overrides)
-        self.schedules = triggers.Schedules(self.template, self.runtime, self.log)
+        self.schedules = triggers.Schedules(self.template, self.runtime)
         self.queues = triggers.Queues(self.template, self.runtime, self.sqs)
         self.topics = triggers.Topics(self.template, self.runtime, self.sns)
         self.buckets = triggers.Buckets(self.template, self.runtime, self.s3)

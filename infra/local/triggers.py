@@ -46,6 +46,7 @@ class Schedule:
 
     def as_dict(self) -> dict[str, Any]:
         return {
+            "logical_id": self.function,  # the function's; `event` names which of its schedules
             "function": self.function,
             "event": self.event,
             "expression": self.expression,
@@ -59,9 +60,8 @@ class Schedule:
 class Schedules:
     """Scheduled functions: run on demand, or by the local clock when auto mode is on."""
 
-    def __init__(self, template: Template, runtime: Runtime, log: Callable[[str], None]) -> None:
+    def __init__(self, template: Template, runtime: Runtime) -> None:
         self.runtime = runtime
-        self._log = log
         self.started = clock.now()
         self.items: list[Schedule] = []
         for logical_id, function in template.functions().items():
@@ -497,7 +497,12 @@ class Inbox:
     ) -> dict[str, Any]:
         message_id = events.ses_message_id()
         answer: dict[str, Any] = {"rule": rule_id, "message_id": message_id, "recipients": recipients}
-        common = {"message_id": message_id, "recipients": recipients, "verdicts": verdicts, "at": clock.now()}
+        common: dict[str, Any] = {
+            "message_id": message_id,
+            "recipients": recipients,
+            "verdicts": verdicts,
+            "at": clock.now(),
+        }
         for action in rule.get("Actions", []):
             if "S3Action" in action:
                 s3_action = action["S3Action"]

@@ -63,7 +63,7 @@ def test_unreadable_expressions_are_refused(bad: str) -> None:
 
 
 def test_auto_mode_fires_a_due_schedule_once_even_after_a_long_jump() -> None:
-    schedules = Schedules(Template(path=FIXTURE), runtime=None, log=print)  # type: ignore[arg-type]
+    schedules = Schedules(Template(path=FIXTURE), runtime=None)  # type: ignore[arg-type]
     schedules.started = at("2027-01-01 00:00")
 
     assert schedules.due(at("2027-01-01 00:04")) == []
