@@ -89,9 +89,10 @@ class LocalStack:
         self.port = self._http.server_address[1]
         self._link_here()
         self.outbox = Outbox(self.template.region, self.clock.now)
-        self._moto = MotoServer(after_request=self.outbox.stamp_new).start()
+        self._moto = MotoServer.shared()
         self.moto_url = self._moto.url
         self._moto.reset()
+        self._moto.after_each_request(self.outbox.stamp_new)
         self._environment()
         self._previous_clock = clock.use_clock(self.clock)
         session = boto3.Session(region_name=self.template.region)
@@ -147,7 +148,10 @@ class LocalStack:
             self._http.shutdown()
             self._http.server_close()
         if self._moto is not None:
-            self._moto.stop()
+            # The server stays up for the next stack of this process; this stack's state goes.
+            self._moto.after_each_request(lambda: None)
+            self._moto.reset()
+            self._moto = None
         if self._previous_clock is not None:
             clock.use_clock(self._previous_clock)
             self._previous_clock = None
