@@ -27,22 +27,7 @@ from crm_core.models.contacts import occasion_day
 from crm_core.occasions import RunReport, send_occasions
 from crm_core.settings import get_settings
 from tests.occasions_support import add_contact
-
-try:
-    from tests.perf.harness import record
-except ModuleNotFoundError:  # the shared harness comes with the local stack; until then, print the rows
-
-    def record(  # noqa: PLR0917 - the harness's signature
-        section: str,
-        metric: str,
-        value: float | None,
-        baseline: float | None = None,
-        unit: str = "",
-        target: str = "",
-    ) -> None:
-        ratio = f" ratio {value / baseline:.3f}" if value is not None and baseline else ""
-        print(f"{section:12} {metric:60} {value} {unit} (baseline {baseline}){ratio} target {target}")
-
+from tests.perf.harness import record
 
 SMALL, LARGE = 10_000, 100_000
 BIRTHDAYS_TODAY, ANNIVERSARIES_TODAY = 40, 20

@@ -72,7 +72,8 @@ def play(local: LocalClient) -> None:
     assert mail["subject"] == "Selamat ulang tahun, Sari!", mail["subject"]
     assert "/unsubscribe?token=" in mail["text"], "a visible unsubscribe link"
     local.say(f"  run: {morning['result']['sent']} sent. The outbox has: {mail['subject']!r} to {EMAIL}")
-    for line in mail["text"].splitlines()[:4]:
+    lines = [line for line in mail["text"].splitlines() if line.strip()]
+    for line in [*lines[:2], lines[-1]]:  # the greeting, its first words, the unsubscribe link
         local.say(f"    | {line}")
 
     again = local.run_schedule(FUNCTION)
