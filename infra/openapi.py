@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -70,11 +71,16 @@ def build_document(template: Template | None = None) -> dict[str, Any]:
         "tags": [],
     }
     iam_routes: set[tuple[str, str]] = set()
-    for logical_id, (path, routes) in http_functions(template).items():
+    functions = http_functions(template)
+    for logical_id, (path, routes) in functions.items():
         iam_routes |= {(method.lower(), route) for method, route, iam in routes if iam}
         for resolver in _resolvers(_load(path, logical_id)):
             part = json.loads(resolver.get_openapi_json_schema(title=TITLE, version=VERSION))
             _merge(document, part, logical_id)
+    for logical_id, (_, routes) in functions.items():
+        for method, route, _iam in routes:
+            operations = document["paths"].setdefault(route, {})
+            operations.setdefault(method.lower(), _placeholder(template, logical_id, method, route))
     for route, operations in document["paths"].items():
         for method, operation in operations.items():
             if (method, route) in iam_routes:
@@ -84,6 +90,25 @@ def build_document(template: Template | None = None) -> dict[str, Any]:
     document["paths"] = dict(sorted(document["paths"].items()))
     document["tags"] = sorted(document["tags"], key=lambda tag: tag["name"])
     return document
+
+
+def _placeholder(template: Template, logical_id: str, method: str, route: str) -> dict[str, Any]:
+    """A minimal operation for a route whose handler has no resolver to describe it."""
+    description = template.resources[logical_id].get("Properties", {}).get("Description", logical_id)
+    operation: dict[str, Any] = {
+        "summary": str(description),
+        "operationId": f"{logical_id}_{method.lower()}",
+        "responses": {
+            "default": {"description": "Not described by the handler (documented from template.yaml)."}
+        },
+        "x-crm-documented-from": "template.yaml",
+    }
+    names = re.findall(r"\{([^}+]+)\+?\}", route)
+    if names:
+        operation["parameters"] = [
+            {"name": name, "in": "path", "required": True, "schema": {"type": "string"}} for name in names
+        ]
+    return operation
 
 
 def _merge(document: dict[str, Any], part: dict[str, Any], source: str) -> None:

@@ -73,7 +73,9 @@ def connect(endpoint: str, stack: str | None = None) -> None:
             with urllib.request.urlopen(endpoint.rstrip("/") + "/_local", timeout=10) as answer:  # noqa: S310
                 info = json.load(answer)
         except OSError as exc:
-            raise SystemExit(f"no local stack answers at {endpoint} ({exc}); start one with `make up`") from exc
+            raise SystemExit(
+                f"no local stack answers at {endpoint} ({exc}); start one with `make up`"
+            ) from exc
         template = Template()
         os.environ.setdefault("AWS_ACCESS_KEY_ID", "testing")
         os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "testing")

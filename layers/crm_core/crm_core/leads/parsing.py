@@ -137,8 +137,10 @@ def _header_text(value: str) -> str:
 def _multipart(raw: bytes, content_type: str) -> dict[str, Value]:
     head = f"Content-Type: {content_type}\r\nMIME-Version: 1.0\r\n\r\n".encode("latin-1", "replace")
     message = BytesParser(policy=policy.HTTP).parsebytes(head + raw)
-    if not message.is_multipart() or not message.get_boundary():
-        raise _bad("the multipart body has no boundary or no parts")
+    if not message.get_boundary():
+        raise _bad("the multipart body has no boundary")
+    if not message.is_multipart():
+        return {}  # no parts at all: nothing was filled in (validation says what is missing)
     pairs: list[tuple[str, str]] = []
     errors: list[FieldError] = []
     for part in message.iter_parts():

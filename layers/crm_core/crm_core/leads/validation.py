@@ -20,7 +20,7 @@ from urllib.parse import parse_qsl, urlsplit, urlunsplit
 from crm_core.errors import FieldError, ValidationFailed
 from crm_core.leads import fields as F
 from crm_core.leads.parsing import Value
-from crm_core.models.contacts import contact_id_for
+from crm_core.models.contacts import contact_id_for, normalize_email
 
 _LOCALE = re.compile(r"^[A-Za-z]{2,3}(?:[-_][A-Za-z0-9]{1,8})*$")
 _FORM_ID = re.compile(r"^[A-Za-z0-9_.:\-]{1,64}$")
@@ -59,7 +59,8 @@ class Lead:
 
     def fingerprint(self) -> str:
         """A digest of everything the post says: the same post twice has the same fingerprint."""
-        canonical = json.dumps(asdict(self), sort_keys=True, ensure_ascii=False, default=dict)
+        content = {**asdict(self), "email": normalize_email(self.email)}  # the identity, not its spelling
+        canonical = json.dumps(content, sort_keys=True, ensure_ascii=False, default=dict)
         digest = hashlib.sha256(canonical.encode("utf-8")).digest()[:15]
         return base64.b32encode(digest).decode("ascii").lower()
 
