@@ -348,6 +348,21 @@ def test_plain_form_post_redirects_to_an_allowed_thank_you_page(post: Any) -> No
     assert contact("ana@example.com").posts == 1
 
 
+def test_a_relative_thank_you_url_is_resolved_against_the_posting_page(post: Any) -> None:
+    form = urlencode({"email": "ana@example.com", "thank_you_url": "/examples/lead-form/thanks.html"})
+    answer = post(form, {**FORM_HEADERS, "origin": "http://127.0.0.1:3000"})
+    assert (answer["statusCode"], answer["headers"]["Location"]) == (
+        303,
+        "http://127.0.0.1:3000/examples/lead-form/thanks.html",
+    )
+    for sneaky in ("//evil.example/x", "javascript:alert(1)", "https://127.0.0.1:3000.evil.example/"):
+        form = urlencode({"email": "ana@example.com", "thank_you_url": sneaky})
+        answer = post(form, {**FORM_HEADERS, "origin": "http://127.0.0.1:3000"})
+        assert answer["statusCode"] == 201 and "Location" not in answer["headers"], (
+            sneaky
+        )  # the built-in page
+
+
 def test_thank_you_url_on_another_origin_gets_the_built_in_page(post: Any) -> None:
     form = urlencode(
         {"email": "ana@example.com", "first_name": ZOE, "thank_you_url": "https://evil.example/x"}

@@ -67,7 +67,10 @@ class Lead:
 
 @dataclass(frozen=True, slots=True)
 class Submission:
-    """A post as the API sees it: the lead (None for a honeypot hit), where to send the browser, its id."""
+    """A post as the API sees it: the lead (None for a honeypot hit), where to send the browser, its id.
+
+    `thank_you_url` is as posted (absolute, or relative to the form's page); see crm_core.leads.web.
+    """
 
     lead: Lead | None
     submission_id: str
@@ -89,7 +92,8 @@ def read_submission(
     itself (so a browser that posts the same form twice gets the same id).
     """
     known, custom_raw = _split(posted)
-    thank_you = _url(known.get(F.THANK_YOU_URL))
+    thank_you = _text_of(known.get(F.THANK_YOU_URL))  # may be relative: the web layer resolves and checks it
+    thank_you = thank_you if thank_you and len(thank_you) <= 2048 else None
     if _text_of(known.get(F.HONEYPOT)):
         email = _text_of(known.get("email")) or ""
         return Submission(None, "honeypot", thank_you, honeypot=True, email_hint=email)

@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from html import escape
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import urljoin, urlsplit
 
 from crm_core import clock
 from crm_core.errors import CrmError, FieldError, RetryableError, ValidationFailed
@@ -136,10 +136,21 @@ def _success(request: Request, submission: Submission, contact_id: str, outcome:
     status = 201 if outcome is Outcome.CREATED else 200
     if not _wants_html(request):
         return Answer(status, json.dumps({"contact_id": contact_id}), headers=dict(_NO_STORE))
-    if submission.thank_you_url and _allowed(submission.thank_you_url):
-        return Answer(303, "", "text/plain", {**_NO_STORE, "Location": submission.thank_you_url})
+    target = _thank_you_target(request, submission.thank_you_url)
+    if target:
+        return Answer(303, "", "text/plain", {**_NO_STORE, "Location": target})
     name = submission.lead.first_name if submission.lead else None
     return _page(status, _thank_you_page(name, _back_link(request)))
+
+
+def _thank_you_target(request: Request, posted: str | None) -> str | None:
+    """The thank-you URL, resolved against the posting page's origin; None unless that origin is allowed."""
+    if not posted:
+        return None
+    base = request.header("origin") or request.header("referer")
+    target = urljoin(base, posted) if base and base != "null" else posted
+    parts = urlsplit(target)
+    return target if parts.scheme in {"http", "https"} and _allowed(target) else None
 
 
 def _back_link(request: Request) -> str | None:
