@@ -42,9 +42,7 @@ def play(local: LocalClient) -> None:
     for line in format_view(view).splitlines():
         local.say("    " + line)
 
-    local.say(
-        "Later she signs up for the newsletter from a browser without JavaScript (a plain form post)."
-    )
+    local.say("Later she signs up for the newsletter from a browser without JavaScript (a plain form post).")
     newsletter = {
         "email": EMAIL.upper(),
         "company": "Łódź Widgets",
