@@ -107,3 +107,39 @@ def test_suppressed_addresses_get_no_marketing_but_bounced_ones_get_nothing(
     assert deliver(_message(kind="receipt", occurrence="2")).outcome is Outcome.SUPPRESSED
     assert Suppression.get(ADDRESS).scope == "all"
     assert len(stack.sent_emails()) == 1
+
+
+def test_marketing_carries_one_click_unsubscribe_and_a_working_link(
+    stack, frozen_clock, notice_template
+) -> None:
+    from urllib.parse import parse_qs, urlparse
+
+    from crm_core.messaging import tokens
+    from crm_core.messaging.delivery import UNSUBSCRIBE_PURPOSE
+
+    frozen_clock.set(frozen_clock.now().replace(hour=10))  # 11:00 in Rome: inside the window
+    assert deliver(_message(marketing=True, time_zone="Europe/Rome")).outcome is Outcome.SENT
+
+    from email import message_from_string, policy
+
+    sent = message_from_string(stack.sent_emails()[0].raw_data, policy=policy.default)
+    assert sent["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+    url = str(sent["List-Unsubscribe"]).strip("<>")
+    token = parse_qs(urlparse(url).query)["token"][0]
+    assert tokens.verify(token, UNSUBSCRIBE_PURPOSE)["c"] == contact_id_for(ADDRESS)
+
+
+def test_marketing_waits_for_the_end_of_quiet_hours_without_claiming(
+    stack, frozen_clock, notice_template
+) -> None:
+    from datetime import UTC, datetime
+
+    frozen_clock.set(datetime(2026, 11, 23, 22, 0, tzinfo=UTC))  # 23:00 in Rome
+    deferred = deliver(_message(marketing=True, time_zone="Europe/Rome"))
+    assert deferred.outcome is Outcome.DEFERRED
+    assert deferred.retry_at == datetime(2026, 11, 24, 7, 0, tzinfo=UTC)
+    assert deliver(_message(kind="receipt", time_zone="Europe/Rome")).outcome is Outcome.SENT  # transactional
+
+    frozen_clock.set(deferred.retry_at)
+    assert deliver(_message(marketing=True, time_zone="Europe/Rome")).outcome is Outcome.SENT
+    assert len(stack.sent_emails()) == 2

@@ -39,3 +39,7 @@ class Conflict(CrmError):
 
 class RetryableError(CrmError):
     """A transient failure (throttling, a dependency down): the caller should retry; nothing was lost."""
+
+
+class InvalidToken(CrmError):
+    """A signed token or address was forged, altered or malformed."""

@@ -35,6 +35,8 @@ class Settings:
     configuration_set: str = _env("SES_CONFIGURATION_SET", "")
     public_base_url: str = _env("PUBLIC_BASE_URL", "http://127.0.0.1:3000")
     claim_grace_seconds: int = _env("CLAIM_GRACE_SECONDS", "900")
+    signing_key_secret: str = _env("SIGNING_KEY_SECRET")
+    quiet_hours: str = _env("QUIET_HOURS", "21:00-08:00")
     # Business
     default_time_zone: str = _env("DEFAULT_TIME_ZONE", "Europe/Rome")
     default_locale: str = _env("DEFAULT_LOCALE", "en")

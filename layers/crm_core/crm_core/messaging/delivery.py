@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
 from crm_core import aws, clock
-from crm_core.messaging import ledger, mime, suppressions
+from crm_core.messaging import ledger, mime, quiet_hours, suppressions, tokens
 from crm_core.messaging.templates import render
 from crm_core.observability import count, get_logger
 from crm_core.settings import get_settings
@@ -19,7 +19,11 @@ class Outcome(StrEnum):
     SENT = "sent"
     DUPLICATE = "duplicate"  # already sent, skipped, or being sent by a live claim
     SUPPRESSED = "suppressed"
+    DEFERRED = "deferred"  # marketing inside the contact's quiet hours: try again at retry_at
     FAILED = "failed"  # released for a later retry
+
+
+UNSUBSCRIBE_PURPOSE = "unsubscribe"
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,6 +40,7 @@ class Outgoing:
     marketing: bool = False
     reply_to: str | None = None
     headers: Mapping[str, str] = field(default_factory=dict)
+    time_zone: str | None = None  # the contact's IANA zone; the business default when None
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,6 +48,20 @@ class Delivery:
     outcome: Outcome
     ses_message_id: str | None = None
     reason: str | None = None
+    retry_at: datetime | None = None
+
+
+def unsubscribe_url(contact_id: str, kind: str) -> str:
+    """The signed link that unsubscribes a contact from marketing (GET confirms, POST acts)."""
+    token = tokens.sign({"c": contact_id, "k": kind}, UNSUBSCRIBE_PURPOSE)
+    return f"{get_settings().public_base_url.rstrip('/')}/unsubscribe?token={token}"
+
+
+def _marketing_extras(message: Outgoing) -> tuple[dict[str, Any], dict[str, str]]:
+    """Context and headers every marketing message carries: a visible link and RFC 8058 one-click."""
+    url = unsubscribe_url(message.contact_id, message.kind)
+    headers = {"List-Unsubscribe": f"<{url}>", "List-Unsubscribe-Post": "List-Unsubscribe=One-Click"}
+    return {"unsubscribe_url": url}, headers
 
 
 def deliver(message: Outgoing) -> Delivery:
@@ -58,6 +77,10 @@ def deliver(message: Outgoing) -> Delivery:
         count("MessagesSuppressed")
         log.info("message suppressed", extra=names)
         return Delivery(Outcome.SUPPRESSED, reason="suppressed")
+    if message.marketing and quiet_hours.is_quiet(now, message.time_zone):
+        retry_at = quiet_hours.next_allowed(now, message.time_zone)
+        log.info("marketing deferred past quiet hours", extra={**names, "retry_at": retry_at.isoformat()})
+        return Delivery(Outcome.DEFERRED, reason="quiet-hours", retry_at=retry_at)
     claim = ledger.claim(
         message.contact_id,
         message.kind,
@@ -68,7 +91,12 @@ def deliver(message: Outgoing) -> Delivery:
     if claim is None:
         log.info("message already claimed or sent", extra=names)
         return Delivery(Outcome.DUPLICATE)
-    rendered = render(message.template, message.locale, message.context, settings.default_locale)
+    context, headers = dict(message.context), dict(message.headers)
+    if message.marketing:
+        extra_context, extra_headers = _marketing_extras(message)
+        context.update(extra_context)
+        headers.update(extra_headers)
+    rendered = render(message.template, message.locale, context, settings.default_locale)
     raw = mime.build(
         sender=settings.sender_address,
         to=message.to,
@@ -76,7 +104,7 @@ def deliver(message: Outgoing) -> Delivery:
         text=rendered.text,
         html=rendered.html,
         reply_to=message.reply_to,
-        headers=message.headers,
+        headers=headers,
     )
     request: dict[str, Any] = {
         "FromEmailAddress": settings.sender_address,
