@@ -63,9 +63,20 @@ def _chrome(*, javascript: bool) -> Any:
     return driver
 
 
-@pytest.fixture
-def chrome(browser_ready: None, request: pytest.FixtureRequest) -> Iterator[Any]:
-    driver = _chrome(javascript=request.param)
+@pytest.fixture(scope="module")
+def with_js(browser_ready: None) -> Iterator[Any]:
+    """One browser for the JavaScript tests (starting Chromium costs seconds)."""
+    driver = _chrome(javascript=True)
+    try:
+        yield driver
+    finally:
+        driver.quit()
+
+
+@pytest.fixture(scope="module")
+def without_js(browser_ready: None) -> Iterator[Any]:
+    """One browser with scripts disabled, as a visitor without JavaScript has it."""
+    driver = _chrome(javascript=False)
     try:
         yield driver
     finally:
@@ -116,16 +127,15 @@ def _wait(driver: Any, condition: Any) -> Any:
     return WebDriverWait(driver, 20).until(condition)
 
 
-@pytest.mark.parametrize("chrome", [True], indirect=True, ids=["javascript"])
 def test_with_javascript_the_form_posts_json_and_shows_thanks(
-    chrome: Any, local_stack: Any, contacts: Any
+    with_js: Any, local_stack: Any, contacts: Any
 ) -> None:
     from selenium.webdriver.common.by import By
 
-    chrome.get(local_stack.base_url + "/?utm_source=e2e&utm_campaign=browser")
-    assert chrome.find_element(By.CSS_SELECTOR, "label[for=email]").text.startswith("Email")
+    with_js.get(local_stack.base_url + "/?utm_source=e2e&utm_campaign=browser")
+    assert with_js.find_element(By.CSS_SELECTOR, "label[for=email]").text.startswith("Email")
     _fill(
-        chrome,
+        with_js,
         {
             "email": "zoe.js@example.com",
             "first_name": "Zoë",
@@ -136,9 +146,9 @@ def test_with_javascript_the_form_posts_json_and_shows_thanks(
             "consent": "on",
         },
     )
-    _submit(chrome)
+    _submit(with_js)
 
-    thanks = _wait(chrome, _shown(By.ID, "thanks"))
+    thanks = _wait(with_js, _shown(By.ID, "thanks"))
     assert "Thank you" in thanks.text
     stored = contacts("zoe.js@example.com")
     assert stored is not None
@@ -153,33 +163,31 @@ def test_with_javascript_the_form_posts_json_and_shows_thanks(
     assert stored["time_zone"]  # filled in from the browser's own time zone
 
 
-@pytest.mark.parametrize("chrome", [True], indirect=True, ids=["javascript"])
 def test_with_javascript_field_errors_from_the_api_show_next_to_their_fields(
-    chrome: Any, local_stack: Any
+    with_js: Any, local_stack: Any
 ) -> None:
     from selenium.webdriver.common.by import By
 
-    chrome.get(local_stack.base_url + "/")
-    _fill(chrome, {"email": "zoe.err@example.com", "birthday": "2001-02-29", "time_zone": "Mars/Olympus"})
-    _submit(chrome)
+    with_js.get(local_stack.base_url + "/")
+    _fill(with_js, {"email": "zoe.err@example.com", "birthday": "2001-02-29", "time_zone": "Mars/Olympus"})
+    _submit(with_js)
 
-    error = _wait(chrome, _shown(By.ID, "birthday-error"))
+    error = _wait(with_js, _shown(By.ID, "birthday-error"))
     assert "not a real date" in error.text
-    assert chrome.find_element(By.ID, "birthday").get_attribute("aria-invalid") == "true"
-    assert "time zone" in chrome.find_element(By.ID, "time_zone-error").text.lower()
-    summary = chrome.find_element(By.ID, "form-errors")
-    assert summary.is_displayed() and chrome.switch_to.active_element == summary
+    assert with_js.find_element(By.ID, "birthday").get_attribute("aria-invalid") == "true"
+    assert "time zone" in with_js.find_element(By.ID, "time_zone-error").text.lower()
+    summary = with_js.find_element(By.ID, "form-errors")
+    assert summary.is_displayed() and with_js.switch_to.active_element == summary
 
 
-@pytest.mark.parametrize("chrome", [False], indirect=True, ids=["no-javascript"])
 def test_without_javascript_the_plain_form_post_lands_on_a_thank_you_page(
-    chrome: Any, local_stack: Any, contacts: Any
+    without_js: Any, local_stack: Any, contacts: Any
 ) -> None:
     from selenium.webdriver.common.by import By
 
-    chrome.get(local_stack.base_url + "/")
+    without_js.get(local_stack.base_url + "/")
     _fill(
-        chrome,
+        without_js,
         {
             "email": "putu.nojs@example.id",
             "first_name": "Putu Ayu",
@@ -188,9 +196,9 @@ def test_without_javascript_the_plain_form_post_lands_on_a_thank_you_page(
             "consent": "on",
         },
     )
-    _submit(chrome)
+    _submit(without_js)
 
-    heading = _wait(chrome, lambda d: "Thank you" in d.title and d.find_element(By.TAG_NAME, "h1"))
+    heading = _wait(without_js, lambda d: "Thank you" in d.title and d.find_element(By.TAG_NAME, "h1"))
     assert heading.text.startswith("Thank you")
     stored = contacts("putu.nojs@example.id")
     assert stored is not None
@@ -199,15 +207,14 @@ def test_without_javascript_the_plain_form_post_lands_on_a_thank_you_page(
     assert stored["first_touch"]["source_page"] == local_stack.base_url + "/"  # from the Referer
 
 
-@pytest.mark.parametrize("chrome", [False], indirect=True, ids=["no-javascript"])
-def test_without_javascript_errors_come_back_as_a_page_naming_them(chrome: Any, local_stack: Any) -> None:
+def test_without_javascript_errors_come_back_as_a_page_naming_them(without_js: Any, local_stack: Any) -> None:
     from selenium.webdriver.common.by import By
 
-    chrome.get(local_stack.base_url + "/")
-    _fill(chrome, {"email": "zoe.nojs@example.com", "birthday": "2001-02-29"})
-    _submit(chrome)
+    without_js.get(local_stack.base_url + "/")
+    _fill(without_js, {"email": "zoe.nojs@example.com", "birthday": "2001-02-29"})
+    _submit(without_js)
 
     alert = _wait(
-        chrome, lambda d: d.find_element(By.CSS_SELECTOR, "[role=alert]") if "check" in d.title else None
+        without_js, lambda d: d.find_element(By.CSS_SELECTOR, "[role=alert]") if "check" in d.title else None
     )
     assert "Birthday is not a real date" in alert.text
