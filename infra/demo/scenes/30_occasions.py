@@ -12,8 +12,7 @@ FUNCTION = "SendOccasionsFunction"
 
 
 def _create_contact(local: LocalClient) -> None:
-    """Through POST /leads when the stack serves it; else written as the lead capture would."""
-    routes = {(r["method"], r["path"]) for r in local.info()["routes"]}
+    """The contact form's JSON post, with a birthday and a time zone."""
     lead = {
         "email": EMAIL,
         "first_name": "Sari",
@@ -23,27 +22,11 @@ def _create_contact(local: LocalClient) -> None:
         "consent": True,
         "form_id": "demo-occasions",
     }
-    if ("POST", "/leads") in routes:
-        answer = local.post("/leads", json=lead, headers={"accept": "application/json"})
-        assert answer.status in (200, 201), f"POST /leads answered {answer.status}: {answer.text}"
-        local.say(
-            f"POST /leads -> {answer.status}: Sari, born 17 May, lives in Jakarta (UTC+7), speaks Indonesian."
-        )
-        return
-    from crm_core.models import Contact, contact_id_for  # noqa: PLC0415 - this stack runs in-process
-    from crm_core.models.contacts import occasion_day  # noqa: PLC0415
-
-    contact_id = contact_id_for(EMAIL)
-    Contact(
-        contact_id,
-        email=EMAIL,
-        first_name="Sari",
-        birthday=lead["birthday"],
-        birthday_day=occasion_day(str(lead["birthday"]), contact_id),
-        time_zone=lead["time_zone"],
-        locale=lead["locale"],
-    ).save()
-    local.say("Sari, born 17 May, lives in Jakarta (UTC+7) and speaks Indonesian: she is a contact now.")
+    answer = local.post("/leads", json=lead, headers={"accept": "application/json"})
+    assert answer.status in (200, 201), f"POST /leads answered {answer.status}: {answer.text}"
+    local.say(
+        f"POST /leads -> {answer.status}: Sari, born 17 May, lives in Jakarta (UTC+7) and speaks Indonesian."
+    )
 
 
 def _mine(local: LocalClient) -> list[dict[str, Any]]:
