@@ -1,0 +1,99 @@
+"""Inbound mail under moto: SES Lambda-action events over mail in the inbound bucket, through the handler."""
+
+from __future__ import annotations
+
+import json
+from email import message_from_bytes, policy
+from unittest import mock
+
+import boto3
+import pytest
+from botocore.exceptions import ClientError
+
+from crm_core import aws
+from crm_core.cases import store
+from crm_core.errors import RetryableError
+from crm_core.models.cases import Case
+from crm_core.models.contacts import Contact, contact_id_for
+from tests.complaints import compose, ses_event
+from tests.helpers import load_handler
+
+
+def _route(event, lambda_context) -> dict:
+    (result,) = load_handler("route_complaint").lambda_handler(event, lambda_context)["cases"]
+    return result
+
+
+def _acks(stack) -> list:
+    return [message_from_bytes(m.raw_data.encode(), policy=policy.default) for m in stack.sent_emails()]
+
+
+def _helpdesk(stack) -> list[dict]:
+    sqs = boto3.client("sqs")
+    url = stack.env["CASE_QUEUE_URL"]
+    found = []
+    while batch := sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, MessageAttributeNames=["All"]).get(
+        "Messages"
+    ):
+        for message in batch:
+            found.append({**json.loads(message["Body"]), "_attrs": message.get("MessageAttributes", {})})
+            sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
+    return found
+
+
+def test_a_complaint_becomes_a_routed_acknowledged_case_once_however_often_ses_delivers_it(
+    stack, frozen_clock, lambda_context
+) -> None:
+    event = ses_event(compose())
+
+    first = _route(event, lambda_context)
+    second = _route(event, lambda_context)
+
+    assert first["outcome"] == "created" and second["outcome"] == "duplicate"
+    assert first["case_id"] == second["case_id"]
+    case = store.get_case(first["case_id"])
+    assert case is not None
+    assert (case.status, case.category, case.team, case.locale) == ("open", "delivery", "logistics", "it")
+    acks = _acks(stack)
+    assert len(acks) == 1
+    ack = acks[0]
+    assert f"[Case #{case.case_id}]" in ack["Subject"]
+    assert ack["Reply-To"].startswith(f"support+{case.case_id.lower()}.")
+    assert "entro 8 ore" in ack.get_body(("plain",)).get_content()
+    routed = _helpdesk(stack)
+    assert [m["case_id"] for m in routed] == [case.case_id]
+    assert routed[0]["_attrs"]["queue"]["StringValue"] == "logistics"
+    assert Contact.get(contact_id_for("ana@example.it")).open_cases == 1
+
+
+def test_a_reply_to_the_ack_threads_onto_the_case(stack, frozen_clock, lambda_context) -> None:
+    opened = _route(ses_event(compose()), lambda_context)
+    ack = _acks(stack)[0]
+    reply = compose(
+        subject=f"Re: {ack['Subject']}",
+        body="Ecco il numero d'ordine: A-1001.",
+        to=ack["Reply-To"],
+        headers={"In-Reply-To": ack["Message-ID"], "References": ack["Message-ID"]},
+    )
+
+    threaded = _route(ses_event(reply, recipients=[ack["Reply-To"]]), lambda_context)
+
+    assert threaded["outcome"] == "threaded"
+    assert threaded["case_id"] == opened["case_id"]
+    assert len(stack.sent_emails()) == 1  # no second acknowledgement
+    case, events = store.case_and_events(opened["case_id"])
+    assert [e.kind for e in events].count("inbound") == 2
+
+
+def test_an_ack_failure_is_retried_and_the_ack_sent_once(stack, frozen_clock, lambda_context) -> None:
+    event = ses_event(compose())
+    throttled = ClientError({"Error": {"Code": "TooManyRequestsException", "Message": "slow"}}, "SendEmail")
+    # moto's SES never throttles: a fake raising what SES raises stands in for it.
+    with mock.patch.object(aws.sesv2(), "send_email", side_effect=throttled), pytest.raises(RetryableError):
+        _route(event, lambda_context)
+    retried = _route(event, lambda_context)
+    again = _route(event, lambda_context)
+
+    assert retried["ack"] == "sent" and again["ack"] == "duplicate"
+    assert len(stack.sent_emails()) == 1
+    assert len(list(Case.by_contact.query(contact_id_for("ana@example.it")))) == 1
