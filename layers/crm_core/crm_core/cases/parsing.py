@@ -25,9 +25,13 @@ from email import message_from_bytes, policy
 from email.headerregistry import Address
 from email.message import EmailMessage, Message
 from email.utils import getaddresses, parseaddr
+from typing import TYPE_CHECKING
 
 from crm_core.cases.html_text import html_to_text
 from crm_core.cases.skeleton import STRIPPED_SIZE_HEADER, skeleton
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
 
 LARGE_MESSAGE_BYTES = 1_000_000
 MAX_TEXT_CHARS = 20_000  # what a case event keeps of a body (DynamoDB items stop at 400 KB)
@@ -174,17 +178,19 @@ def message_ids(value: str) -> tuple[str, ...]:
 
 # ---- quoted history ---------------------------------------------------------------------------
 
+_LINE = r"[^\n]{0,200}"
+_SPAN = _LINE + r"(?:\n" + _LINE + r")?"  # a reply header wraps onto two lines at most
 _REPLY_HEADER = re.compile(
     r"^[ \t>]*(?:"
-    r"On\b.{0,300}?\bwrote:"  # en (Gmail, Apple Mail, Thunderbird)
-    r"|Il\b.{0,300}?\bha scritto:"  # it
-    r"|Am\b.{0,300}?\bschrieb\b.{0,200}?:"  # de
-    r"|Pada\b.{0,300}?\bmenulis:"  # id
+    rf"On\b{_SPAN}\bwrote:[ \t]*$"  # en (Gmail, Apple Mail, Thunderbird)
+    rf"|Il\b{_SPAN}\bha scritto:[ \t]*$"  # it
+    rf"|Am\b{_SPAN}\bschrieb\b{_LINE}:[ \t]*$"  # de
+    rf"|Pada\b{_SPAN}\bmenulis:[ \t]*$"  # id
     r"|-{2,}\s*(?:Original Message|Messaggio originale|Urspr\u00fcngliche Nachricht|Pesan Asli)\s*-{2,}"
-    r"|_{20,}"  # Outlook's rule above the quoted headers
+    r"|_{20,}[ \t]*$"  # Outlook's rule above the quoted headers
     r"|(?:From|Da|Von|Dari):[^\n]*\n[ \t]*(?:Sent|Inviato|Gesendet|Dikirim|Date|Data|Datum|Tanggal):"
     r")",
-    re.IGNORECASE | re.MULTILINE | re.DOTALL,
+    re.IGNORECASE | re.MULTILINE,
 )
 
 
@@ -231,7 +237,10 @@ def _bodies(msg: Message, notes: list[str]) -> tuple[str, bool]:
         except Exception:  # noqa: BLE001 - walk the parts by hand below
             plain = html = None
     if plain is None and html is None:
-        for part in msg.walk():
+        if msg.get_content_maintype() == "multipart" and isinstance(msg.get_payload(), str):  # no boundary
+            notes.append("multipart without parts read as text")
+            return _part_text(msg, notes), False
+        for part in _leaves(msg):
             if part.is_multipart() or "attachment" in str(part.get("Content-Disposition", "")).lower():
                 continue
             kind = part.get_content_type()
@@ -246,10 +255,40 @@ def _bodies(msg: Message, notes: list[str]) -> tuple[str, bool]:
     return "", False
 
 
+def _is_attachment(part: Message) -> bool:
+    return "attachment" in str(part.get("Content-Disposition", "")).lower() or bool(part.get_filename())
+
+
+def _leaves(msg: Message) -> Iterator[Message]:
+    """Every leaf part in order; an attached message (message/rfc822) counts as one leaf."""
+    if msg.get_content_maintype() == "message" and msg.is_multipart():
+        yield msg
+        return
+    if msg.is_multipart():
+        payload = msg.get_payload()
+        for part in payload if isinstance(payload, list) else []:
+            yield from _leaves(part)
+        return
+    yield msg
+
+
+def _size(part: Message) -> int:
+    stripped = part.get(STRIPPED_SIZE_HEADER)
+    if stripped and str(stripped).isdigit():
+        return int(str(stripped))
+    if part.is_multipart():  # an attached message
+        return len(part.as_bytes()) if hasattr(part, "as_bytes") else 0
+    try:
+        payload = part.get_payload(decode=True)
+    except Exception:  # noqa: BLE001
+        payload = None
+    return len(payload) if isinstance(payload, bytes) else len(str(part.get_payload()))
+
+
 def _attachments(msg: Message, body_parts: set[int]) -> list[Attachment]:
     found = []
-    for part in msg.walk():
-        if part.is_multipart() or id(part) in body_parts:
+    for part in _leaves(msg):
+        if part is msg or id(part) in body_parts:
             continue
         disposition = str(part.get("Content-Disposition", "")).lower()
         name = part.get_filename()
@@ -290,13 +329,9 @@ def parse(raw: bytes) -> ParsedMail:
         raise Unreadable("no sender address in From")
     text, html_only = _bodies(msg, notes)
     body_parts: set[int] = set()
-    for part in msg.walk():
-        if not part.is_multipart() and part.get_content_type() in {"text/plain", "text/html"}:
-            if (
-                "attachment" not in str(part.get("Content-Disposition", "")).lower()
-                and not part.get_filename()
-            ):
-                body_parts.add(id(part))
+    for part in _leaves(msg):
+        if part.get_content_type() in {"text/plain", "text/html"} and not _is_attachment(part):
+            body_parts.add(id(part))
     text = text.replace("\r\n", "\n").strip()
     reply_to = _header(msg, "Reply-To")
     headers = {h: _header(msg, h) for h in SCREENING_HEADERS if msg.get_all(h)}

@@ -33,9 +33,9 @@ def _info(header_block: bytes) -> tuple[str, bytes | None, bool, str]:
     )
 
 
-def _decoded_size(encoded: int, significant: int, encoding: str) -> int:
+def _decoded_size(encoded: int, significant: int, padding: int, encoding: str) -> int:
     if encoding == "base64":
-        return significant * 3 // 4
+        return max(0, significant * 3 // 4 - padding)
     return encoded
 
 
@@ -77,7 +77,7 @@ class _Reducer:
             self.boundaries.append(boundary)
         keep = bool(boundary) or (ctype.startswith("text/") and not attachment and self.budget > 0)
         body = io.BytesIO()
-        encoded = significant = 0
+        encoded = significant = padding = 0
         end = None
         for line in iter(self.stream.readline, b""):
             end = self.delimiter(line)
@@ -88,11 +88,14 @@ class _Reducer:
                 body.write(line)
                 self.budget -= 0 if boundary else len(line)
             else:
-                significant += len(line.strip())
+                chunk = line.strip()
+                significant += len(chunk)
+                if chunk:
+                    padding = len(chunk) - len(chunk.rstrip(b"="))
         if keep:
             self.out.write(header_block)
         else:
-            size = _decoded_size(encoded, significant, encoding)
+            size = _decoded_size(encoded, significant, padding, encoding)
             self.out.write(
                 header_block.rstrip(b"\r\n") + f"\r\n{STRIPPED_SIZE_HEADER}: {size}\r\n\r\n".encode()
             )

@@ -27,6 +27,7 @@ from pynamodb.attributes import (
     UnicodeSetAttribute,
 )
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
+from pynamodb.connection.table import TableConnection
 from pynamodb.models import Model
 
 from crm_core.models.base import SettingsTableName, register
@@ -123,6 +124,10 @@ class CaseEvent(Model):
     class Meta:
         table_name = SettingsTableName("cases_table")
 
+    @classmethod
+    def _get_connection(cls) -> TableConnection:
+        return Case._get_connection()  # one table, one client: a client per class costs ~150 ms each
+
     case_id = UnicodeAttribute(hash_key=True, attr_name="pk")
     event_key = UnicodeAttribute(range_key=True, attr_name="sk")
     kind = UnicodeAttribute()  # inbound | ack | reply | status | sla
@@ -143,6 +148,10 @@ class CaseLink(Model):
     class Meta:
         table_name = SettingsTableName("cases_table")
 
+    @classmethod
+    def _get_connection(cls) -> TableConnection:
+        return Case._get_connection()  # one table, one client: a client per class costs ~150 ms each
+
     key = UnicodeAttribute(hash_key=True, attr_name="pk")  # "msg#<id>"
     record = UnicodeAttribute(range_key=True, attr_name="sk", default=LINK_SK)
     case_id = UnicodeAttribute()
@@ -157,6 +166,10 @@ class AckWindow(Model):
 
     class Meta:
         table_name = SettingsTableName("cases_table")
+
+    @classmethod
+    def _get_connection(cls) -> TableConnection:
+        return Case._get_connection()  # one table, one client: a client per class costs ~150 ms each
 
     key = UnicodeAttribute(hash_key=True, attr_name="pk")  # "ackrate#<contact id>"
     hour = UnicodeAttribute(range_key=True, attr_name="sk")
