@@ -97,3 +97,94 @@ def test_an_ack_failure_is_retried_and_the_ack_sent_once(stack, frozen_clock, la
     assert retried["ack"] == "sent" and again["ack"] == "duplicate"
     assert len(stack.sent_emails()) == 1
     assert len(list(Case.by_contact.query(contact_id_for("ana@example.it")))) == 1
+
+
+def _open(stack, lambda_context, **kw) -> tuple[dict, object]:
+    opened = _route(ses_event(compose(**kw)), lambda_context)
+    return opened, _acks(stack)[-1]
+
+
+def test_a_stranger_quoting_the_case_number_opens_a_new_case(stack, frozen_clock, lambda_context) -> None:
+    opened, _ = _open(stack, lambda_context)
+    stranger = compose(sender="Eve <eve@elsewhere.example>", subject=f"Re: [Case #{opened['case_id']}] me too")
+
+    result = _route(ses_event(stranger), lambda_context)
+
+    assert result["outcome"] == "created"
+    assert result["case_id"] != opened["case_id"]
+
+
+def test_the_contact_quoting_the_case_number_threads_even_from_a_new_message(
+    stack, frozen_clock, lambda_context
+) -> None:
+    opened, _ = _open(stack, lambda_context)
+    follow_up = compose(subject=f"Update [Case #{opened['case_id'].lower()}]", body="Ancora niente.")
+
+    assert _route(ses_event(follow_up), lambda_context)["case_id"] == opened["case_id"]
+
+
+def test_a_forged_reply_address_does_not_thread(stack, frozen_clock, lambda_context) -> None:
+    opened, ack = _open(stack, lambda_context)
+    forged = f"support+{opened['case_id'].lower()}.aaaaaaaaaa@example.com"
+    mail = compose(sender="Eve <eve@elsewhere.example>", to=forged, subject="hello")
+
+    result = _route(ses_event(mail, recipients=[forged]), lambda_context)
+
+    assert result["outcome"] == "created"
+
+
+def test_unverified_mail_never_threads_and_gets_no_ack(stack, frozen_clock, lambda_context) -> None:
+    opened, ack = _open(stack, lambda_context)
+    spoofed = compose(subject=f"Re: {ack['Subject']}", headers={"In-Reply-To": ack["Message-ID"]})
+
+    result = _route(ses_event(spoofed, recipients=[ack["Reply-To"]], dmarc="FAIL", spf="FAIL"), lambda_context)
+
+    assert result["outcome"] == "created" and result["case_id"] != opened["case_id"]
+    assert result["ack"] == "none: unverified sender"
+    assert store.get_case(result["case_id"]).unverified
+    assert len(stack.sent_emails()) == 1
+
+
+def test_an_out_of_office_reply_gets_no_ack_and_does_not_reopen(stack, frozen_clock, lambda_context) -> None:
+    opened, ack = _open(stack, lambda_context)
+    ooo = compose(
+        subject=f"Risposta automatica: {ack['Subject']}",
+        body="Sono in ferie.",
+        headers={"Auto-Submitted": "auto-replied", "In-Reply-To": ack["Message-ID"]},
+    )
+    stray_ooo = compose(sender="Luca <luca@example.it>", subject="Out of office", headers={"X-Autoreply": "yes"})
+
+    threaded = _route(ses_event(ooo), lambda_context)
+    stray = _route(ses_event(stray_ooo), lambda_context)
+
+    assert threaded["case_id"] == opened["case_id"] and threaded["ack"].startswith("none")
+    assert stray["outcome"] == "quarantined" and stray["ack"].startswith("none")
+    assert len(stack.sent_emails()) == 1
+
+
+def test_a_reply_to_a_resolved_case_reopens_it(stack, frozen_clock, lambda_context) -> None:
+    from datetime import timedelta
+
+    from crm_core.cases import service
+
+    opened, ack = _open(stack, lambda_context)
+    service.change_status(opened["case_id"], "resolved")
+    assert Contact.get(contact_id_for("ana@example.it")).open_cases == 0
+    frozen_clock.advance(timedelta(days=2))
+    reply = compose(subject=f"Re: {ack['Subject']}", body="Di nuovo rotto!", headers={"In-Reply-To": ack["Message-ID"]})
+
+    result = _route(ses_event(reply), lambda_context)
+
+    case = store.get_case(opened["case_id"])
+    assert result["case_id"] == opened["case_id"]
+    assert (case.status, case.reopened) == ("open", 1)
+    assert Contact.get(contact_id_for("ana@example.it")).open_cases == 1
+
+
+def test_acknowledgements_to_one_address_are_rate_limited(stack, frozen_clock, lambda_context) -> None:
+    results = [
+        _route(ses_event(compose(subject=f"Problema {n}", body=f"Messaggio numero {n}")), lambda_context)
+        for n in range(5)
+    ]
+    assert [r["ack"] for r in results] == ["sent"] * 3 + ["none: rate-limited"] * 2
+    assert len({r["case_id"] for r in results}) == 5
