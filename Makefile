@@ -68,8 +68,9 @@ $(TOOLS)/sam/bin/sam:
 	python3.12 -m venv $(TOOLS)/sam
 	$(TOOLS)/sam/bin/pip install -q aws-sam-cli 2>&1 | $(QUIET_PIP)
 
-build: $(TOOLS)/sam/bin/sam ## sam build, then compile .pyc (Lambda cannot write them)
+build: $(STAMP) $(TOOLS)/sam/bin/sam ## sam build, drop runtime-provided packages, compile .pyc
 	$(TOOLS)/sam/bin/sam build
+	$(PY) -m infra.build .aws-sam/build
 	python3.12 -m compileall -q --invalidation-mode unchecked-hash .aws-sam/build
 
 deploy: build ## sam deploy --guided
