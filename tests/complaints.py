@@ -57,12 +57,20 @@ def ses_event(
         )
     try:
         parsed = message_from_bytes(raw, policy=policy.compat32)
-        sender, subject, header_id = parsed.get("From", ""), parsed.get("Subject", ""), parsed.get("Message-ID")
+        sender, subject, header_id = (
+            parsed.get("From", ""),
+            parsed.get("Subject", ""),
+            parsed.get("Message-ID"),
+        )
     except Exception:  # noqa: BLE001 - broken fixtures still get an event, as SES would send one
         sender, subject, header_id = "", "", None
     stamp = clock.now().strftime("%Y-%m-%dT%H:%M:%S.000Z")
     status = {k: verdicts.get(k, "PASS") for k in ("spam", "virus", "spf", "dkim", "dmarc")}
-    common: dict[str, Any] = {"returnPath": source or "", "from": [str(sender)], "to": [settings.support_address]}
+    common: dict[str, Any] = {
+        "returnPath": source or "",
+        "from": [str(sender)],
+        "to": [settings.support_address],
+    }
     if subject:
         common["subject"] = str(subject)
     if header_id:

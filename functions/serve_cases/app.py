@@ -14,18 +14,8 @@ from crm_core.observability import get_logger, get_metrics
 
 logger, metrics = get_logger(), get_metrics()
 app = APIGatewayHttpResolver()
-STATUS_OF = (
-    (ValidationFailed, 400),
-    (NotFound, 404),
-    (Conflict, 409),
-    (RetryableError, 503),
-    (ValueError, 400),
-    (TypeError, 400),
-)
-
-
-def _body() -> dict[str, Any]:
-    return dict(app.current_event.json_body or {}) if app.current_event.body else {}  # not an object: 400
+BAD_INPUT = (ValidationFailed, ValueError, TypeError)  # a body that is not a JSON object is bad input too
+STATUS_OF = {NotFound: 404, Conflict: 409, RetryableError: 503}
 
 
 @app.get("/cases/<case_id>")
@@ -42,22 +32,20 @@ def list_cases() -> dict[str, Any]:
 
 @app.post("/cases/<case_id>/status")
 def change_status(case_id: str) -> dict[str, Any]:
-    body = _body()
-    return service.change_status(
-        case_id, str(body.get("status", "")), by=body.get("by"), note=body.get("note")
-    )
+    body = dict(app.current_event.json_body)  # no body, or not a JSON object: 400
+    return service.change_status(case_id, str(body.get("status")), by=body.get("by"), note=body.get("note"))
 
 
 @app.post("/cases/<case_id>/replies")
 def reply(case_id: str) -> dict[str, Any]:
-    body, key = _body(), app.current_event.headers.get("idempotency-key")
+    body, key = dict(app.current_event.json_body), app.current_event.headers.get("idempotency-key")
     text, agent, status = str(body.get("text", "")), body.get("agent"), body.get("status")
     return service.reply(case_id, text, agent=agent, reply_key=key, status=status)
 
 
-@app.exception_handler(Exception)
+@app.exception_handler(Exception)  # type: ignore[untyped-decorator]
 def _errors(exc: Exception) -> Response[Any]:
-    status = next((code for kind, code in STATUS_OF if isinstance(exc, kind)), 500)
+    status = 400 if isinstance(exc, BAD_INPUT) else STATUS_OF.get(type(exc), 500)
     if status == 500:
         logger.exception("case API failed")
     errors = [{"field": e.field, "message": e.message} for e in getattr(exc, "errors", [])]

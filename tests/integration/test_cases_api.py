@@ -13,7 +13,7 @@ from tests.complaints import compose, ses_event
 from tests.helpers import load_handler
 
 
-def _http(method: str, path: str, lambda_context, body: Any = None, query: dict | None = None, headers=None, b64=False):
+def _http(method: str, path: str, lambda_context, body: Any = None, *, query=None, headers=None, b64=False):
     raw = json.dumps(body) if body is not None else None
     event = {
         "version": "2.0",
@@ -26,7 +26,13 @@ def _http(method: str, path: str, lambda_context, body: Any = None, query: dict 
             "accountId": "123456789012",
             "apiId": "api",
             "domainName": "localhost",
-            "http": {"method": method, "path": path, "protocol": "HTTP/1.1", "sourceIp": "127.0.0.1", "userAgent": "t"},
+            "http": {
+                "method": method,
+                "path": path,
+                "protocol": "HTTP/1.1",
+                "sourceIp": "127.0.0.1",
+                "userAgent": "t",
+            },
             "requestId": "req-1",
             "routeKey": "$default",
             "stage": "$default",
@@ -58,9 +64,22 @@ def test_get_a_case_with_its_events(case_id, lambda_context) -> None:
 def test_an_agent_reply_is_emailed_threaded_once_and_the_answer_lands_on_the_case(
     stack, case_id, lambda_context
 ) -> None:
-    request = {"text": "Abbiamo disposto il rimborso.\n\nArriverà in 5 giorni.", "agent": "Sara", "status": "waiting"}
-    first = _http("POST", f"/cases/{case_id}/replies", lambda_context, request, headers={"idempotency-key": "r-1"}, b64=True)
-    again = _http("POST", f"/cases/{case_id}/replies", lambda_context, request, headers={"idempotency-key": "r-1"})
+    request = {
+        "text": "Abbiamo disposto il rimborso.\n\nArriverà in 5 giorni.",
+        "agent": "Sara",
+        "status": "waiting",
+    }
+    first = _http(
+        "POST",
+        f"/cases/{case_id}/replies",
+        lambda_context,
+        request,
+        headers={"idempotency-key": "r-1"},
+        b64=True,
+    )
+    again = _http(
+        "POST", f"/cases/{case_id}/replies", lambda_context, request, headers={"idempotency-key": "r-1"}
+    )
 
     assert first[0] == 200 and again[0] == 200
     assert first[1]["status"] == "waiting" and first[1]["first_responded_at"]
@@ -71,7 +90,9 @@ def test_an_agent_reply_is_emailed_threaded_once_and_the_answer_lands_on_the_cas
     assert reply["In-Reply-To"] and reply["Reply-To"].startswith(f"support+{case_id.lower()}.")
     assert "Arriverà in 5 giorni" in reply.get_body(("plain",)).get_content()
 
-    answer = compose(subject=f"Re: {reply['Subject']}", body="Grazie!", headers={"In-Reply-To": reply["Message-ID"]})
+    answer = compose(
+        subject=f"Re: {reply['Subject']}", body="Grazie!", headers={"In-Reply-To": reply["Message-ID"]}
+    )
     (result,) = load_handler("route_complaint").lambda_handler(ses_event(answer), lambda_context)["cases"]
     assert result["case_id"] == case_id and result["status"] == "open"  # waiting resumed by the answer
 
@@ -79,7 +100,9 @@ def test_an_agent_reply_is_emailed_threaded_once_and_the_answer_lands_on_the_cas
 def test_status_changes_are_checked(case_id, lambda_context) -> None:
     assert _http("POST", f"/cases/{case_id}/status", lambda_context, {"status": "closed"})[0] == 400
     assert _http("POST", f"/cases/{case_id}/status", lambda_context, {"status": "resolved"})[0] == 200
-    assert _http("POST", f"/cases/{case_id}/status", lambda_context, {"status": "resolved"})[0] == 200  # replay
+    assert (
+        _http("POST", f"/cases/{case_id}/status", lambda_context, {"status": "resolved"})[0] == 200
+    )  # replay
     assert _http("POST", f"/cases/{case_id}/status", lambda_context, {"status": "waiting"})[0] == 409
     assert _http("POST", f"/cases/{case_id}/status", lambda_context, ["resolved"])[0] == 400
     assert _http("POST", f"/cases/{case_id}/replies", lambda_context, {"text": ""})[0] == 400

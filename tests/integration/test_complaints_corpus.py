@@ -12,10 +12,14 @@ from tests.complaints import ses_event
 from tests.helpers import load_handler
 
 CORPUS = Path(__file__).resolve().parent.parent / "fixtures" / "mail"
-EXPECTED = {k: v for k, v in json.loads((CORPUS / "expected.json").read_text()).items() if not k.startswith("_")}
+EXPECTED = {
+    k: v for k, v in json.loads((CORPUS / "expected.json").read_text()).items() if not k.startswith("_")
+}
 
 
-def test_the_whole_corpus_becomes_cases_or_quarantines_and_nothing_raises(stack, frozen_clock, lambda_context) -> None:
+def test_the_whole_corpus_becomes_cases_or_quarantines_and_nothing_raises(
+    stack, frozen_clock, lambda_context
+) -> None:
     handler = load_handler("route_complaint")
     acknowledged = 0
     for name, expected in sorted(EXPECTED.items()):
@@ -41,11 +45,13 @@ def test_the_whole_corpus_becomes_cases_or_quarantines_and_nothing_raises(stack,
 
 
 @pytest.mark.parametrize("verdict", ["spam", "virus"])
-def test_a_spam_or_virus_verdict_quarantines_without_an_ack(stack, frozen_clock, lambda_context, verdict) -> None:
+def test_a_spam_or_virus_verdict_quarantines_without_an_ack(
+    stack, frozen_clock, lambda_context, verdict
+) -> None:
     raw = (CORPUS / "outlook_en_billing_cp1252_qp.eml").read_bytes()
-    (result,) = load_handler("route_complaint").lambda_handler(ses_event(raw, **{verdict: "FAIL"}), lambda_context)[
-        "cases"
-    ]
+    (result,) = load_handler("route_complaint").lambda_handler(
+        ses_event(raw, **{verdict: "FAIL"}), lambda_context
+    )["cases"]
     assert result["outcome"] == "quarantined"
     assert store.get_case(result["case_id"]).quarantine_reason == f"ses verdict {verdict} FAIL"
     assert stack.sent_emails() == []

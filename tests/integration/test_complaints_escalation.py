@@ -23,7 +23,9 @@ def alerts(stack):
     url = sqs.create_queue(QueueName="alerts-probe")["QueueUrl"]
     arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
     sns.subscribe(
-        TopicArn=stack.env["CASE_ALERTS_TOPIC_ARN"], Protocol="sqs", Endpoint=arn,
+        TopicArn=stack.env["CASE_ALERTS_TOPIC_ARN"],
+        Protocol="sqs",
+        Endpoint=arn,
         Attributes={"RawMessageDelivery": "true"},
     )
 
@@ -83,7 +85,9 @@ def test_each_breach_level_fires_once(case_id, frozen_clock, alerts, lambda_cont
     assert service.list_cases(overdue=True)["cases"][0]["case_id"] == case_id
 
 
-def test_a_run_after_a_long_outage_escalates_without_a_stale_warning(case_id, frozen_clock, alerts, lambda_context) -> None:
+def test_a_run_after_a_long_outage_escalates_without_a_stale_warning(
+    case_id, frozen_clock, alerts, lambda_context
+) -> None:
     frozen_clock.advance(timedelta(hours=11))
     report = _escalate(lambda_context)
 
@@ -121,7 +125,9 @@ def test_a_customer_reply_resumes_a_waiting_case(case_id, frozen_clock, lambda_c
     assert case.first_response_due == "2026-11-23T21:00:00.000Z"  # 10:00 + 8 h + 3 h waited
 
 
-def test_an_agent_reply_meets_the_first_response_target(case_id, frozen_clock, alerts, lambda_context) -> None:
+def test_an_agent_reply_meets_the_first_response_target(
+    case_id, frozen_clock, alerts, lambda_context
+) -> None:
     frozen_clock.advance(timedelta(hours=1))
     service.reply(case_id, "Abbiamo contattato il corriere.", agent="Sara")
     frozen_clock.advance(timedelta(hours=20))

@@ -32,9 +32,9 @@ def _helpdesk(stack) -> list[dict]:
     sqs = boto3.client("sqs")
     url = stack.env["CASE_QUEUE_URL"]
     found = []
-    while batch := sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, MessageAttributeNames=["All"]).get(
-        "Messages"
-    ):
+    while batch := sqs.receive_message(
+        QueueUrl=url, MaxNumberOfMessages=10, MessageAttributeNames=["All"]
+    ).get("Messages"):
         for message in batch:
             found.append({**json.loads(message["Body"]), "_attrs": message.get("MessageAttributes", {})})
             sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
@@ -106,7 +106,9 @@ def _open(stack, lambda_context, **kw) -> tuple[dict, object]:
 
 def test_a_stranger_quoting_the_case_number_opens_a_new_case(stack, frozen_clock, lambda_context) -> None:
     opened, _ = _open(stack, lambda_context)
-    stranger = compose(sender="Eve <eve@elsewhere.example>", subject=f"Re: [Case #{opened['case_id']}] me too")
+    stranger = compose(
+        sender="Eve <eve@elsewhere.example>", subject=f"Re: [Case #{opened['case_id']}] me too"
+    )
 
     result = _route(ses_event(stranger), lambda_context)
 
@@ -137,7 +139,9 @@ def test_unverified_mail_never_threads_and_gets_no_ack(stack, frozen_clock, lamb
     opened, ack = _open(stack, lambda_context)
     spoofed = compose(subject=f"Re: {ack['Subject']}", headers={"In-Reply-To": ack["Message-ID"]})
 
-    result = _route(ses_event(spoofed, recipients=[ack["Reply-To"]], dmarc="FAIL", spf="FAIL"), lambda_context)
+    result = _route(
+        ses_event(spoofed, recipients=[ack["Reply-To"]], dmarc="FAIL", spf="FAIL"), lambda_context
+    )
 
     assert result["outcome"] == "created" and result["case_id"] != opened["case_id"]
     assert result["ack"] == "none: unverified sender"
@@ -152,7 +156,9 @@ def test_an_out_of_office_reply_gets_no_ack_and_does_not_reopen(stack, frozen_cl
         body="Sono in ferie.",
         headers={"Auto-Submitted": "auto-replied", "In-Reply-To": ack["Message-ID"]},
     )
-    stray_ooo = compose(sender="Luca <luca@example.it>", subject="Out of office", headers={"X-Autoreply": "yes"})
+    stray_ooo = compose(
+        sender="Luca <luca@example.it>", subject="Out of office", headers={"X-Autoreply": "yes"}
+    )
 
     threaded = _route(ses_event(ooo), lambda_context)
     stray = _route(ses_event(stray_ooo), lambda_context)
@@ -171,7 +177,9 @@ def test_a_reply_to_a_resolved_case_reopens_it(stack, frozen_clock, lambda_conte
     service.change_status(opened["case_id"], "resolved")
     assert Contact.get(contact_id_for("ana@example.it")).open_cases == 0
     frozen_clock.advance(timedelta(days=2))
-    reply = compose(subject=f"Re: {ack['Subject']}", body="Di nuovo rotto!", headers={"In-Reply-To": ack["Message-ID"]})
+    reply = compose(
+        subject=f"Re: {ack['Subject']}", body="Di nuovo rotto!", headers={"In-Reply-To": ack["Message-ID"]}
+    )
 
     result = _route(ses_event(reply), lambda_context)
 

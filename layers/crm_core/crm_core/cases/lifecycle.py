@@ -109,7 +109,10 @@ def _transition(policy: Policy, case: Case, target: str, now: datetime) -> tuple
 def change_status(
     case_id: str, status: str, *, now: datetime, by: str | None = None, note: str | None = None
 ) -> Case:
-    """Move a case to `status`; raises ValidationFailed, NotFound, or Conflict (not allowed / changed meanwhile)."""
+    """Move a case to `status`.
+
+    Raises ValidationFailed (unknown status), NotFound, Conflict (not allowed, or changed meanwhile).
+    """
     if status not in STATUSES or status == "quarantined":
         raise ValidationFailed([FieldError("status", "must be one of open, waiting, resolved")])
     case = store.get_case(case_id)

@@ -229,7 +229,8 @@ def _recipients(msg: Message) -> tuple[str, ...]:
 
 
 def _bodies(msg: Message, notes: list[str]) -> tuple[str, bool]:
-    plain = html = None
+    plain: Message | None = None
+    html: Message | None = None
     if isinstance(msg, EmailMessage):
         try:
             plain = msg.get_body(preferencelist=("plain",))
@@ -267,7 +268,8 @@ def _leaves(msg: Message) -> Iterator[Message]:
     if msg.is_multipart():
         payload = msg.get_payload()
         for part in payload if isinstance(payload, list) else []:
-            yield from _leaves(part)
+            if isinstance(part, Message):
+                yield from _leaves(part)
         return
     yield msg
 

@@ -42,7 +42,7 @@ Duration = Annotated[str, Field(min_length=2)]
 
 
 def normalize_text(text: str) -> str:
-    """Case-folded, accent-free, single-spaced: "Rückerstattung  NÉCESSAIRE" -> "ruckerstattung necessaire"."""
+    """Case-folded, accent-free, single-spaced: "Rückerstattung  GEWÜNSCHT" -> "ruckerstattung gewunscht"."""
     decomposed = unicodedata.normalize("NFKD", text.casefold())
     stripped = "".join(c for c in decomposed if not unicodedata.combining(c))
     return " ".join(stripped.split())

@@ -64,7 +64,7 @@ def get_case(case_id: str) -> dict[str, Any]:
 
 
 def list_cases(status: str | None = None, overdue: bool = False, limit: int = 100) -> dict[str, Any]:
-    """Cases by status (default: every status still needing work), newest activity first; raises ValidationFailed."""
+    """Cases by status (default: all still needing work), newest activity first; raises ValidationFailed."""
     if status is not None and status not in lifecycle.STATUSES:
         raise ValidationFailed([FieldError("status", f"must be one of {', '.join(lifecycle.STATUSES)}")])
     statuses = [status] if status else list(OPEN_STATUSES)

@@ -1,4 +1,4 @@
-"""Data access for cases: key lookups, one-partition queries and the conditional writes that make replays harmless."""
+"""Data access for cases: key lookups, one-partition queries, conditional writes that make replays safe."""
 
 from __future__ import annotations
 
@@ -175,7 +175,7 @@ def reserve_ack(contact_id: str, case_id: str, *, now: datetime, limit: int) -> 
             ],
             condition=(
                 AckWindow.cases.does_not_exist()
-                | (size(AckWindow.cases) < limit)
+                | (size(AckWindow.cases) < limit)  # type: ignore[no-untyped-call]
                 | AckWindow.cases.contains(case_id)
             ),
         )

@@ -8,7 +8,7 @@ link that makes a replay harmless, the event, the case) are one transaction on o
 |---|---|---|
 | case | `C-7Q4M2X` | `case` |
 | event | `C-7Q4M2X` | `event#2026-11-23T10:00:00.000Z#inbound#<id>` (sortable by time) |
-| message link | `msg#<message id>` | `link` (inbound ids make replays harmless; outbound ids thread replies) |
+| message link | `msg#<message id>` | `link` (inbound ids: replays are harmless; outbound: replies thread) |
 | ack window | `ackrate#<contact id>` | `2026-11-23T10` (which cases got an ack that hour; expires by TTL) |
 
 Indexes (sparse: only case items carry their keys): `by-contact` (contact_id, opened_at),
@@ -26,8 +26,8 @@ from pynamodb.attributes import (
     UnicodeAttribute,
     UnicodeSetAttribute,
 )
-from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 from pynamodb.connection.table import TableConnection
+from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 from pynamodb.models import Model
 
 from crm_core.models.base import SettingsTableName, register
