@@ -15,7 +15,7 @@ from crm_core.observability import get_logger, get_metrics
 logger, metrics = get_logger(), get_metrics()
 app = APIGatewayHttpResolver()
 BAD_INPUT = (ValidationFailed, ValueError, TypeError)  # a body that is not a JSON object is bad input too
-STATUS_OF = {NotFound: 404, Conflict: 409, RetryableError: 503}
+STATUS_OF: dict[type[Exception], int] = {NotFound: 404, Conflict: 409, RetryableError: 503}
 
 
 @app.get("/cases/<case_id>")

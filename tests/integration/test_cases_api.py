@@ -118,3 +118,19 @@ def test_list_cases_by_status_and_overdue(case_id, frozen_clock, lambda_context)
     overdue = _http("GET", "/cases", lambda_context, query={"overdue": "true"})[1]["cases"]
     assert [(c["case_id"], c["overdue"]) for c in overdue] == [(case_id, True)]
     assert _http("GET", "/cases", lambda_context, query={"status": "nonsense"})[0] == 400
+
+
+def test_the_operator_command_lists_overdue_cases_and_shows_one(case_id, frozen_clock, capsys) -> None:
+    from datetime import timedelta
+
+    from infra.cli import main
+
+    frozen_clock.advance(timedelta(hours=9))
+    assert main(["cases", "list", "--overdue"]) == 0
+    listing = capsys.readouterr().out
+    assert case_id in listing and "billing" in listing and "1 case(s)" in listing
+
+    assert main(["cases", "show", case_id.lower()]) == 0
+    shown = capsys.readouterr().out
+    assert f"Case {case_id}" in shown and "inbound" in shown and "addebitato due volte" in shown
+    assert main(["cases", "show", "C-000000"]) == 1
