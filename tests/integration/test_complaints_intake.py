@@ -196,3 +196,21 @@ def test_acknowledgements_to_one_address_are_rate_limited(stack, frozen_clock, l
     ]
     assert [r["ack"] for r in results] == ["sent"] * 3 + ["none: rate-limited"] * 2
     assert len({r["case_id"] for r in results}) == 5
+
+
+def test_a_gold_customer_gets_a_higher_priority_and_a_shorter_promise_in_their_language(
+    stack, frozen_clock, lambda_context
+) -> None:
+    address = "klaus@example.de"
+    Contact(contact_id_for(address), email=address, first_name="Klaus", tier="gold", locale="de").save()
+    raw = compose(
+        sender=f"Klaus <{address}>", subject="Lieferung", body="Meine Lieferung ist nicht angekommen."
+    )
+
+    result = _route(ses_event(raw), lambda_context)
+
+    case = store.get_case(result["case_id"])
+    assert (case.priority, case.team, case.tier) == ("P2", "logistics", "gold")  # P3 raised for value
+    text = _acks(stack)[0].get_body(("plain",)).get_content()
+    assert text.startswith("Guten Tag Klaus,") and "innerhalb von 4 Stunden" in text
+    assert Contact.get(contact_id_for(address)).open_cases == 1
