@@ -8,10 +8,13 @@ from email.message import EmailMessage
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from crm_core.cases.html_text import html_to_text
 from crm_core.cases.parsing import LARGE_MESSAGE_BYTES, Unreadable, decode_bytes, parse, trim_quoted
 from crm_core.cases.screening import screen
+from crm_core.cases.skeleton import skeleton
 
 CORPUS = Path(__file__).resolve().parent.parent / "fixtures" / "mail"
 EXPECTED = {
@@ -97,3 +100,26 @@ def test_html_becomes_readable_text() -> None:
     html = "<style>p{}</style><p>Hello&nbsp;<b>there</b></p><ul><li>one</li><li>two &amp; 3</li></ul><a href='https://x.y/z'>see</a>"
     assert html_to_text(html) == "Hello there\n\n- one\n- two & 3\nsee (https://x.y/z)"
     assert html_to_text("<p>unclosed <b>tags <div>") == "unclosed tags"
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    name=st.sampled_from(sorted(EXPECTED)),
+    cut=st.floats(min_value=0.05, max_value=1.0),
+    noise=st.binary(max_size=40),
+    at=st.floats(min_value=0.0, max_value=1.0),
+)
+def test_mangled_mail_parses_or_is_unreadable_never_an_exception(
+    name: str, cut: float, noise: bytes, at: float
+) -> None:
+    raw = (CORPUS / name).read_bytes()
+    raw = raw[: max(1, int(len(raw) * cut))]
+    where = int(len(raw) * at)
+    mangled = raw[:where] + noise + raw[where:]
+    for source in (mangled, skeleton(mangled)):  # the very-large-mail path must survive it too
+        try:
+            mail = parse(source)
+        except Unreadable:
+            continue
+        assert isinstance(mail.new_text, str) and "@" in mail.sender
+        screen(mail, {}, None)

@@ -19,9 +19,11 @@ the intake turns that, and any other surprise, into a quarantined case with the 
 from __future__ import annotations
 
 import codecs
+import contextlib
 import re
 from dataclasses import dataclass, field
 from email import message_from_bytes, policy
+from email.header import decode_header, make_header
 from email.headerregistry import Address
 from email.message import EmailMessage, Message
 from email.utils import getaddresses, parseaddr
@@ -134,6 +136,22 @@ def _repair(value: str) -> str:
     return decode_bytes(value.encode("utf-8", "surrogateescape"), "utf-8")
 
 
+def _raw_headers(msg: Message, name: str) -> list[str]:
+    """The values of a header straight from the source, encoded words decoded where they decode.
+
+    The policy's structured parsing raises on some malformed addresses; this never does.
+    """
+    found = []
+    for key, value in msg.raw_items():
+        if key.lower() != name.lower():
+            continue
+        text = str(value)
+        with contextlib.suppress(Exception):  # undecodable encoded words: keep the raw text
+            text = str(make_header(decode_header(text)))
+        found.append(_repair(text))
+    return found
+
+
 def _header(msg: Message, name: str) -> str:
     """A header as clean text (encoded words decoded, raw 8-bit repaired); '' when absent or hopeless."""
     try:
@@ -141,7 +159,7 @@ def _header(msg: Message, name: str) -> str:
     except Exception:  # noqa: BLE001 - a malformed header must not cost the whole message
         value = None
     if value is None:
-        raw = msg.get_all(name, failobj=[]) if hasattr(msg, "get_all") else []
+        raw = _raw_headers(msg, name)
         value = raw[0] if raw else None
     if value is None:
         return ""
@@ -209,13 +227,15 @@ def trim_quoted(text: str) -> str:
 
 
 def _sender(msg: Message) -> tuple[str, str]:
-    value = msg.get("From")
-    addresses = getattr(value, "addresses", None)
+    try:
+        addresses = getattr(msg.get("From"), "addresses", None)
+    except Exception:  # noqa: BLE001 - fall back to the raw header below
+        addresses = None
     if addresses:
         first: Address = addresses[0]
         if first.addr_spec and "@" in first.addr_spec:
             return _repair(first.addr_spec), _repair(first.display_name or "")
-    raw = " ".join(str(v) for v in msg.get_all("From", failobj=[]) or [])
+    raw = " ".join(_raw_headers(msg, "From"))
     name, address = parseaddr(_repair(raw))
     if "@" not in address:
         found = [a for _, a in getaddresses([raw]) if "@" in a]
@@ -224,7 +244,7 @@ def _sender(msg: Message) -> tuple[str, str]:
 
 
 def _recipients(msg: Message) -> tuple[str, ...]:
-    values = [_repair(str(v)) for h in ("To", "Cc") for v in (msg.get_all(h, failobj=[]) or [])]
+    values = [v for h in ("To", "Cc") for v in _raw_headers(msg, h)]
     return tuple(a for _, a in getaddresses(values) if "@" in a)
 
 
