@@ -8,8 +8,6 @@ import pytest
 
 from infra.template import ROOT
 
-pytest.importorskip("infra.local.client", reason="the local stack has not landed yet")
-
 pytestmark = pytest.mark.e2e
 
 

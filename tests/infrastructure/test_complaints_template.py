@@ -37,3 +37,11 @@ def test_the_escalator_runs_every_five_minutes_alone(template: Template) -> None
     function = template.functions()["EscalateCasesFunction"]
     assert function.events["EveryFiveMinutes"]["Properties"]["Schedule"] == "rate(5 minutes)"
     assert function.properties["ReservedConcurrentExecutions"] == 1
+
+
+def test_the_local_receipt_rule_accepts_labelled_addresses_as_ses_does() -> None:
+    from infra.local.triggers import _rule_accepts
+
+    assert _rule_accepts(["support@example.com"], "Support+c-7q4m2x.abcdefghij@example.com")
+    assert not _rule_accepts(["support@example.com"], "sales+support@example.com")
+    assert _rule_accepts(["example.com"], "anyone@example.com")
