@@ -22,6 +22,7 @@ from collections.abc import Iterator  # noqa: E402
 from dataclasses import dataclass  # noqa: E402
 from datetime import UTC, datetime  # noqa: E402
 from typing import Any  # noqa: E402
+from unittest import mock  # noqa: E402
 
 import pytest  # noqa: E402
 from moto import mock_aws  # noqa: E402
@@ -96,3 +97,14 @@ def lambda_context() -> Any:
             return 30_000
 
     return Context()
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _one_botocore_session() -> Iterator[None]:
+    """pynamodb builds a new botocore session per model class, and each loads the DynamoDB service
+    model again (0.15-0.4 s, every test, every model): tests share one session instead."""
+    import botocore.session
+
+    shared = botocore.session.get_session()
+    with mock.patch("pynamodb.connection.base.get_session", lambda: shared):
+        yield
