@@ -21,6 +21,7 @@ os.environ.pop("AWS_PROFILE", None)
 from collections.abc import Iterator  # noqa: E402
 from dataclasses import dataclass  # noqa: E402
 from datetime import UTC, datetime  # noqa: E402
+from functools import cache  # noqa: E402
 from typing import Any  # noqa: E402
 from unittest import mock  # noqa: E402
 
@@ -43,6 +44,14 @@ def _reset() -> None:
     reset_settings()
     aws.reset_clients()
     reset_connections()
+
+
+@cache
+def _provision_session(region: str) -> Any:
+    """One boto3 session for provisioning: a new one per test reloads every service model (~1 s)."""
+    import boto3
+
+    return boto3.Session(region_name=region)
 
 
 @dataclass
@@ -68,7 +77,7 @@ def stack(template: Template, monkeypatch: pytest.MonkeyPatch) -> Iterator[Stack
         monkeypatch.setenv(name, value)
     _reset()
     with mock_aws():
-        provision(template)
+        provision(template, _provision_session(template.region))
         yield Stack(template=template, env=env)
     _reset()
 
