@@ -122,3 +122,15 @@ def test_expected_response_time_reads_naturally() -> None:
     assert human_duration(timedelta(hours=1), "de") == "1 Stunde"
     assert human_duration(timedelta(minutes=90), "id") == "90 menit"
     assert human_duration(timedelta(days=3), "fr") == "3 days"
+
+
+def test_the_ses_event_model_is_lenient_with_mail_but_strict_with_the_event() -> None:
+    from crm_core.cases.events import SesEvent
+
+    minimal = {"Records": [{"eventSource": "aws:ses", "ses": {"mail": {"messageId": "m-1"}}}]}
+    (message,) = SesEvent.from_event(minimal).records
+    assert message.mail.message_id == "m-1" and message.mail.common_headers.subject is None
+    assert message.receipt.verdicts() == dict.fromkeys(("spam", "virus", "spf", "dkim", "dmarc"), "GRAY")
+    for broken in ({}, {"Records": []}, {"Records": [{"eventSource": "aws:sqs"}]}, minimal | {"Records": [{}]}):
+        with pytest.raises(ValueError, match="Records|eventSource"):
+            SesEvent.from_event(broken)

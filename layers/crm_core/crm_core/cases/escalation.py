@@ -11,13 +11,17 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from crm_core import clock
 from crm_core.cases import notify, store
-from crm_core.cases.rules import Policy, get_policy
+from crm_core.cases.rules import get_policy
 from crm_core.cases.sla import Checkpoint, SlaState, due_now, instant, iso, next_checkpoint
 from crm_core.models.cases import SLA_SHARDS, Case, CaseEvent
 from crm_core.observability import count, get_logger
+
+if TYPE_CHECKING:
+    from crm_core.cases.policy import Policy
 
 
 @dataclass

@@ -18,14 +18,14 @@ import json
 from dataclasses import asdict, dataclass
 from datetime import datetime
 from email.utils import parseaddr
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from crm_core import aws, clock
 from crm_core.cases import addressing, lifecycle, mail, notify, store
 from crm_core.cases.events import SesEvent, SesMessage
 from crm_core.cases.language import guess_language
 from crm_core.cases.parsing import ParsedMail, Unreadable, parse
-from crm_core.cases.rules import Policy, get_policy, route
+from crm_core.cases.rules import get_policy, route
 from crm_core.cases.screening import Screening, screen
 from crm_core.cases.sla import SlaState, due_times, iso, next_checkpoint
 from crm_core.errors import RetryableError
@@ -34,6 +34,9 @@ from crm_core.models.cases import Case, CaseEvent, CaseLink, sla_shard
 from crm_core.models.contacts import contact_id_for, normalize_email
 from crm_core.observability import count, get_logger
 from crm_core.settings import get_settings
+
+if TYPE_CHECKING:
+    from crm_core.cases.policy import Policy
 
 MAX_STORED_BYTES = 45 * 1024 * 1024  # SES accepts up to 40 MB; anything bigger is not SES's
 
@@ -68,7 +71,7 @@ class _Inbound:
 
 def receive(event: SesEvent) -> list[dict[str, Any]]:
     """Handle every record of an SES Lambda-action event; raises RetryableError on transient faults."""
-    return [asdict(receive_message(record.ses)) for record in event.records]
+    return [asdict(receive_message(message)) for message in event.records]
 
 
 def _fetch(ses_message_id: str) -> tuple[bytes | None, str | None]:

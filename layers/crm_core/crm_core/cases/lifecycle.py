@@ -15,13 +15,16 @@ from __future__ import annotations
 
 import json
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from crm_core.cases import notify, store
-from crm_core.cases.rules import Policy, get_policy
+from crm_core.cases.rules import get_policy
 from crm_core.cases.sla import SlaState, due_times, instant, iso, next_checkpoint
 from crm_core.errors import Conflict, FieldError, NotFound, ValidationFailed
 from crm_core.models.cases import Case, CaseEvent, sla_shard
+
+if TYPE_CHECKING:
+    from crm_core.cases.policy import Policy
 
 STATUSES = ("open", "waiting", "resolved", "quarantined")
 ALLOWED = {

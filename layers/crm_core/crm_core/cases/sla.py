@@ -13,9 +13,13 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING
 
-from crm_core.cases.rules import Policy, parse_duration
+from crm_core.cases.rules import parse_duration
 from crm_core.clock import parse_instant
+
+if TYPE_CHECKING:
+    from crm_core.cases.policy import Policy
 
 FIRST_RESPONSE = "first_response"
 RESOLUTION = "resolution"
