@@ -36,13 +36,9 @@ def test_classification_accuracy_in_four_languages() -> None:
     accuracy = sum(right) / len(right)
     majority = Counter(c["category"] for c in complaints).most_common(1)[0][1] / len(complaints)
     record(
-        "complaints",
-        f"classification accuracy ({len(complaints)} complaints)",
-        accuracy,
-        majority,
-        "",
-        ">= 0.85",
+        "complaints", f"classification accuracy ({len(complaints)} complaints)", accuracy, target=">= 0.85"
     )
+    record("complaints", "accuracy / always-the-commonest-category", accuracy, majority, target=">= 2.0")
     for lang in ("en", "it", "de", "id"):
         mine = [ok for ok, c in zip(right, complaints, strict=True) if c["lang"] == lang]
         record("complaints", f"accuracy {lang}", sum(mine) / len(mine), target=">= 0.8")

@@ -131,6 +131,11 @@ def test_the_ses_event_model_is_lenient_with_mail_but_strict_with_the_event() ->
     (message,) = SesEvent.from_event(minimal).records
     assert message.mail.message_id == "m-1" and message.mail.common_headers.subject is None
     assert message.receipt.verdicts() == dict.fromkeys(("spam", "virus", "spf", "dkim", "dmarc"), "GRAY")
-    for broken in ({}, {"Records": []}, {"Records": [{"eventSource": "aws:sqs"}]}, minimal | {"Records": [{}]}):
+    for broken in (
+        {},
+        {"Records": []},
+        {"Records": [{"eventSource": "aws:sqs"}]},
+        minimal | {"Records": [{}]},
+    ):
         with pytest.raises(ValueError, match="Records|eventSource"):
             SesEvent.from_event(broken)
