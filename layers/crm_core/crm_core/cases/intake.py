@@ -113,7 +113,10 @@ def _read(ses: SesMessage, now: datetime) -> _Inbound:
 
 
 def receive_message(ses: SesMessage) -> Received:
-    """Turn one received email into a case or an event on one; safe to call again with the same email."""
+    """Turn one received email into a case or an event on one; safe to call again with the same email.
+
+    Raises RetryableError when S3, DynamoDB, SQS or SES fail transiently (Lambda retries the event).
+    """
     guard = f"msg#ses-in:{ses.mail.message_id}"
     link = store.get_link(guard)
     if link is not None:
