@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from datetime import timedelta
+from email import message_from_bytes, policy
 
 import boto3
 import pytest
@@ -70,7 +71,7 @@ def test_the_team_is_warned_once_at_75_percent(case_id, frozen_clock, alerts, la
     assert [e.subject for e in events if e.kind == "sla"] == ["SLA warning: first response"]
 
 
-def test_each_breach_level_fires_once(case_id, frozen_clock, alerts, lambda_context) -> None:
+def test_each_breach_level_fires_once(stack, case_id, frozen_clock, alerts, lambda_context) -> None:
     opened = frozen_clock.now()
     for hours in (6, 8, 8, 9, 10, 10, 15, 16, 16, 17):
         frozen_clock.set(opened + timedelta(hours=hours))
@@ -83,6 +84,13 @@ def test_each_breach_level_fires_once(case_id, frozen_clock, alerts, lambda_cont
         "first_response:sla.breach:3",
     ]
     assert service.list_cases(overdue=True)["cases"][0]["case_id"] == case_id
+    emails = [message_from_bytes(m.raw_data.encode(), policy=policy.default) for m in stack.sent_emails()][1:]
+    assert [(str(m["To"]), m["Subject"]) for m in emails] == [
+        ("logistics@example.com", f"[Case #{case_id}] SLA warning: first response, P3"),
+        ("logistics@example.com", f"[Case #{case_id}] SLA breach (level 1): first response, P3"),
+        ("support-lead@example.com", f"[Case #{case_id}] SLA breach (level 2): first response, P3"),
+        ("operations@example.com", f"[Case #{case_id}] SLA breach (level 3): first response, P3"),
+    ]
 
 
 def test_a_run_after_a_long_outage_escalates_without_a_stale_warning(

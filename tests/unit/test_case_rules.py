@@ -40,6 +40,7 @@ def _broken(**changes: object) -> dict:
         ({"categories__0__name": "complaints"}, "unknown category 'complaints'"),
         ({"sla__escalation__1__level": 5}, "numbered 1, 2, 3"),
         ({"sla__warn_at": 1.5}, "sla.warn_at"),
+        ({"sla__escalation__2__notify": "ceo"}, "level 3: notify 'ceo' is not 'team' nor in people"),
         ({"routes__0__keywords": [], "routes__0__categories": []}, "needs at least one of"),
     ],
 )

@@ -1,5 +1,8 @@
 """The SLA escalator: every few minutes, warn and escalate the cases whose next checkpoint is due.
 
+Each warning or escalation is emailed to its audience (the case's team, or a person named in the
+rule file's `people`) and published on CaseAlertsTopic.
+
 It reads only the `sla-due` index (shard by shard, `due_at <= now`), so a run costs in proportion
 to the cases that need attention. Each checkpoint is recorded on the case with a conditional
 update before it is announced, so it fires once however often runs overlap or repeat; an
@@ -58,8 +61,9 @@ def run(now: datetime | None = None) -> RunReport:
     return report
 
 
-def _announce(case: Case, checkpoint: Checkpoint, now: datetime, report: RunReport) -> None:
-    try:
+def _announce(case: Case, checkpoint: Checkpoint, policy: Policy, now: datetime, report: RunReport) -> None:
+    try:  # the email is claimed once in the ledger, so a retried run never sends it twice
+        notify.email_alert(case, checkpoint, policy.address_of(checkpoint.notify, case.team))
         notify.alert(case, checkpoint)
     except Exception:
         store.remove_mark(case, checkpoint.mark)
@@ -100,5 +104,5 @@ def escalate(case: Case, policy: Policy, now: datetime, report: RunReport) -> No
             continue
         recorded.append(checkpoint.mark)
         if checkpoint in announce:
-            _announce(case, checkpoint, now, report)
+            _announce(case, checkpoint, policy, now, report)
     store.set_next_checkpoint(case, next_checkpoint(policy, state, recorded))

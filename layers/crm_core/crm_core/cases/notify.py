@@ -55,6 +55,37 @@ def to_helpdesk(case: Case, queue: str, kind: str) -> None:
         raise RetryableError(f"case queue unavailable: {aws.error_code(exc) or type(exc).__name__}") from exc
 
 
+def email_alert(case: Case, checkpoint: Checkpoint, address: str) -> None:
+    """Email an SLA warning or escalation to `address` once (per case and checkpoint) through `deliver`.
+
+    Raises RetryableError when SES fails (nothing was sent; the next run tries again).
+    """
+    from crm_core.messaging import Outcome, Outgoing, deliver  # noqa: PLC0415 - only the escalator sends
+    from crm_core.models.contacts import contact_id_for  # noqa: PLC0415
+
+    sent = deliver(
+        Outgoing(
+            contact_id=contact_id_for(address),
+            to=address,
+            kind="case-alert",
+            occurrence=f"{case.case_id}.{checkpoint.mark}",
+            template="case-alert",
+            locale=get_settings().default_locale,
+            context={
+                **summary(case),
+                "case_ref": f"[Case #{case.case_id}]",
+                "breach": checkpoint.level > 0,
+                "level": checkpoint.level,
+                "target": checkpoint.target,
+                "due": checkpoint.at.strftime("%Y-%m-%d %H:%M UTC"),
+                "audience": checkpoint.notify,
+            },
+        )
+    )
+    if sent.outcome is Outcome.FAILED:
+        raise RetryableError(f"SLA alert email not sent: {sent.reason}")
+
+
 def alert(case: Case, checkpoint: Checkpoint) -> None:
     """Publish an SLA warning or escalation; raises RetryableError when SNS fails."""
     kind = "warning" if checkpoint.level == 0 else "breach"

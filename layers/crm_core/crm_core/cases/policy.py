@@ -121,10 +121,17 @@ class Policy(_Strict):
     categories: list[CategoryRule]
     routes: list[Route]
     default_route: DefaultRoute
+    # Escalation audiences beyond the team: name -> address.
+    people: dict[str, str] = Field(default_factory=dict)
 
     @model_validator(mode="after")
     def _references_exist(self) -> Policy:
         problems = []
+        for level in self.sla.escalation:
+            if level.notify != "team" and level.notify not in self.people:
+                problems.append(
+                    f"sla.escalation level {level.level}: notify {level.notify!r} is not 'team' nor in people"
+                )
         for where, team, priority in [
             *((f"routes[{i}] ({r.name})", r.team, r.priority) for i, r in enumerate(self.routes)),
             ("default_route", self.default_route.team, self.default_route.priority),
@@ -150,6 +157,12 @@ class Policy(_Strict):
     @cached_property
     def _route_patterns(self) -> list[re.Pattern[str] | None]:
         return [_keyword_pattern(r.keywords) for r in self.routes]
+
+    def address_of(self, audience: str, team: str) -> str:
+        """Who an alert for `audience` goes to: the case team's address, or a named person's."""
+        if audience == "team":
+            return (self.teams.get(team) or self.teams[self.default_route.team]).notify
+        return self.people[audience]
 
     def target(self, priority: str) -> tuple[timedelta, timedelta]:
         """First-response and resolution targets of a priority."""
