@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import importlib.util
 import json
+from functools import cache
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -12,6 +13,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 
 
+@cache
 def load_handler(function: str) -> ModuleType:
     """Import functions/<function>/app.py as its own module (each function is its own package on AWS)."""
     path = ROOT / "functions" / function / "app.py"

@@ -41,6 +41,14 @@ class Settings:
     default_time_zone: str = _env("DEFAULT_TIME_ZONE", "Europe/Rome")
     default_locale: str = _env("DEFAULT_LOCALE", "en")
     allowed_origins: tuple[str, ...] = _env("ALLOWED_ORIGINS", "")
+    # Complaints and cases (issue 6)
+    cases_table: str = _env("CASES_TABLE")
+    support_address: str = _env("SUPPORT_ADDRESS")
+    inbound_mail_bucket: str = _env("INBOUND_MAIL_BUCKET")
+    inbound_mail_prefix: str = _env("INBOUND_MAIL_PREFIX", "inbound/")
+    case_queue_url: str = _env("CASE_QUEUE_URL")
+    case_alerts_topic_arn: str = _env("CASE_ALERTS_TOPIC_ARN")
+    case_acks_per_hour: int = _env("CASE_ACKS_PER_HOUR", "3")
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str]) -> Settings:
