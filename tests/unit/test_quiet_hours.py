@@ -15,6 +15,7 @@ def _settings(monkeypatch: pytest.MonkeyPatch) -> None:
     for name in ("CONTACTS_TABLE", "MESSAGES_TABLE", "SUPPRESSIONS_TABLE", "ENROLLMENTS_TABLE"):
         monkeypatch.setenv(name, "t")
     monkeypatch.setenv("SENDER_ADDRESS", "crm@example.com")
+    monkeypatch.setenv("SUPPORT_ADDRESS", "support@example.com")
     monkeypatch.setenv("SIGNING_KEY_SECRET", "k")
     monkeypatch.setenv("QUIET_HOURS", "21:00-08:00")
     monkeypatch.setenv("DEFAULT_TIME_ZONE", "Europe/Rome")

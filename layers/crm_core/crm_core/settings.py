@@ -41,6 +41,10 @@ class Settings:
     default_time_zone: str = _env("DEFAULT_TIME_ZONE", "Europe/Rome")
     default_locale: str = _env("DEFAULT_LOCALE", "en")
     allowed_origins: tuple[str, ...] = _env("ALLOWED_ORIGINS", "")
+    # Follow-ups, unsubscribe, bounces (issue 4)
+    support_address: str = _env("SUPPORT_ADDRESS")  # where replies to follow-ups go (the complaint inbox)
+    ses_max_send_rate: int = _env("SES_MAX_SEND_RATE", "10")  # messages/s; the account's own rate caps it
+    transient_bounce_limit: int = _env("TRANSIENT_BOUNCE_LIMIT", "3")  # soft bounces in a row that suppress
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str]) -> Settings:
