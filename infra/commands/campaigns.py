@@ -1,7 +1,7 @@
 """`crm campaigns enroll` / `crm campaigns status`: an operator's view of the follow-up campaigns.
 
 They use the deployment's environment (the variables template.yaml sets: CONTACTS_TABLE, ...).
-`--local URL` points them at a local stack's moto instead (the URL `make up` prints as "moto:").
+`--local URL` points them at a running local stack instead (`make up`: http://127.0.0.1:3000).
 `--all-contacts` and `status` page through a whole table with Scan: operator commands, run by a
 person now and then, never on a Lambda path (the sender finds due steps through its index).
 """
@@ -67,10 +67,18 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
         )
 
 
-def _use_local(moto_url: str | None) -> None:
-    """Point this process at a local stack: its moto endpoint and the template's environment."""
-    if not moto_url:
+def use_local(stack_url: str | None) -> None:
+    """Point this process at a running local stack: its moto endpoint and the template's environment."""
+    if not stack_url:
         return
+    import json
+    import urllib.request
+
+    try:
+        with urllib.request.urlopen(stack_url.rstrip("/") + "/_local", timeout=10) as answer:  # noqa: S310
+            moto_url = str(json.load(answer)["moto_endpoint"])
+    except OSError as exc:
+        raise SystemExit(f"no local stack answers at {stack_url} ({exc}); start one with `make up`") from exc
     from crm_core import aws
     from crm_core.models import reset_connections
     from crm_core.settings import reset_settings
@@ -139,7 +147,7 @@ def _segment(args: argparse.Namespace, missing: list[str]) -> Iterator[Any]:
 
 def enroll_command(args: argparse.Namespace) -> int:
     """Enroll every contact of the segment; enrolling again changes nothing."""
-    _use_local(args.local)
+    use_local(args.local)
     from crm_core import clock
     from crm_core.campaigns import definitions
     from crm_core.campaigns.enrollment import enroll
@@ -179,7 +187,7 @@ def _label(item: Any, catalog: Any) -> str:
 
 def status_command(args: argparse.Namespace) -> int:
     """Counts of enrollments per campaign and status (exit reasons too), and what is due now."""
-    _use_local(args.local)
+    use_local(args.local)
     from crm_core import clock
     from crm_core.campaigns import definitions
     from crm_core.campaigns.transitions import iso
