@@ -79,6 +79,8 @@ def use_local(stack_url: str | None) -> None:
             moto_url = str(json.load(answer)["moto_endpoint"])
     except OSError as exc:
         raise SystemExit(f"no local stack answers at {stack_url} ({exc}); start one with `make up`") from exc
+    if os.environ.get("AWS_ENDPOINT_URL") == moto_url:
+        return  # already pointed there (e.g. the demo, in the stack's own process): leave its environment be
     from crm_core import aws
     from crm_core.models import reset_connections
     from crm_core.settings import reset_settings
