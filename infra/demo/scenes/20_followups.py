@@ -96,7 +96,7 @@ def play(local: LocalClient) -> None:
     answers = [d.get("result", d) for d in delivered] if isinstance(delivered, list) else delivered
     local.say(f"Marco's address does not exist: SES publishes a permanent bounce. Suppressed: {answers}.")
 
-    local.set_clock("2027-03-03T08:30:00Z")
+    local.set_clock("2027-03-03T08:35:00Z")  # the first five-minute run after two days
     _run_sender(local)
     tips = _mail_to(local, GIULIA)[1:]
     assert [m["subject"] for m in tips] == ["Tre consigli per ottenere il meglio da Example Shop"], tips
@@ -107,7 +107,7 @@ def play(local: LocalClient) -> None:
         "a visible link too"
     )
     assert len(_mail_to(local, MARCO)) == 1, "the bounced address gets no tips"
-    local.say("Two days later, Wednesday 09:30: the tips email, marketing, with a visible unsubscribe link")
+    local.say("Two days later, Wednesday 09:35: the tips email, marketing, with a visible unsubscribe link")
     local.say("and List-Unsubscribe + List-Unsubscribe-Post headers. Marco, bounced, gets nothing.")
 
     path = link[link.index("/unsubscribe") :]
@@ -119,7 +119,7 @@ def play(local: LocalClient) -> None:
     assert done.status == 200 and "Iscrizione annullata" in done.text, done.text
     local.say("Her mail client sends the RFC 8058 one-click POST: 'Iscrizione annullata', effective at once.")
 
-    local.set_clock("2027-03-08T08:30:00Z")
+    local.set_clock("2027-03-08T08:35:00Z")
     _run_sender(local)
     assert len(_mail_to(local, GIULIA)) == 2, "no check-in after the unsubscribe"
     local.say("A week after her first contact the check-in would be due: it is not sent. Her welcome series")
