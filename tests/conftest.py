@@ -38,10 +38,25 @@ def template() -> Template:
     return Template()
 
 
+_connected_to: tuple[tuple[str, str], ...] | None = None
+
+
 def _reset() -> None:
     reset_settings()
     aws.reset_clients()
-    reset_connections()
+    # pynamodb builds a whole botocore session per model connection (0.3-0.8 s each): keep them while
+    # the tables and the endpoint they were made for stay the same (moto intercepts them all the same).
+    global _connected_to  # noqa: PLW0603
+    target = tuple(
+        sorted(
+            (k, v)
+            for k, v in os.environ.items()
+            if k.endswith("_TABLE") or k in {"AWS_ENDPOINT_URL", "AWS_REGION"}
+        )
+    )
+    if target != _connected_to:
+        reset_connections()
+        _connected_to = target
 
 
 @dataclass

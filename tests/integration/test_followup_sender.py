@@ -105,10 +105,10 @@ def test_with_ses_refusing_one_send_in_ten_every_message_still_goes_out_exactly_
     stack, frozen_clock
 ) -> None:
     # moto's SES never fails: this fake raises what SES v2 raises when it throttles or errs.
-    people = [f"f{i}@example.com" for i in range(12)]
+    people = [f"f{i}@example.com" for i in range(8)]
     for address in people:
         enroll(lead(address), "welcome", at=frozen_clock.now())
-    real_send, dice, refused = aws.sesv2().send_email, random.Random(7), Counter()
+    real_send, dice, refused = aws.sesv2().send_email, random.Random(11), Counter()
 
     def flaky_send(**request: Any) -> Any:
         if dice.random() < 0.1:
@@ -124,9 +124,9 @@ def test_with_ses_refusing_one_send_in_ten_every_message_still_goes_out_exactly_
                 run()
                 frozen_clock.advance(timedelta(minutes=5))
 
-    assert sum(refused.values()) >= 3  # of 36 messages (the dice are seeded: the same every time)
+    assert sum(refused.values()) >= 3  # of 24 messages (the dice are seeded: the same every time)
     sent = Counter((m.to, m.subject.split(",")[0]) for m in outbox(stack))
-    assert len(sent) == 36 and set(sent.values()) == {1}
+    assert len(sent) == 24 and set(sent.values()) == {1}
     states = {e.status for a in people for e in Enrollment.query(contact_id_for(a))}
     assert states == {"completed"}
 
