@@ -21,8 +21,8 @@ $(STAMP): pyproject.toml constraints.txt
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11+ is needed (PYTHON=...)")'
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	@echo "Installing the project and its dev tools into $(VENV) (first run only)..."
-	@$(PY) -m pip install -q --upgrade pip 2>&1 | $(QUIET_PIP)
-	@$(PY) -m pip install -q -c constraints.txt -e '.[dev]' 2>&1 | $(QUIET_PIP)
+	@$(PY) -m pip install -q -c constraints.txt -e '.[dev]' > $(VENV)/install.log 2>&1 \
+	  || { cat $(VENV)/install.log; echo "pip install failed (log: $(VENV)/install.log)"; exit 1; }
 	@touch $@
 
 install: $(STAMP) ## create .venv and install the project (editable) with dev tools
@@ -58,12 +58,19 @@ $(TOOLS)/checkov/bin/checkov:
 	$(PYTHON) -m venv $(TOOLS)/checkov
 	$(TOOLS)/checkov/bin/pip install -q checkov==3.3.30 2>&1 | $(QUIET_PIP)
 
+# sam build needs a python3.12 on PATH (the Lambda runtime); with pyenv, put its 3.12 beside the default.
+PYENV_312 := $(shell pyenv versions --bare 2>/dev/null | grep -m1 '^3\.12')
+ifneq ($(PYENV_312),)
+build deploy $(TOOLS)/sam/bin/sam: export PYENV_VERSION := $(PYENV_312):$(shell pyenv version-name 2>/dev/null)
+endif
+
 $(TOOLS)/sam/bin/sam:
 	python3.12 -m venv $(TOOLS)/sam
 	$(TOOLS)/sam/bin/pip install -q aws-sam-cli 2>&1 | $(QUIET_PIP)
 
-build: $(TOOLS)/sam/bin/sam ## sam build, then compile .pyc (Lambda cannot write them)
+build: $(STAMP) $(TOOLS)/sam/bin/sam ## sam build, drop runtime-provided packages, compile .pyc
 	$(TOOLS)/sam/bin/sam build
+	$(PY) -m infra.build .aws-sam/build
 	python3.12 -m compileall -q --invalidation-mode unchecked-hash .aws-sam/build
 
 deploy: build ## sam deploy --guided

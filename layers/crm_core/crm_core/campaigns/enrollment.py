@@ -16,6 +16,29 @@ def _iso(at: datetime) -> str:
     return at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+def new_enrollment(
+    contact_id: str,
+    campaign: str,
+    *,
+    at: datetime,
+    occurrence: str | None = None,
+    context: Mapping[str, Any] | None = None,
+) -> Enrollment:
+    """The enrollment item, not yet written: for callers that write it inside a transaction."""
+    key = campaign if occurrence is None else f"{campaign}#{occurrence}"
+    return Enrollment(
+        contact_id,
+        key,
+        campaign=campaign,
+        status="active",
+        step=0,
+        enrolled_at=at,
+        due_at=_iso(at),
+        due_shard=due_shard(contact_id),
+        context=json.dumps(dict(context or {}), sort_keys=True, default=str),
+    )
+
+
 def enroll(
     contact_id: str,
     campaign: str,
@@ -28,18 +51,7 @@ def enroll(
 
     The first step becomes due at `at`; the sender moves it to the step's own delay.
     """
-    key = campaign if occurrence is None else f"{campaign}#{occurrence}"
-    item = Enrollment(
-        contact_id,
-        key,
-        campaign=campaign,
-        status="active",
-        step=0,
-        enrolled_at=at,
-        due_at=_iso(at),
-        due_shard=due_shard(contact_id),
-        context=json.dumps(dict(context or {}), sort_keys=True, default=str),
-    )
+    item = new_enrollment(contact_id, campaign, at=at, occurrence=occurrence, context=context)
     try:
         item.save(condition=Enrollment.contact_id.does_not_exist())
         return True

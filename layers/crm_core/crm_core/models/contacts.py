@@ -8,6 +8,7 @@ import unicodedata
 
 from pynamodb.attributes import (
     BooleanAttribute,
+    ListAttribute,
     MapAttribute,
     NumberAttribute,
     UnicodeAttribute,
@@ -80,6 +81,7 @@ class Touch(MapAttribute[str, str]):
     form_id = UnicodeAttribute(null=True)
     source_page = UnicodeAttribute(null=True)
     utm = MapAttribute[str, str](null=True)
+    message = UnicodeAttribute(null=True)  # what the person wrote in the form, if anything
 
 
 class Consent(MapAttribute[str, str]):
@@ -122,6 +124,9 @@ class Contact(Model):
     created_at = UTCDateTimeAttribute(null=True)
     updated_at = UTCDateTimeAttribute(null=True)
     posts = NumberAttribute(null=True)  # how many form posts merged into this contact
+    # The last few submission ids with their first answer ("<id> created"/"<id> merged"): a replayed
+    # post finds its id here and gets the same answer without writing (crm_core.leads.merge).
+    recent_posts = ListAttribute[str](null=True)
     version = VersionAttribute(null=True)
 
     birthday_index = BirthdayIndex()

@@ -1,0 +1,51 @@
+"""POST /leads: web forms and JSON clients record or merge a contact (crm_core.leads does the work)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
+from aws_lambda_powertools.logging import correlation_paths
+
+from crm_core.errors import CrmError
+from crm_core.leads import web
+from crm_core.observability import get_logger, get_metrics
+
+if TYPE_CHECKING:
+    from aws_lambda_powertools.utilities.typing import LambdaContext
+
+logger = get_logger()
+metrics = get_metrics()
+app = APIGatewayHttpResolver()
+
+
+def _request() -> web.Request:
+    event = app.current_event
+    headers = {name.lower(): value for name, value in (event.headers or {}).items()}
+    return web.Request(body=event.body, is_base64=bool(event.is_base64_encoded), headers=headers)
+
+
+def _response(answer: web.Answer) -> Response[str]:
+    return Response(answer.status, answer.content_type, answer.body, headers=answer.headers)
+
+
+@app.post(
+    "/leads",
+    summary="Record or merge a contact from a web form",
+    tags=["leads"],
+    responses=web.OPENAPI_RESPONSES,
+    openapi_extensions=web.OPENAPI_REQUEST_BODY,
+)
+def post_lead() -> Response[str]:
+    return _response(web.post_lead(_request()))
+
+
+@app.exception_handler(CrmError)  # type: ignore[untyped-decorator]
+def refuse(exc: CrmError) -> Response[str]:
+    return _response(web.error_answer(exc, _request()))
+
+
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
+@metrics.log_metrics
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    return app.resolve(event, context)

@@ -1,0 +1,273 @@
+"""POST /leads over HTTP: content negotiation, the answers (JSON or small HTML pages) and their docs.
+
+A JavaScript client or a server gets JSON. A browser that posted a plain HTML form (it asks for
+text/html) gets a 303 to the form's thank-you URL when that URL's origin is allowed
+(ALLOWED_ORIGINS), else a built-in thank-you page; and on errors a small page naming them.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from html import escape
+from typing import Any
+from urllib.parse import urljoin, urlsplit
+
+from crm_core import clock
+from crm_core.errors import CrmError, FieldError, RetryableError, ValidationFailed
+from crm_core.leads.fields import MAX_BODY_BYTES, json_schema, label
+from crm_core.leads.merge import Outcome
+from crm_core.leads.parsing import (
+    ACCEPTED_TYPES,
+    PayloadTooLarge,
+    UnsupportedMediaType,
+    parse_fields,
+    read_body,
+)
+from crm_core.leads.service import capture
+from crm_core.leads.validation import Submission, read_submission
+from crm_core.models.contacts import contact_id_for
+from crm_core.observability import count, get_logger
+from crm_core.settings import get_settings
+
+RETRY_AFTER_SECONDS = 2
+_NO_STORE = {"Cache-Control": "no-store"}
+_PAGE_HEADERS = {
+    **_NO_STORE,
+    "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; form-action 'none'",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Request:
+    """What the answer depends on: the body as API Gateway delivers it and the (lower-case) headers."""
+
+    body: str | None
+    is_base64: bool
+    headers: Mapping[str, str] = field(default_factory=dict)
+
+    def header(self, name: str) -> str | None:
+        return self.headers.get(name.lower()) or None
+
+
+@dataclass(frozen=True, slots=True)
+class Answer:
+    status: int
+    body: str
+    content_type: str = "application/json"
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+def post_lead(request: Request) -> Answer:
+    """Record or merge the posted lead and answer it.
+
+    Raises PayloadTooLarge, UnsupportedMediaType, ValidationFailed and RetryableError: the entry
+    point turns them into answers with `error_answer`.
+    """
+    raw = read_body(request.body, is_base64=request.is_base64)
+    posted = parse_fields(raw, request.header("content-type"))
+    submission = read_submission(
+        posted,
+        now=clock.now(),
+        referer=request.header("referer"),
+        idempotency_key=request.header("idempotency-key"),
+    )
+    log = get_logger()
+    if submission.lead is None:  # the honeypot was filled: look like a success, store nothing
+        count("LeadsHoneypot")
+        log.info("honeypot filled; nothing stored")
+        return _success(request, submission, contact_id_for(submission.email_hint), Outcome.CREATED)
+    captured = capture(submission.lead, submission_id=submission.submission_id)
+    count("LeadsReplayed" if captured.replayed else f"Leads{captured.outcome.value.title()}")
+    if captured.custom_left_out:
+        count("LeadsCustomLeftOut", len(captured.custom_left_out))
+    log.info(
+        "lead recorded",
+        extra={
+            "contact_id": captured.contact_id,
+            "outcome": captured.outcome.value,
+            "replayed": captured.replayed,
+            "form_id": submission.lead.form_id,
+        },
+    )
+    return _success(request, submission, captured.contact_id, captured.outcome)
+
+
+def error_answer(exc: CrmError, request: Request) -> Answer:
+    """The answer to a failed post: 400, 413, 415 or 503 (JSON, or a page for a plain form post)."""
+    status, errors, headers = _classify(exc)
+    count("LeadsThrottled" if status == 503 else "LeadsRejected")
+    get_logger().info("lead refused", extra={"status": status, "fields": [e.field for e in errors]})
+    if _wants_html(request):
+        return _page(status, _error_page(status, errors, _back_link(request)), headers)
+    body = {"errors": [{"field": e.field, "message": e.message} for e in errors]}
+    return Answer(status, json.dumps(body, ensure_ascii=False), headers={**_NO_STORE, **headers})
+
+
+def _classify(exc: CrmError) -> tuple[int, list[FieldError], dict[str, str]]:
+    if isinstance(exc, ValidationFailed):
+        return 400, exc.errors, {}
+    if isinstance(exc, PayloadTooLarge):
+        return 413, [FieldError("body", f"is over {MAX_BODY_BYTES // 1024} KiB")], {}
+    if isinstance(exc, UnsupportedMediaType):
+        return 415, [FieldError("body", str(exc))], {"Accept-Post": ", ".join(ACCEPTED_TYPES)}
+    if isinstance(exc, RetryableError):
+        message = "we could not record your details just now; nothing was lost, please send again"
+        return 503, [FieldError("", message)], {"Retry-After": str(RETRY_AFTER_SECONDS)}
+    return 500, [FieldError("", "the service is not configured correctly")], {}
+
+
+def _wants_html(request: Request) -> bool:
+    accept = (request.header("accept") or "").lower()
+    return "text/html" in accept and "application/json" not in accept
+
+
+def _allowed(url: str | None) -> bool:
+    if not url:
+        return False
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}".lower() in {o.lower() for o in get_settings().allowed_origins}
+
+
+def _success(request: Request, submission: Submission, contact_id: str, outcome: Outcome) -> Answer:
+    status = 201 if outcome is Outcome.CREATED else 200
+    if not _wants_html(request):
+        return Answer(status, json.dumps({"contact_id": contact_id}), headers=dict(_NO_STORE))
+    target = _thank_you_target(request, submission.thank_you_url)
+    if target:
+        return Answer(303, "", "text/plain", {**_NO_STORE, "Location": target})
+    name = submission.lead.first_name if submission.lead else None
+    return _page(status, _thank_you_page(name, _back_link(request)))
+
+
+def _thank_you_target(request: Request, posted: str | None) -> str | None:
+    """The thank-you URL, resolved against the posting page's origin; None unless that origin is allowed."""
+    if not posted:
+        return None
+    base = request.header("origin") or request.header("referer")
+    target = urljoin(base, posted) if base and base != "null" else posted
+    parts = urlsplit(target)
+    return target if parts.scheme in {"http", "https"} and _allowed(target) else None
+
+
+def _back_link(request: Request) -> str | None:
+    referer = request.header("referer")
+    return referer if _allowed(referer) else None
+
+
+def _page(status: int, html: str, headers: Mapping[str, str] | None = None) -> Answer:
+    return Answer(status, html, "text/html; charset=utf-8", {**_PAGE_HEADERS, **(headers or {})})
+
+
+_STYLE = (
+    "body{font:1.05rem/1.5 system-ui,sans-serif;max-width:36rem;margin:3rem auto;padding:0 1rem;"
+    "color:#1b1b1b}"
+    "h1{font-size:1.5rem}a{color:#0b57d0}li{margin:.25rem 0}"
+)
+
+
+def _layout(title: str, content: str) -> str:
+    return (
+        '<!doctype html><html lang="en"><head><meta charset="utf-8">'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">'
+        f"<title>{escape(title)}</title><style>{_STYLE}</style></head>"
+        f"<body><main>{content}</main></body></html>"
+    )
+
+
+def _thank_you_page(first_name: str | None, back: str | None) -> str:
+    greeting = f"Thank you, {escape(first_name)}!" if first_name else "Thank you!"
+    link = f'<p><a href="{escape(back)}">Back to the site</a></p>' if back else ""
+    return _layout("Thank you", f"<h1>{greeting}</h1><p>We have your details and will be in touch.</p>{link}")
+
+
+def _error_page(status: int, errors: list[FieldError], back: str | None) -> str:
+    title = {
+        400: "Please check the form",
+        413: "The form is too large",
+        415: "The form could not be read",
+    }.get(status, "Please try again")
+    items = "".join(
+        f"<li><strong>{escape(label(e.field))}</strong> {escape(e.message)}</li>"
+        if e.field and e.field != "body"
+        else f"<li>{escape(e.message)}</li>"
+        for e in errors
+    )
+    back_link = (
+        f'<a href="{escape(back)}">Back to the form</a>'
+        if back
+        else "Use your browser's Back button: what you typed is still there."
+    )
+    return _layout(
+        title,
+        f'<h1>{escape(title)}</h1><div role="alert"><ul>{items}</ul></div><p>{back_link}</p>',
+    )
+
+
+def _json_content(schema: dict[str, Any]) -> dict[str, Any]:
+    return {"application/json": {"schema": schema}}
+
+
+_ERRORS_SCHEMA = {
+    "type": "object",
+    "required": ["errors"],
+    "properties": {
+        "errors": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "required": ["field", "message"],
+                "properties": {"field": {"type": "string"}, "message": {"type": "string"}},
+            },
+        }
+    },
+}
+_CONTACT_SCHEMA = {
+    "type": "object",
+    "required": ["contact_id"],
+    "properties": {"contact_id": {"type": "string"}},
+}
+_HTML = {"text/html": {"schema": {"type": "string"}}}
+
+OPENAPI_REQUEST_BODY: dict[str, Any] = {
+    "requestBody": {
+        "required": True,
+        "description": "The lead's fields, in any of the three content types "
+        f"(at most {MAX_BODY_BYTES // 1024} KiB; UTF-8). Send `Accept: text/html` (as a browser does) "
+        "for redirects and pages instead of JSON. "
+        "An optional `Idempotency-Key` header names the submission; without it the same fields posted "
+        "twice are the same submission.",
+        "content": {media: {"schema": json_schema()} for media in ACCEPTED_TYPES},
+    }
+}
+
+OPENAPI_RESPONSES: dict[int, Any] = {
+    201: {
+        "description": "A new contact was recorded (and enrolled in the welcome series).",
+        "content": {**_json_content(_CONTACT_SCHEMA), **_HTML},
+    },
+    200: {
+        "description": "Merged into an existing contact.",
+        "content": {**_json_content(_CONTACT_SCHEMA), **_HTML},
+    },
+    303: {"description": "Plain HTML form post: go to the form's thank-you URL (allowed origins only)."},
+    400: {
+        "description": "Invalid fields, each named.",
+        "content": {**_json_content(_ERRORS_SCHEMA), **_HTML},
+    },
+    413: {
+        "description": f"The body is over {MAX_BODY_BYTES // 1024} KiB.",
+        "content": _json_content(_ERRORS_SCHEMA),
+    },
+    415: {
+        "description": "Not JSON, urlencoded or multipart/form-data.",
+        "content": _json_content(_ERRORS_SCHEMA),
+    },
+    503: {
+        "description": "DynamoDB is throttling: nothing was stored; retry after `Retry-After` seconds.",
+        "content": _json_content(_ERRORS_SCHEMA),
+    },
+}

@@ -1,0 +1,86 @@
+"""Small test helpers: import a handler by file path, build real-shaped API Gateway v2 events."""
+
+from __future__ import annotations
+
+import base64
+import importlib.util
+import json
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def load_handler(function: str) -> ModuleType:
+    """Import functions/<function>/app.py as its own module (each function is its own package on AWS)."""
+    path = ROOT / "functions" / function / "app.py"
+    spec = importlib.util.spec_from_file_location(f"handler_{function}", path)
+    assert spec and spec.loader, path
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def http_event(
+    method: str,
+    path: str,
+    *,
+    body: bytes | str | dict[str, Any] | None = None,
+    headers: dict[str, str] | None = None,
+    base64_body: bool | None = None,
+    query: str = "",
+) -> dict[str, Any]:
+    """An API Gateway HTTP API (payload 2.0) event as AWS delivers it to a Lambda proxy integration.
+
+    A dict body is sent as JSON. Like API Gateway, bodies that are not JSON or text/* are base64
+    encoded unless `base64_body` says otherwise.
+    """
+    headers = {k.lower(): v for k, v in (headers or {}).items()}
+    if isinstance(body, dict):
+        body = json.dumps(body, ensure_ascii=False)
+        headers.setdefault("content-type", "application/json")
+    content_type = headers.get("content-type", "")
+    if base64_body is None:
+        base64_body = body is not None and not (
+            content_type.startswith("application/json") or content_type.startswith("text/")
+        )
+    raw = body.encode("utf-8") if isinstance(body, str) else body
+    text: str | None
+    if raw is None:
+        text = None
+    elif base64_body:
+        text = base64.b64encode(raw).decode("ascii")
+    else:
+        text = raw.decode("utf-8")
+    headers.setdefault("host", "abc123.execute-api.eu-west-1.amazonaws.com")
+    headers.setdefault("user-agent", "Mozilla/5.0 (X11; Linux x86_64) tests")
+    if raw is not None:
+        headers.setdefault("content-length", str(len(raw)))
+    return {
+        "version": "2.0",
+        "routeKey": f"{method} {path}",
+        "rawPath": path,
+        "rawQueryString": query,
+        "headers": headers,
+        "requestContext": {
+            "accountId": "123456789012",
+            "apiId": "abc123",
+            "domainName": "abc123.execute-api.eu-west-1.amazonaws.com",
+            "domainPrefix": "abc123",
+            "http": {
+                "method": method,
+                "path": path,
+                "protocol": "HTTP/1.1",
+                "sourceIp": "203.0.113.7",
+                "userAgent": headers["user-agent"],
+            },
+            "requestId": "JKJaXmPLvHcESHA=",
+            "routeKey": f"{method} {path}",
+            "stage": "$default",
+            "time": "23/Nov/2026:10:00:00 +0000",
+            "timeEpoch": 1795428000000,
+        },
+        "body": text,
+        "isBase64Encoded": bool(base64_body and raw is not None),
+    }
