@@ -1,27 +1,21 @@
-"""Helpers of the follow-up tests: handlers by path, real-shaped events, the outbox as a user reads it."""
+"""Helpers of the follow-up tests: real-shaped events, the outbox as a user reads it, a fake clock.
+
+`http_event` here also fills `queryStringParameters`, as API Gateway does when a query is present
+(the unsubscribe links carry their token there).
+"""
 
 from __future__ import annotations
 
 import base64
-import importlib.util
 from dataclasses import dataclass
 from email import message_from_string, policy
 from email.message import EmailMessage
-from types import ModuleType
 from typing import Any
 from urllib.parse import parse_qsl
 
-from infra.template import ROOT
+from tests.helpers import load_handler
 
-
-def load_handler(function: str) -> ModuleType:
-    """Import functions/<function>/app.py as its own module (each function is its own package on AWS)."""
-    path = ROOT / "functions" / function / "app.py"
-    spec = importlib.util.spec_from_file_location(f"handler_{function}", path)
-    assert spec and spec.loader, path
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+__all__ = ["Email", "FakeTime", "http_event", "load_handler", "outbox", "read_email"]
 
 
 @dataclass
