@@ -10,6 +10,7 @@ The ratio (sender / floor) is what our code and libraries cost on top of the cal
 
 from __future__ import annotations
 
+import statistics
 import time
 from datetime import UTC, datetime
 from typing import Any
@@ -22,10 +23,11 @@ from crm_core.campaigns.pacing import RateLimiter
 from crm_core.messaging import mime
 from crm_core.models import Contact, contact_id_for
 from crm_core.models.contacts import Consent
-from crm_core.models.enrollments import DUE_SHARDS, Enrollment
+from crm_core.models.enrollments import DUE_SHARDS
 from tests.perf.harness import record
 
-MESSAGES = 200
+MESSAGES = 60  # per side and round
+ROUNDS = 4
 
 
 def _seed(prefix: str, at: datetime) -> list[str]:
@@ -99,27 +101,28 @@ def _floor(ids: list[str], env: dict[str, str], now: str) -> None:
 
 
 def test_sender_throughput_beside_the_floor_of_its_aws_calls(stack: Any, frozen_clock: Any) -> None:
+    # Interleaved rounds, so a machine that slows down mid-run slows both sides alike.
     at = datetime(2026, 11, 23, 10, tzinfo=UTC)
-    floor_ids = _seed("floor", at)
-    started = time.perf_counter()
-    _floor(floor_ids, stack.env, "2026-11-23T10:00:00Z")
-    floor_rate = MESSAGES / (time.perf_counter() - started)
-
     frozen_clock.set(at)
-    for contact_id in floor_ids:  # out of the due index: the sender's run sees only its own contacts
-        Enrollment(contact_id, "welcome").update(actions=[Enrollment.due_shard.remove()])
-    _seed("sender", at)
-    started = time.perf_counter()
-    report = sender.run(limiter=RateLimiter(1_000_000))
-    sender_rate = MESSAGES / (time.perf_counter() - started)
+    floor_rates, sender_rates = [], []
+    for round_ in range(ROUNDS):
+        floor_ids = _seed(f"floor{round_}-", at)
+        started = time.perf_counter()
+        _floor(floor_ids, stack.env, "2026-11-23T10:00:00Z")  # moves them past now: the sender skips them
+        floor_rates.append(MESSAGES / (time.perf_counter() - started))
 
-    assert report.outcomes == {"sent": MESSAGES}
-    assert len(stack.sent_emails()) == 2 * MESSAGES
+        _seed(f"sender{round_}-", at)
+        started = time.perf_counter()
+        report = sender.run(limiter=RateLimiter(1_000_000))
+        sender_rates.append(MESSAGES / (time.perf_counter() - started))
+        assert report.outcomes == {"sent": MESSAGES}
+
+    assert len(stack.sent_emails()) == 2 * ROUNDS * MESSAGES
     record(
         "follow-ups",
         "sender messages/s (moto) vs bare calls",
-        round(sender_rate, 1),
-        baseline=round(floor_rate, 1),
+        round(statistics.median(sender_rates), 1),
+        baseline=round(statistics.median(floor_rates), 1),
         unit="msg/s",
         target=">= 0.4",
     )
