@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from datetime import timedelta
 from typing import Any
+from unittest import mock
 from urllib.parse import urlsplit
 
 import pytest
@@ -159,3 +160,24 @@ def test_browser_languages_are_ranked_by_quality() -> None:
 
     assert browser_locales("en;q=0.5, id-ID, de;q=0.8, *;q=0.1") == ["id-id", "de", "en"]
     assert browser_locales(None) == [] and browser_locales("fr;q=x") == []
+
+
+def test_a_dynamodb_fault_fails_the_request_and_a_retry_unsubscribes(call, giulia) -> None:
+    # moto does not throttle: this fake raises what pynamodb raises when DynamoDB does. The function
+    # fails (API Gateway answers 500), nothing half-done blocks the retry.
+    from botocore.exceptions import ClientError
+    from pynamodb.exceptions import UpdateError
+
+    from crm_core.models.messages import Suppression
+
+    link = unsubscribe_url(giulia, "welcome.tips")
+    throttled = UpdateError(
+        "Failed to update item",
+        cause=ClientError({"Error": {"Code": "ThrottlingException", "Message": "slow down"}}, "UpdateItem"),
+    )
+    with mock.patch.object(Suppression, "update", side_effect=throttled), pytest.raises(UpdateError):
+        call("POST", link)
+    assert state(giulia)[:2] == (False, None)
+
+    assert call("POST", link)["statusCode"] == 200
+    assert state(giulia)[:2] == (True, "marketing")

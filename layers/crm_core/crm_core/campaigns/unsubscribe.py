@@ -150,6 +150,7 @@ def unsubscribe(
     """POST (the page's button or RFC 8058 one-click): suppress marketing to the address, mark the
     contact opted out and end its marketing sequences, at once. Safe to repeat. 400 for a bad token;
     DynamoDB errors pass (the client may retry)."""
+    count("UnsubscribeRequests")
     try:
         contact_id, kind = _verified(token)
     except InvalidToken:
