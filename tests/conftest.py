@@ -23,6 +23,7 @@ from dataclasses import dataclass  # noqa: E402
 from datetime import UTC, datetime  # noqa: E402
 from functools import cache  # noqa: E402
 from typing import Any  # noqa: E402
+from unittest import mock  # noqa: E402
 
 import pytest  # noqa: E402
 from moto import mock_aws  # noqa: E402
@@ -39,30 +40,15 @@ def template() -> Template:
     return Template()
 
 
-_connected_to: tuple[tuple[str, str], ...] | None = None
-
-
 def _reset() -> None:
     reset_settings()
     aws.reset_clients()
-    # pynamodb builds a whole botocore session per model connection (0.3-0.8 s each): keep them while
-    # the tables and the endpoint they were made for stay the same (moto intercepts them all the same).
-    global _connected_to  # noqa: PLW0603
-    target = tuple(
-        sorted(
-            (k, v)
-            for k, v in os.environ.items()
-            if k.endswith("_TABLE") or k in {"AWS_ENDPOINT_URL", "AWS_REGION"}
-        )
-    )
-    if target != _connected_to:
-        reset_connections()
-        _connected_to = target
+    reset_connections()
 
 
 @cache
-def _provisioning_session(region: str) -> Any:
-    """One boto3 session for every test's provisioning: a new one re-reads every service model (~0.5 s)."""
+def _provision_session(region: str) -> Any:
+    """One boto3 session for provisioning: a new one per test reloads every service model (~1 s)."""
     import boto3
 
     return boto3.Session(region_name=region)
@@ -91,7 +77,7 @@ def stack(template: Template, monkeypatch: pytest.MonkeyPatch) -> Iterator[Stack
         monkeypatch.setenv(name, value)
     _reset()
     with mock_aws():
-        provision(template, _provisioning_session(template.region))
+        provision(template, _provision_session(template.region))
         yield Stack(template=template, env=env)
     _reset()
 
@@ -120,3 +106,14 @@ def lambda_context() -> Any:
             return 30_000
 
     return Context()
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _one_botocore_session() -> Iterator[None]:
+    """pynamodb builds a new botocore session per model class, and each loads the DynamoDB service
+    model again (0.15-0.4 s, every test, every model): tests share one session instead."""
+    import botocore.session
+
+    shared = botocore.session.get_session()
+    with mock.patch("pynamodb.connection.base.get_session", lambda: shared):
+        yield
