@@ -49,6 +49,9 @@ class Settings:
     case_queue_url: str = _env("CASE_QUEUE_URL")
     case_alerts_topic_arn: str = _env("CASE_ALERTS_TOPIC_ARN")
     case_acks_per_hour: int = _env("CASE_ACKS_PER_HOUR", "3")
+    # Follow-ups, unsubscribe, bounces (issue 4)
+    ses_max_send_rate: int = _env("SES_MAX_SEND_RATE", "10")  # messages/s; the account's own rate caps it
+    transient_bounce_limit: int = _env("TRANSIENT_BOUNCE_LIMIT", "3")  # soft bounces in a row that suppress
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str]) -> Settings:
