@@ -48,6 +48,7 @@ class Applied:
     balance_after: int
     recorded_at: datetime
     replay: bool
+    tier_to: str | None = None  # the tier this movement moved the contact to
 
     @classmethod
     def of(cls, entry: LedgerEntry, *, replay: bool) -> Applied:
@@ -58,6 +59,7 @@ class Applied:
             balance_after=int(entry.balance_after),
             recorded_at=entry.recorded_at,
             replay=replay,
+            tier_to=entry.tier_to,
         )
 
 

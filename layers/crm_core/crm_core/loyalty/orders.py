@@ -33,5 +33,6 @@ def apply_order_event(event: Purchase | Refund | Adjustment) -> ledger.Applied |
         applied = ledger.refund(contact_id, event)
     else:
         applied = ledger.adjust(contact_id, event)
-    notices.settle_tier_notice(contact_id)
+    if applied is not None and (applied.replay or applied.tier_to):  # a replay may find one still unsent
+        notices.settle_tier_notice(contact_id)
     return applied

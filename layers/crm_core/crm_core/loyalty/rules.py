@@ -157,8 +157,10 @@ def parse_rules(text: str, source: str) -> EarningRules:
         raise ConfigurationError(f"{source}: {problems}") from None
 
 
-def load_rulebook(folder: Path = RULES_DIR) -> RuleBook:
-    """Read and validate every version in `folder`; raises ConfigurationError on any problem."""
+def load_rulebook(folder: Path | None = None) -> RuleBook:
+    """Read and validate every version in `folder` (the layer's by default); raises
+    ConfigurationError on any problem."""
+    folder = RULES_DIR if folder is None else folder
     versions = []
     for path in sorted(folder.glob("*.json")):
         rules = parse_rules(path.read_text(encoding="utf-8"), path.name)
