@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import importlib.util
 import json
 from collections.abc import Callable
@@ -102,3 +103,54 @@ def send(queue_url: str, body: dict[str, Any] | str) -> str:
     """Put one message on a queue; returns its id."""
     text = body if isinstance(body, str) else json.dumps(body)
     return str(boto3.client("sqs").send_message(QueueUrl=queue_url, MessageBody=text)["MessageId"])
+
+
+def http_event(
+    method: str,
+    path: str,
+    *,
+    body: dict[str, Any] | str | None = None,
+    headers: dict[str, str] | None = None,
+    query: dict[str, str] | None = None,
+    route: str | None = None,
+    base64_body: bool = False,
+) -> dict[str, Any]:
+    """An API Gateway HTTP API (payload 2.0) event, as an IAM-authorized route receives it."""
+    text = None if body is None else body if isinstance(body, str) else json.dumps(body)
+    all_headers = {"content-type": "application/json", **{k.lower(): v for k, v in (headers or {}).items()}}
+    if text is not None and base64_body:
+        text = base64.b64encode(text.encode()).decode()
+    return {
+        "version": "2.0",
+        "routeKey": route or f"{method} {path}",
+        "rawPath": path,
+        "rawQueryString": "&".join(f"{k}={v}" for k, v in (query or {}).items()),
+        "headers": all_headers,
+        "queryStringParameters": query,
+        "requestContext": {
+            "accountId": "123456789012",
+            "apiId": "api",
+            "authorizer": {
+                "iam": {
+                    "accessKey": "AKIA",
+                    "accountId": "123456789012",
+                    "userArn": "arn:aws:iam::1:user/shop",
+                }
+            },
+            "domainName": "api.example.com",
+            "http": {
+                "method": method,
+                "path": path,
+                "protocol": "HTTP/1.1",
+                "sourceIp": "192.0.2.1",
+                "userAgent": "shop",
+            },
+            "requestId": "req-1",
+            "routeKey": route or f"{method} {path}",
+            "stage": "$default",
+            "time": "23/Nov/2026:10:00:00 +0000",
+            "timeEpoch": 1795428000000,
+        },
+        "body": text,
+        "isBase64Encoded": base64_body,
+    }

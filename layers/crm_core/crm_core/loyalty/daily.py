@@ -83,9 +83,7 @@ def run_daily() -> DailyReport:
     for day in _days(today + timedelta(days=settings.points_reminder_days), catch_up):
         for marker in _markers(day):
             try:
-                sent = notices.remind_expiring(
-                    marker.contact_id, marker.lot_id, date.fromisoformat(marker.expires_on)
-                )
+                sent = notices.remind_expiring(marker.contact_id, marker.lot_id, day)
             except Exception as exc:  # noqa: BLE001 - one item's failure must not stop the run
                 failed(f"remind {marker.contact_id} {marker.lot_id}", exc)
                 continue
