@@ -21,8 +21,8 @@ $(STAMP): pyproject.toml constraints.txt
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11+ is needed (PYTHON=...)")'
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	@echo "Installing the project and its dev tools into $(VENV) (first run only)..."
-	@$(PY) -m pip install -q --upgrade pip 2>&1 | $(QUIET_PIP)
-	@$(PY) -m pip install -q -c constraints.txt -e '.[dev]' 2>&1 | $(QUIET_PIP)
+	@$(PY) -m pip install -q -c constraints.txt -e '.[dev]' > $(VENV)/install.log 2>&1 \
+	  || { cat $(VENV)/install.log; echo "pip install failed (log: $(VENV)/install.log)"; exit 1; }
 	@touch $@
 
 install: $(STAMP) ## create .venv and install the project (editable) with dev tools
@@ -68,8 +68,9 @@ $(TOOLS)/sam/bin/sam:
 	python3.12 -m venv $(TOOLS)/sam
 	$(TOOLS)/sam/bin/pip install -q aws-sam-cli 2>&1 | $(QUIET_PIP)
 
-build: $(TOOLS)/sam/bin/sam ## sam build, then compile .pyc (Lambda cannot write them)
+build: $(STAMP) $(TOOLS)/sam/bin/sam ## sam build, drop runtime-provided packages, compile .pyc
 	$(TOOLS)/sam/bin/sam build
+	$(PY) -m infra.build .aws-sam/build
 	python3.12 -m compileall -q --invalidation-mode unchecked-hash .aws-sam/build
 
 deploy: build ## sam deploy --guided

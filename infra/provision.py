@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import secrets
+import string
 from typing import Any
 
 import boto3
@@ -28,7 +29,7 @@ def table_spec(template: Template, logical_id: str) -> dict[str, Any]:
 
 
 def provision(template: Template, session: boto3.Session | None = None) -> dict[str, list[str]]:
-    """Create every table, queue, bucket, topic and email identity; returns their names by kind."""
+    """Create every table, queue, bucket, topic, SES identity and set, and secret; their names by kind."""
     session = session or boto3.Session(region_name=template.region)
     created: dict[str, list[str]] = {
         "tables": [],
@@ -36,6 +37,8 @@ def provision(template: Template, session: boto3.Session | None = None) -> dict[
         "buckets": [],
         "topics": [],
         "identities": [],
+        "configuration_sets": [],
+        "secrets": [],
     }
 
     ddb = session.client("dynamodb")
@@ -91,11 +94,49 @@ def provision(template: Template, session: boto3.Session | None = None) -> dict[
         else:
             ses.verify_domain_identity(Domain=identity)
         created["identities"].append(identity)
+    _provision_ses_and_secrets(template, session, created)
+    return created
+
+
+def _provision_ses_and_secrets(
+    template: Template, session: boto3.Session, created: dict[str, list[str]]
+) -> None:
+    ses = session.client("ses")
+    # Receipt rule sets and rules need nothing here: the local stack's inbox reads them from the template.
+    for logical_id, _ in template.of_type("AWS::SES::ConfigurationSet"):
+        name = template.physical_name(logical_id)
+        ses.create_configuration_set(ConfigurationSet={"Name": name})
+        created["configuration_sets"].append(name)
 
     secretsmanager = session.client("secretsmanager")
     for logical_id, resource in template.of_type("AWS::SecretsManager::Secret"):
-        props = resource.get("Properties", {})
-        value = props.get("SecretString") or secrets.token_urlsafe(48)
-        secretsmanager.create_secret(Name=template.physical_name(logical_id), SecretString=str(value))
-        created.setdefault("secrets", []).append(template.physical_name(logical_id))
-    return created
+        name = template.physical_name(logical_id)
+        props = template.resolve(resource.get("Properties", {}))
+        secretsmanager.create_secret(Name=name, SecretString=secret_value(props))
+        created["secrets"].append(name)
+
+
+def secret_value(props: dict[str, Any]) -> str:
+    """The value CloudFormation stores: SecretString as given, or one made per GenerateSecretString."""
+    if "SecretString" in props:
+        return str(props["SecretString"])
+    spec = props.get("GenerateSecretString", {})
+    alphabet = ""
+    if not spec.get("ExcludeLowercase"):
+        alphabet += string.ascii_lowercase
+    if not spec.get("ExcludeUppercase"):
+        alphabet += string.ascii_uppercase
+    if not spec.get("ExcludeNumbers"):
+        alphabet += string.digits
+    if not spec.get("ExcludePunctuation"):
+        alphabet += "!#$%&()*+,-.:;<=>?@[]^_{|}~"
+    if spec.get("IncludeSpace"):
+        alphabet += " "
+    alphabet = "".join(c for c in alphabet if c not in str(spec.get("ExcludeCharacters", "")))
+    length = int(spec.get("PasswordLength", 32))
+    generated = "".join(secrets.choice(alphabet) for _ in range(length))
+    if "SecretStringTemplate" in spec and "GenerateStringKey" in spec:
+        document = json.loads(spec["SecretStringTemplate"])
+        document[spec["GenerateStringKey"]] = generated
+        return json.dumps(document)
+    return generated

@@ -50,12 +50,26 @@ class Function:
 
 @dataclass
 class Template:
-    """A template resolved for one local deployment (names derived from logical ids)."""
+    """A template resolved for one local deployment (names derived from logical ids).
 
-    body: dict[str, Any] = field(default_factory=load)
+    `Template()` reads the project's template.yaml; `Template(path=...)` another one (test fixtures),
+    whose `CodeUri`s are then relative to that file's folder, as SAM reads them.
+    """
+
+    body: dict[str, Any] = field(default_factory=dict)
     stack: str = "crm-local"
     region: str = "eu-west-1"
     parameters: dict[str, str] = field(default_factory=dict)
+    path: Path = TEMPLATE_PATH
+
+    def __post_init__(self) -> None:
+        if not self.body:
+            self.body = load(self.path)
+
+    @property
+    def base_dir(self) -> Path:
+        """The folder CodeUri, ContentUri and other relative paths of the template start from."""
+        return self.path.resolve().parent
 
     @property
     def resources(self) -> dict[str, dict[str, Any]]:
@@ -75,6 +89,9 @@ class Template:
             "AWS::SQS::Queue": "QueueName",
             "AWS::S3::Bucket": "BucketName",
             "AWS::SNS::Topic": "TopicName",
+            "AWS::Serverless::Function": "FunctionName",
+            "AWS::SES::ConfigurationSet": "Name",
+            "AWS::SecretsManager::Secret": "Name",
         }.get(resource["Type"])
         if explicit and explicit in props:
             return str(self.resolve(props[explicit]))
@@ -186,7 +203,7 @@ class Template:
             env = {**global_env, **props.get("Environment", {}).get("Variables", {})}
             found[logical_id] = Function(
                 logical_id=logical_id,
-                handler_path=ROOT / code_uri / (module.replace(".", "/") + ".py"),
+                handler_path=self.base_dir / code_uri / (module.replace(".", "/") + ".py"),
                 handler_name=handler_name,
                 environment={k: str(self.resolve(v)) for k, v in env.items()},
                 events=props.get("Events", {}),

@@ -1,0 +1,47 @@
+"""`crm demo`: the local stack, with the main story played through it."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+
+def register(subparsers: argparse._SubParsersAction[Any]) -> None:
+    demo = subparsers.add_parser("demo", help="start the local stack and play the demo scenes through it")
+    demo.add_argument("--port", type=int, default=3000, help="HTTP port (default 3000; 0 picks a free one)")
+    demo.add_argument("--host", default="127.0.0.1")
+    demo.add_argument("--keep", action="store_true", help="keep the stack running after the scenes (Ctrl-C)")
+    demo.add_argument("--verbose", action="store_true", help="show each request and the handlers' logs")
+    demo.set_defaults(run=demo_command)
+
+
+def demo_command(args: argparse.Namespace) -> int:
+    from infra.demo import QUIET, play_all, scenes, summary
+    from infra.local.client import LocalClient
+    from infra.local.stack import LocalStack
+
+    stack = LocalStack(
+        port=args.port,
+        host=args.host,
+        log_requests=args.verbose,
+        env_overrides=None if args.verbose else QUIET,
+    )
+    try:
+        stack.start()
+    except OSError as exc:
+        print(f"cannot start the local stack on {args.host}:{args.port}: {exc} (try --port 0)")  # noqa: T201
+        return 1
+    try:
+        print(f"CRM demo: local stack on {stack.url} (moto at {stack.moto_url})", flush=True)  # noqa: T201
+        results = play_all(LocalClient(stack.url), scenes())
+        print(summary(results), flush=True)  # noqa: T201
+        if args.keep:
+            stack.wait(
+                lambda: print(f"\nThe stack keeps running on {stack.url}; Ctrl-C stops it.", flush=True)
+            )
+    except KeyboardInterrupt:
+        print("\nDemo interrupted.", flush=True)  # noqa: T201
+        return 130
+    finally:
+        stack.stop()
+    return 1 if any(r.error for r in results) else 0

@@ -1,0 +1,57 @@
+"""`crm outbox`: the emails a running local stack has sent, as a table (or JSON)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import textwrap
+from typing import Any
+
+
+def register(subparsers: argparse._SubParsersAction[Any]) -> None:
+    outbox = subparsers.add_parser("outbox", help="list the emails the local stack sent")
+    outbox.add_argument("--port", type=int, default=3000, help="port of the running stack (default 3000)")
+    outbox.add_argument("--url", help="base URL of the running stack (overrides --port)")
+    outbox.add_argument("--json", action="store_true", help="print the JSON of GET /_local/outbox")
+    outbox.add_argument("--full", action="store_true", help="also print each email's text")
+    outbox.set_defaults(run=outbox_command)
+
+
+def outbox_command(args: argparse.Namespace) -> int:
+    from infra.local.client import LocalClient
+
+    url = args.url or f"http://127.0.0.1:{args.port}"
+    try:
+        emails = LocalClient(url, timeout=10).outbox()
+    except OSError as exc:
+        print(f"no local stack answers at {url} ({exc}); start one with `make up`", file=sys.stderr)  # noqa: T201
+        return 1
+    if args.json:
+        print(json.dumps(emails, indent=2, ensure_ascii=False))  # noqa: T201
+    else:
+        print(render(emails, full=args.full))  # noqa: T201
+    return 0
+
+
+def render(emails: list[dict[str, Any]], full: bool = False) -> str:
+    """A readable table of sent emails: number, local time sent, recipient, subject."""
+    if not emails:
+        return "The outbox is empty: no email has been sent."
+    rows = [
+        (str(n), str(e.get("sent_at") or "?"), str(e.get("to", "")), str(e.get("subject", "")))
+        for n, e in enumerate(emails, 1)
+    ]
+    header = ("#", "sent at (local clock)", "to", "subject")
+    widths = [min(60, max(len(r[i]) for r in [header, *rows])) for i in range(4)]
+    lines = ["  ".join(h.ljust(w) for h, w in zip(header, widths, strict=True)).rstrip()]
+    lines.append("  ".join("-" * w for w in widths))
+    for row, email in zip(rows, emails, strict=True):
+        cells = [cell if len(cell) <= w else cell[: w - 1] + "…" for cell, w in zip(row, widths, strict=True)]
+        lines.append("  ".join(c.ljust(w) for c, w in zip(cells, widths, strict=True)).rstrip())
+        if full:
+            body = str(email.get("text") or "").strip()
+            lines.extend(textwrap.indent(body, "      | ").splitlines() or ["      | (no text part)"])
+            lines.append("")
+    lines.append(f"{len(emails)} email(s).")
+    return "\n".join(lines)
