@@ -65,7 +65,7 @@ class DeadLetteringBatchProcessor(BatchProcessor):
         log = get_logger()
         extra = {"message_id": raw.get("messageId"), "receives": receives, "reason": reason}
         if receives < self._max_receive_count():
-            log.warning("order event failed; SQS will redeliver it", extra=extra)
+            log.info("message failed; SQS will redeliver it", extra=extra)  # retries are routine
             return super().failure_handler(record, exception)
         try:
             park(raw, reason, self._dead_letter_queue_url())
@@ -73,7 +73,7 @@ class DeadLetteringBatchProcessor(BatchProcessor):
             log.exception("could not park the message; SQS's redrive will move it", extra=extra)
             return super().failure_handler(record, exception)
         count("DeadLettered")
-        log.error("order event parked in the dead-letter queue", extra=extra)
+        log.error("message parked in the dead-letter queue", extra=extra)
         return self.success_handler(raw, result=None)
 
 

@@ -114,6 +114,18 @@ def test_a_tier_falls_a_year_after_it_was_reached_not_before(daily, frozen_clock
     assert LoyaltyBalance.get(CID, "balance").review_key is None  # bronze cannot fall: out of the index
 
 
+def test_points_expiring_on_the_review_day_do_not_postpone_the_review(daily, frozen_clock, stack) -> None:
+    loyalty.apply_order_event(
+        purchase("A-1", "600.00")
+    )  # silver; its lot and its review both fall on 2027-11-23
+    frozen_clock.set(at("2027-11-23T02:30:00"))
+
+    report = daily()
+
+    assert (report["expired_points"], report["tier_changes"]) == (700, 1)
+    assert loyalty.summary(CID).to_json()["tier"] == "bronze"
+
+
 def test_a_tier_still_earned_is_kept_and_looked_at_again_next_month(daily, frozen_clock) -> None:
     loyalty.apply_order_event(purchase("A-1", "600.00"))  # silver
     frozen_clock.set(at("2027-11-01T10:00:00"))

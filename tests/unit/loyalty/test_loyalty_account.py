@@ -72,12 +72,12 @@ def test_a_tier_goes_up_at_once_but_down_only_a_year_after_the_last_change() -> 
 
 def test_a_review_is_due_on_the_anniversary_then_monthly_and_never_for_the_base_tier() -> None:
     account = acc.Account("c", tier="silver", tier_since=DAY)
-    acc.schedule_review(account, RULES, DAY)
+    acc.schedule_review(account, RULES, DAY, reviewed=True)
     assert account.review_on == date(2027, 11, 23)
-    acc.schedule_review(account, RULES, date(2027, 11, 23))
+    acc.schedule_review(account, RULES, date(2027, 11, 23), reviewed=True)
     assert account.review_on == date(2027, 12, 1)
     account.tier = "bronze"
-    acc.schedule_review(account, RULES, DAY)
+    acc.schedule_review(account, RULES, DAY, reviewed=True)
     assert account.review_on is None
 
 

@@ -178,9 +178,17 @@ def evaluate_tier(account: Account, rules: EarningRules, today: date) -> Notice 
     return account.notice
 
 
-def schedule_review(account: Account, rules: EarningRules, today: date) -> None:
-    """Set when the daily job must look at the account: today while a notice is unsent, else the
-    day a downgrade becomes possible (then monthly, as old months leave the window), else never."""
+def schedule_review(account: Account, rules: EarningRules, today: date, *, reviewed: bool) -> None:
+    """Set when the daily job must look at the account: the notice's day while a notice is unsent,
+    else the day a downgrade becomes possible (then monthly, as old months leave the window), else
+    never. A movement that did not evaluate the tier (`reviewed` False) leaves a due review due."""
+    if (
+        not reviewed
+        and account.notice is None
+        and account.review_on is not None
+        and account.review_on <= today
+    ):
+        return
     if account.notice is not None:
         account.review_on = account.notice.on
     elif rules.rank(account.tier) == 0 or account.tier_since is None:

@@ -117,7 +117,7 @@ def review_tier(contact_id: str) -> bool:
         account = copy.deepcopy(read)
         rules = rulebook().current(today)
         change = acc.evaluate_tier(account, rules, today)
-        acc.schedule_review(account, rules, today)
+        acc.schedule_review(account, rules, today, reviewed=True)
         contact = store.load_contact(contact_id) if change else None
         update = ledger.contact_sync(contact, account, now)
         try:

@@ -193,7 +193,7 @@ def purchase(contact_id: str, event: Purchase) -> Applied | None:
         account.lifetime_points += points + bonus
         acc.record_qualifying(account, acc.month_key(today), qualifying, today=today)
         change = acc.evaluate_tier(account, rules, today)
-        acc.schedule_review(account, rules, today)
+        acc.schedule_review(account, rules, today, reviewed=True)
         since = min(event.occurred_at.date(), today)
         entry = _entry(
             account,
@@ -276,7 +276,7 @@ def refund(contact_id: str, event: Refund) -> Applied | None:
         acc.record_qualifying(account, order.month, -reverse_q, today=today)
         rules = current_rules(now)  # tiers are judged by today's thresholds
         change = acc.evaluate_tier(account, rules, today)
-        acc.schedule_review(account, rules, today)
+        acc.schedule_review(account, rules, today, reviewed=True)
         order.refunded_amount = str(refunded)
         order.refunded_points = int(order.refunded_points) + reverse
         order.refunded_qualifying = int(order.refunded_qualifying) + reverse_q
@@ -328,7 +328,7 @@ def adjust(contact_id: str, event: Adjustment) -> Applied | None:
             acc.evaluate_tier(account, rules, now.date())
         lots = acc.debit(account, -event.points, allow_debt=True)
         account.lifetime_points += event.points
-        acc.schedule_review(account, rules, now.date())
+        acc.schedule_review(account, rules, now.date(), reviewed=False)
         entry = _entry(
             account,
             entry_key,
@@ -375,7 +375,7 @@ def _grant(
             account, points, entry_key, today=now.date(), lifetime_months=rules.lot_lifetime_months
         )
         account.lifetime_points += points
-        acc.schedule_review(account, rules, now.date())
+        acc.schedule_review(account, rules, now.date(), reviewed=False)
         entry = _entry(
             account,
             entry_key,
@@ -489,7 +489,7 @@ def expire_lot(contact_id: str, lot_id: str) -> int:
         account = copy.deepcopy(before)
         expired = acc.expire(account, lot_id)
         rules = current_rules(now)
-        acc.schedule_review(account, rules, now.date())
+        acc.schedule_review(account, rules, now.date(), reviewed=False)
         entry = _entry(
             account,
             f"expiry#{lot_id}",

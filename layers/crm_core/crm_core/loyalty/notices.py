@@ -71,7 +71,8 @@ def _clear(contact_id: str, notice: acc.Notice) -> None:
             return
         account.notice = None
         today = clock.now().date()
-        acc.schedule_review(account, rulebook().current(today), today)
+        # the tier changed on the notice's day, so its next review is a year on: schedule afresh
+        acc.schedule_review(account, rulebook().current(today), today, reviewed=True)
         try:
             store.save_balance(account, now=clock.now())
             return
