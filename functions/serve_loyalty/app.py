@@ -2,20 +2,18 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import Annotated, Any
 
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
 from aws_lambda_powertools.event_handler.openapi.params import Header, Query
 from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from crm_core import loyalty
 from crm_core.errors import CrmError
 from crm_core.loyalty.api import RedemptionRequest, answer, error_answer, validation_answer
-from crm_core.observability import get_logger, get_metrics
-
-if TYPE_CHECKING:
-    from aws_lambda_powertools.utilities.typing import LambdaContext
+from crm_core.observability import count, get_logger, get_metrics
 
 app = APIGatewayHttpResolver(enable_validation=True)
 logger, metrics = get_logger(), get_metrics()
@@ -57,4 +55,5 @@ def invalid_request(exc: RequestValidationError) -> Response[str]:
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP, clear_state=True)
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    count("LoyaltyApiRequests")
     return app.resolve(event, context)

@@ -12,7 +12,7 @@ from aws_lambda_powertools.utilities.batch import process_partial_response
 
 from crm_core.loyalty import apply_order_event
 from crm_core.loyalty.events import OrderEventRecord
-from crm_core.observability import get_logger, get_metrics
+from crm_core.observability import count, get_logger, get_metrics
 from crm_core.queues import DeadLetteringBatchProcessor
 from crm_core.settings import get_settings
 
@@ -40,6 +40,7 @@ def record_handler(record: OrderEventRecord) -> None:
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
     if not event.get("Records"):  # Powertools refuses an empty batch; SQS never sends one, tools might
         return {"batchItemFailures": []}
+    count("OrderEventsReceived", len(event["Records"]))
     return process_partial_response(
         event=event, record_handler=record_handler, processor=processor, context=context
     )

@@ -6,6 +6,7 @@ import pytest
 
 from crm_core.models.contacts import contact_id_for
 from infra import demo
+from infra.cli import main
 from infra.local.client import LocalClient
 
 pytestmark = pytest.mark.e2e
@@ -44,3 +45,28 @@ def test_a_redemption_without_an_idempotency_key_is_400(local_stack: LocalClient
     response = local_stack.post(path, json={"points": 10})
     assert response.status == 400
     assert response.json()["errors"][0]["field"] == "Idempotency-Key"
+
+
+def test_an_operator_shows_and_adjusts_points_from_the_command_line(local_stack: LocalClient, capsys) -> None:
+    url = ["--url", local_stack.base_url]
+    email = "e2e.buyer@example.com"
+
+    assert (
+        main(
+            ["points", "adjust", email, "40", "--reason", "parcel arrived late", "--event-id", "adj-1", *url]
+        )
+        == 0
+    )
+    assert (
+        main(
+            ["points", "adjust", email, "40", "--reason", "parcel arrived late", "--event-id", "adj-1", *url]
+        )
+        == 0
+    )
+    assert main(["points", "show", email, *url]) == 0
+
+    out = capsys.readouterr().out
+    assert "adjustment adj-1 of +40 points" in out and ": applied" in out
+    assert "balance 165 points" in out  # 125 + 40, once
+    assert "adjust#adj-1" in out and "parcel arrived late" in out
+    assert main(["points", "show", "nobody@example.com", *url]) == 1
