@@ -12,10 +12,27 @@ Entry points of the functions: `apply_order_event` (orders queue), `summary`, `h
 
 from __future__ import annotations
 
-from crm_core.loyalty.daily import run_daily
-from crm_core.loyalty.ledger import grant_birthday_bonus, grant_bonus, grant_goodwill, redeem
-from crm_core.loyalty.orders import apply_order_event
-from crm_core.loyalty.views import history, summary
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from crm_core.loyalty.daily import run_daily
+    from crm_core.loyalty.ledger import grant_birthday_bonus, grant_bonus, grant_goodwill, redeem
+    from crm_core.loyalty.orders import apply_order_event
+    from crm_core.loyalty.views import history, summary
+
+# Each name is imported from its module on first use: the HTTP function never loads the message
+# engine, the queue function never loads the daily run (cold start, see `make bench`).
+_HOMES = {
+    "apply_order_event": "orders",
+    "grant_birthday_bonus": "ledger",
+    "grant_bonus": "ledger",
+    "grant_goodwill": "ledger",
+    "history": "views",
+    "redeem": "ledger",
+    "run_daily": "daily",
+    "summary": "views",
+}
 
 __all__ = [
     "apply_order_event",
@@ -27,3 +44,9 @@ __all__ = [
     "run_daily",
     "summary",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _HOMES:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(importlib.import_module(f"{__name__}.{_HOMES[name]}"), name)

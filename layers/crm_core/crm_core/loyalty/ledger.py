@@ -128,7 +128,7 @@ def _entry(
         rule_version=rules_version,
         recorded_at=now,
         history_key=f"{sequence:012d}",
-        lots=store.lot_maps(lots, *lot_sources) or None,
+        lots=store.lot_moves(lots, *lot_sources) or None,
     )
     for name, value in details.items():
         if value is not None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from crm_core.loyalty import ledger, notices
+from crm_core.loyalty import ledger
 from crm_core.models.contacts import contact_id_for
 
 if TYPE_CHECKING:
@@ -34,5 +34,7 @@ def apply_order_event(event: Purchase | Refund | Adjustment) -> ledger.Applied |
     else:
         applied = ledger.adjust(contact_id, event)
     if applied is not None and (applied.replay or applied.tier_to):  # a replay may find one still unsent
+        from crm_core.loyalty import notices  # noqa: PLC0415 - the message engine only when a tier moved
+
         notices.settle_tier_notice(contact_id)
     return applied

@@ -13,6 +13,8 @@ cancellation reasons DynamoDB returns (one per item, same order) can be read bac
 
 from __future__ import annotations
 
+import random
+import time
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
@@ -26,13 +28,10 @@ from crm_core.models.contacts import Contact
 from crm_core.models.loyalty import (
     BALANCE_KEY,
     LedgerEntry,
-    LotMap,
     LotMarker,
     LoyaltyBalance,
     OrderRecord,
     day_key,
-    lot_map,
-    month_map,
     notice_map,
 )
 
@@ -105,13 +104,45 @@ def load_order(contact_id: str, order_id: str) -> OrderRecord | None:
 
 
 def snapshot(contact_id: str, entry_key: str, *, order_id: str | None = None) -> Snapshot:
-    """Consistent reads of what a change needs (the transaction's conditions catch any race)."""
+    """What a change needs, read in ONE consistent BatchGetItem round trip (the transaction's
+    conditions catch any race since). Raises RetryableError when DynamoDB throttles."""
+    loyalty_table, contacts_table = LoyaltyBalance.Meta.table_name, Contact.Meta.table_name
+    keys = [BALANCE_KEY, entry_key] + ([f"order#{order_id}"] if order_id else [])
+    request: dict[str, Any] = {
+        loyalty_table: {
+            "Keys": [{"contact_id": {"S": contact_id}, "entry_key": {"S": key}} for key in keys],
+            "ConsistentRead": True,
+        },
+        contacts_table: {"Keys": [{"contact_id": {"S": contact_id}}], "ConsistentRead": True},
+    }
+    found: dict[str, dict[str, Any]] = {}
+    for attempt in range(5):
+        try:
+            response = aws.dynamodb().batch_get_item(RequestItems=request)
+        except Exception as exc:
+            if aws.is_transient(exc):
+                raise RetryableError(f"DynamoDB is throttling: {aws.error_code(exc)}") from exc
+            raise
+        for table, items in response.get("Responses", {}).items():
+            for item in items:
+                found["contact" if table == contacts_table else item["entry_key"]["S"]] = item
+        request = response.get("UnprocessedKeys") or {}
+        if not request:
+            break
+        _backoff(attempt)
+    else:
+        raise RetryableError("DynamoDB left keys unprocessed; try again")
+    balance = found.get(BALANCE_KEY)
     return Snapshot(
-        account=load_account(contact_id),
-        contact=load_contact(contact_id),
-        entry=load_entry(contact_id, entry_key),
-        order=load_order(contact_id, order_id) if order_id else None,
+        account=to_account(LoyaltyBalance.from_raw_data(balance)) if balance else Account(contact_id),
+        contact=Contact.from_raw_data(found["contact"]) if "contact" in found else None,
+        entry=LedgerEntry.from_raw_data(found[entry_key]) if entry_key in found else None,
+        order=OrderRecord.from_raw_data(found[f"order#{order_id}"]) if f"order#{order_id}" in found else None,
     )
+
+
+def _backoff(attempt: int) -> None:
+    time.sleep(random.uniform(0, min(0.2, 0.01 * 2**attempt)))  # noqa: S311 - jitter, not secrecy
 
 
 # ---- mapping -----------------------------------------------------------------------------------
@@ -128,13 +159,8 @@ def to_account(item: LoyaltyBalance) -> Account:
         contact_id=item.contact_id,
         balance=int(item.balance),
         lifetime_points=int(item.lifetime_points),
-        lots=[
-            Lot(
-                lot.id, int(lot.points), date.fromisoformat(lot.earned_on), date.fromisoformat(lot.expires_on)
-            )
-            for lot in item.lots or []
-        ],
-        earned={m.month: int(m.points) for m in item.earned or []},
+        lots=[Lot(i, int(p), date.fromisoformat(e), date.fromisoformat(x)) for i, p, e, x in item.lots or []],
+        earned={str(month): int(points) for month, points in (item.earned or {}).items()},
         tier=item.tier,
         tier_since=date.fromisoformat(item.tier_since) if item.tier_since else None,
         purchases=int(item.purchases),
@@ -144,20 +170,14 @@ def to_account(item: LoyaltyBalance) -> Account:
     )
 
 
-def lot_maps(changes: dict[str, int], *accounts: Account) -> list[LotMap]:
-    """A movement's lot changes, for the entry, with each lot's days (from the first account holding it)."""
-    maps = []
+def lot_moves(changes: dict[str, int], *accounts: Account) -> list[list[Any]]:
+    """A movement's lot changes, for its entry: [lot id, points, expires on] (from the first account
+    holding the lot: before a debit empties it, after a credit creates it)."""
+    moves: list[list[Any]] = []
     for lot_id, points in changes.items():
         lot = next((found for a in accounts if (found := a.lot(lot_id)) is not None), None)
-        maps.append(
-            lot_map(
-                lot_id,
-                points,
-                lot.earned_on.isoformat() if lot else "",
-                lot.expires_on.isoformat() if lot else "",
-            )
-        )
-    return maps
+        moves.append([lot_id, points, lot.expires_on.isoformat() if lot else ""])
+    return moves
 
 
 def to_item(account: Account, *, now: datetime) -> LoyaltyBalance:
@@ -167,10 +187,10 @@ def to_item(account: Account, *, now: datetime) -> LoyaltyBalance:
         balance=account.balance,
         lifetime_points=account.lifetime_points,
         lots=[
-            lot_map(lot.id, lot.points, lot.earned_on.isoformat(), lot.expires_on.isoformat())
+            [lot.id, lot.points, lot.earned_on.isoformat(), lot.expires_on.isoformat()]
             for lot in account.lots
         ],
-        earned=[month_map(m, p) for m, p in sorted(account.earned.items())],
+        earned=dict(sorted(account.earned.items())),
         tier=account.tier,
         tier_since=account.tier_since.isoformat() if account.tier_since else None,
         purchases=account.purchases,

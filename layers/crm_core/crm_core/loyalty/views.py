@@ -86,7 +86,7 @@ def _entry_json(entry: LedgerEntry) -> dict[str, Any]:
             body[name] = value
     if entry.lots:
         body["lots"] = [
-            {"lot": lot.id, "points": int(lot.points), "expires_on": lot.expires_on} for lot in entry.lots
+            {"lot": lot, "points": int(points), "expires_on": on} for lot, points, on in entry.lots
         ]
     return body
 

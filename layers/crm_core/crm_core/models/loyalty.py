@@ -19,7 +19,7 @@ from __future__ import annotations
 import hashlib
 
 from pynamodb.attributes import (
-    ListAttribute,
+    JSONAttribute,
     MapAttribute,
     NumberAttribute,
     UnicodeAttribute,
@@ -41,31 +41,11 @@ def day_key(day_iso: str, contact_id: str) -> str:
     return f"{day_iso}#{shard}"
 
 
-class LotMap(MapAttribute[str, object]):
-    id = UnicodeAttribute()
-    points = NumberAttribute()
-    earned_on = UnicodeAttribute()  # YYYY-MM-DD
-    expires_on = UnicodeAttribute()
-
-
-class MonthMap(MapAttribute[str, object]):
-    month = UnicodeAttribute()  # YYYY-MM
-    points = NumberAttribute()
-
-
 class NoticeMap(MapAttribute[str, object]):
     tier = UnicodeAttribute()
     previous = UnicodeAttribute()
     on = UnicodeAttribute()
     upgrade = NumberAttribute()  # 1 up, 0 down
-
-
-def lot_map(lot_id: str, points: int, earned_on: str, expires_on: str) -> LotMap:
-    return LotMap(id=lot_id, points=points, earned_on=earned_on, expires_on=expires_on)
-
-
-def month_map(month: str, points: int) -> MonthMap:
-    return MonthMap(month=month, points=points)
 
 
 def notice_map(tier: str, previous: str, on: str, upgrade: bool) -> NoticeMap:
@@ -94,8 +74,10 @@ class LoyaltyBalance(Model):
     entry_key = UnicodeAttribute(range_key=True, default=BALANCE_KEY)
     balance = NumberAttribute(default=0)  # sum of the ledger; negative = points owed after a refund
     lifetime_points = NumberAttribute(default=0)
-    lots = ListAttribute(of=LotMap, default=list)
-    earned = ListAttribute(of=MonthMap, default=list)  # qualifying points by month, last 12 months
+    # Compact JSON, read and written whole with the balance and never queried by parts: a lot costs
+    # ~50 bytes instead of ~110 as a list of maps, so reads stay small (moto also serializes them 10x faster).
+    lots = JSONAttribute(default=list)  # [[lot id, points left, earned on, expires on], ...] oldest first
+    earned = JSONAttribute(default=dict)  # {"YYYY-MM": qualifying points}, the last 12 months
     tier = UnicodeAttribute(null=True)
     tier_since = UnicodeAttribute(null=True)
     purchases = NumberAttribute(default=0)
@@ -131,7 +113,7 @@ class LedgerEntry(Model):
     rule_version = UnicodeAttribute()
     recorded_at = UTCDateTimeAttribute()
     history_key = UnicodeAttribute()  # zero-padded balance version it wrote: the ledger's own order
-    lots = ListAttribute(of=LotMap, null=True)  # the lots it filled or drew from (points signed)
+    lots = JSONAttribute(null=True)  # [[lot id, points moved (signed), expires on], ...]
     bonus_points = NumberAttribute(null=True)  # the first-purchase bonus inside a purchase
     qualifying_points = NumberAttribute(null=True)
     order_id = UnicodeAttribute(null=True)
