@@ -38,9 +38,9 @@ def record_handler(record: OrderEventRecord) -> None:
 @logger.inject_lambda_context(correlation_id_path="Records[0].messageId", clear_state=True)
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
+    count("OrderEventsReceived", len(event.get("Records") or []))
     if not event.get("Records"):  # Powertools refuses an empty batch; SQS never sends one, tools might
         return {"batchItemFailures": []}
-    count("OrderEventsReceived", len(event["Records"]))
     return process_partial_response(
         event=event, record_handler=record_handler, processor=processor, context=context
     )

@@ -157,6 +157,8 @@ def test_a_short_balance_refuses_the_redemption_and_changes_nothing(ana) -> None
     assert refused.value.details == {"requested": 111, "available": 110}
     assert balance_of(ANA) == 110
     assert LedgerEntry.count(CID, LedgerEntry.entry_key.startswith("redeem#")) == 0
+    loyalty.apply_order_event(purchase("A-2", "10.00"))
+    assert loyalty.redeem(CID, "checkout-1", 111).replay is False  # a refusal left the key free
 
 
 def test_an_idempotency_key_names_one_redemption(ana) -> None:
