@@ -12,7 +12,7 @@ from crm_core.settings import Settings, reset_settings
 
 @pytest.fixture(autouse=True)
 def _settings(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name, default in Settings.variables().items():  # every required variable, whoever adds one
+    for name, default in Settings.variables().items():  # every required one, whichever areas add them
         if default is None:
             monkeypatch.setenv(name, "t")
     monkeypatch.setenv("SENDER_ADDRESS", "crm@example.com")

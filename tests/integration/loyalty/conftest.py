@@ -25,8 +25,8 @@ from crm_core.settings import reset_settings
 from infra.provision import provision
 from infra.template import Template
 from tests.conftest import Stack
-from tests.helpers import EventSource, load_handler
 from tests.loyalty_data import LAYER_RULES
+from tests.loyalty_helpers import EventSource, load_handler
 
 
 def _reset() -> None:

@@ -14,8 +14,8 @@ from crm_core.errors import RetryableError
 from crm_core.loyalty import ledger
 from crm_core.models import Contact, contact_id_for
 from crm_core.models.loyalty import LedgerEntry, LotMarker, LoyaltyBalance
-from tests.helpers import load_handler
 from tests.loyalty_data import ANA, balance_of, ledger_sum, purchase, refund
+from tests.loyalty_helpers import load_handler
 
 CID = contact_id_for(ANA)
 

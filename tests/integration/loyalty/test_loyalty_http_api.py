@@ -9,8 +9,8 @@ import pytest
 
 from crm_core import loyalty
 from crm_core.models import Contact, contact_id_for
-from tests.helpers import http_event, load_handler
 from tests.loyalty_data import ANA, balance_of, purchase
+from tests.loyalty_helpers import http_event, load_handler
 
 CID = contact_id_for(ANA)
 BASE = f"/contacts/{CID}/loyalty"

@@ -14,8 +14,8 @@ from botocore.exceptions import ClientError
 from crm_core import aws
 from crm_core.models import Contact, SentMessage, contact_id_for
 from crm_core.models.loyalty import LedgerEntry, LoyaltyBalance
-from tests.helpers import send
 from tests.loyalty_data import balance_of, ledger_sum
+from tests.loyalty_helpers import send
 
 ANA = "ana@example.com"
 

@@ -1,4 +1,4 @@
-"""Small helpers the tests share."""
+"""Test helpers of the loyalty area: handlers by path, SQS events as Lambda gets them, HTTP API events."""
 
 from __future__ import annotations
 
