@@ -37,6 +37,12 @@ class Settings:
     claim_grace_seconds: int = _env("CLAIM_GRACE_SECONDS", "900")
     signing_key_secret: str = _env("SIGNING_KEY_SECRET")
     quiet_hours: str = _env("QUIET_HOURS", "21:00-08:00")
+    # Loyalty (issue 7)
+    loyalty_table: str = _env("LOYALTY_TABLE")
+    orders_dead_letter_queue_url: str = _env("ORDERS_DEAD_LETTER_QUEUE_URL")
+    orders_max_receive_count: int = _env("ORDERS_MAX_RECEIVE_COUNT", "3")  # = OrdersQueue maxReceiveCount
+    points_reminder_days: int = _env("POINTS_REMINDER_DAYS", "30")
+    loyalty_catch_up_days: int = _env("LOYALTY_CATCH_UP_DAYS", "3")  # past days a daily run re-reads
     # Business
     default_time_zone: str = _env("DEFAULT_TIME_ZONE", "Europe/Rome")
     default_locale: str = _env("DEFAULT_LOCALE", "en")
