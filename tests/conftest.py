@@ -21,7 +21,9 @@ os.environ.pop("AWS_PROFILE", None)
 from collections.abc import Iterator  # noqa: E402
 from dataclasses import dataclass  # noqa: E402
 from datetime import UTC, datetime  # noqa: E402
+from functools import cache  # noqa: E402
 from typing import Any  # noqa: E402
+from unittest import mock  # noqa: E402
 
 import pytest  # noqa: E402
 from moto import mock_aws  # noqa: E402
@@ -42,6 +44,14 @@ def _reset() -> None:
     reset_settings()
     aws.reset_clients()
     reset_connections()
+
+
+@cache
+def _provision_session(region: str) -> Any:
+    """One boto3 session for provisioning: a new one per test reloads every service model (~1 s)."""
+    import boto3
+
+    return boto3.Session(region_name=region)
 
 
 @dataclass
@@ -67,7 +77,7 @@ def stack(template: Template, monkeypatch: pytest.MonkeyPatch) -> Iterator[Stack
         monkeypatch.setenv(name, value)
     _reset()
     with mock_aws():
-        provision(template)
+        provision(template, _provision_session(template.region))
         yield Stack(template=template, env=env)
     _reset()
 
@@ -96,3 +106,14 @@ def lambda_context() -> Any:
             return 30_000
 
     return Context()
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _one_botocore_session() -> Iterator[None]:
+    """pynamodb builds a new botocore session per model class, and each loads the DynamoDB service
+    model again (0.15-0.4 s, every test, every model): tests share one session instead."""
+    import botocore.session
+
+    shared = botocore.session.get_session()
+    with mock.patch("pynamodb.connection.base.get_session", lambda: shared):
+        yield

@@ -9,6 +9,7 @@ import json
 from dataclasses import dataclass
 from email.message import EmailMessage
 from email.policy import default
+from functools import cache
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -16,6 +17,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 
 
+@cache
 def load_handler(function: str) -> ModuleType:
     """Import functions/<function>/app.py as its own module (each function is its own package on AWS)."""
     path = ROOT / "functions" / function / "app.py"

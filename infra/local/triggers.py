@@ -570,14 +570,18 @@ def _delivers(action: dict[str, Any]) -> bool:
 
 
 def _rule_accepts(patterns: list[str], address: str) -> bool:
-    """SES recipient matching: an address, a domain, or `.domain` for its subdomains; none means all."""
+    """SES recipient matching: an address, a domain, or `.domain` for its subdomains; none means all.
+
+    An address also matches its labelled forms, as on SES: `user@x.com` accepts `user+label@x.com`.
+    """
     if not patterns:
         return True
     address = address.lower()
-    domain = address.rpartition("@")[2]
+    local, _, domain = address.rpartition("@")
+    unlabelled = f"{local.partition('+')[0]}@{domain}"
     for pattern in (p.lower() for p in patterns):
         if (
-            pattern == address
+            pattern in {address, unlabelled}
             or ("@" not in pattern and domain == pattern.lstrip("."))
             or (pattern.startswith(".") and domain.endswith(pattern))
         ):

@@ -143,3 +143,50 @@ def test_marketing_waits_for_the_end_of_quiet_hours_without_claiming(
     frozen_clock.set(deferred.retry_at)
     assert deliver(_message(marketing=True, time_zone="Europe/Rome")).outcome is Outcome.SENT
     assert len(stack.sent_emails()) == 2
+
+
+def test_a_duplicate_says_whether_the_message_went_out_or_is_still_being_sent(
+    stack, frozen_clock, notice_template
+) -> None:
+    from crm_core.messaging import ledger
+
+    assert deliver(_message()).outcome is Outcome.SENT
+    again = deliver(_message())
+    assert (again.outcome, again.reason, again.retry_at) == (Outcome.DUPLICATE, "sent", None)
+
+    ledger.claim(contact_id_for(ADDRESS), "notice", "2", now=frozen_clock.now(), grace=timedelta(minutes=15))
+    busy = deliver(_message(occurrence="2"))
+    assert (busy.outcome, busy.reason) == (Outcome.DUPLICATE, "in-progress")
+    assert busy.retry_at == frozen_clock.now() + timedelta(seconds=900)  # when that claim goes stale
+
+
+def test_a_message_that_failed_every_attempt_is_given_up(stack, frozen_clock, notice_template) -> None:
+    throttled = ClientError({"Error": {"Code": "Throttling", "Message": "slow down"}}, "SendEmail")
+    with mock.patch.object(aws.sesv2(), "send_email", side_effect=throttled):
+        outcomes = [deliver(_message()).outcome for _ in range(5)]
+    gave_up = deliver(_message())
+
+    assert outcomes == [Outcome.FAILED] * 5
+    assert (gave_up.outcome, gave_up.reason) == (Outcome.DUPLICATE, "gave-up")
+    assert stack.sent_emails() == []
+
+
+def test_pacing_is_asked_only_for_messages_that_reach_ses(stack, frozen_clock, notice_template) -> None:
+    paced: list[str] = []
+    deliver(_message(), pace=lambda: paced.append("send"))
+    deliver(_message(), pace=lambda: paced.append("duplicate"))
+    suppressions.suppress(ADDRESS, scope="all", reason="bounce", now=frozen_clock.now())
+    deliver(_message(occurrence="2"), pace=lambda: paced.append("suppressed"))
+
+    assert paced == ["send"]
+
+
+def test_a_template_that_fails_to_render_releases_its_claim(stack, frozen_clock, notice_template) -> None:
+    from jinja2 import UndefinedError
+
+    with pytest.raises(UndefinedError):
+        deliver(_message(context={"link": "https://x"}))  # "name" is missing
+    record = SentMessage.get(f"{contact_id_for(ADDRESS)}#notice#1")
+    assert (record.status, record.reason) == ("failed", "render-error")
+
+    assert deliver(_message()).outcome is Outcome.SENT  # the fixed context goes out at once

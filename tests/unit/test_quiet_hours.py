@@ -7,13 +7,14 @@ from datetime import UTC, datetime
 import pytest
 
 from crm_core.messaging.quiet_hours import is_quiet, next_allowed
-from crm_core.settings import reset_settings
+from crm_core.settings import Settings, reset_settings
 
 
 @pytest.fixture(autouse=True)
 def _settings(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in ("CONTACTS_TABLE", "MESSAGES_TABLE", "SUPPRESSIONS_TABLE", "ENROLLMENTS_TABLE"):
-        monkeypatch.setenv(name, "t")
+    for name, default in Settings.variables().items():  # every required one, whichever areas add them
+        if default is None:
+            monkeypatch.setenv(name, "t")
     monkeypatch.setenv("SENDER_ADDRESS", "crm@example.com")
     monkeypatch.setenv("SIGNING_KEY_SECRET", "k")
     monkeypatch.setenv("QUIET_HOURS", "21:00-08:00")

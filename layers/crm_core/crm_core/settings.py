@@ -37,10 +37,27 @@ class Settings:
     claim_grace_seconds: int = _env("CLAIM_GRACE_SECONDS", "900")
     signing_key_secret: str = _env("SIGNING_KEY_SECRET")
     quiet_hours: str = _env("QUIET_HOURS", "21:00-08:00")
+    # Loyalty (issue 7)
+    loyalty_table: str = _env("LOYALTY_TABLE")
+    orders_dead_letter_queue_url: str = _env("ORDERS_DEAD_LETTER_QUEUE_URL")
+    orders_max_receive_count: int = _env("ORDERS_MAX_RECEIVE_COUNT", "3")  # = OrdersQueue maxReceiveCount
+    points_reminder_days: int = _env("POINTS_REMINDER_DAYS", "30")
+    loyalty_catch_up_days: int = _env("LOYALTY_CATCH_UP_DAYS", "3")  # past days a daily run re-reads
     # Business
     default_time_zone: str = _env("DEFAULT_TIME_ZONE", "Europe/Rome")
     default_locale: str = _env("DEFAULT_LOCALE", "en")
     allowed_origins: tuple[str, ...] = _env("ALLOWED_ORIGINS", "")
+    # Complaints and cases (issue 6)
+    cases_table: str = _env("CASES_TABLE")
+    support_address: str = _env("SUPPORT_ADDRESS")
+    inbound_mail_bucket: str = _env("INBOUND_MAIL_BUCKET")
+    inbound_mail_prefix: str = _env("INBOUND_MAIL_PREFIX", "inbound/")
+    case_queue_url: str = _env("CASE_QUEUE_URL")
+    case_alerts_topic_arn: str = _env("CASE_ALERTS_TOPIC_ARN")
+    case_acks_per_hour: int = _env("CASE_ACKS_PER_HOUR", "3")
+    # Follow-ups, unsubscribe, bounces (issue 4)
+    ses_max_send_rate: int = _env("SES_MAX_SEND_RATE", "10")  # messages/s; the account's own rate caps it
+    transient_bounce_limit: int = _env("TRANSIENT_BOUNCE_LIMIT", "3")  # soft bounces in a row that suppress
     # Occasions (birthdays and customer anniversaries)
     occasion_send_hour: int = _env("OCCASION_SEND_HOUR", "9")  # local hour from which greetings go out
     leap_day_policy: str = _env("LEAP_DAY_POLICY", "feb28")  # 29 Feb occasions in other years: feb28 | mar1

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -17,7 +17,9 @@ from crm_core.settings import get_settings
 
 class Outcome(StrEnum):
     SENT = "sent"
-    DUPLICATE = "duplicate"  # already sent, skipped, or being sent by a live claim
+    # Already sent or skipped (reason "sent"/"skipped"), being sent by a live claim (reason
+    # "in-progress", retry_at = when that claim goes stale), or given up after MAX_ATTEMPTS ("gave-up").
+    DUPLICATE = "duplicate"
     SUPPRESSED = "suppressed"
     DEFERRED = "deferred"  # marketing inside the contact's quiet hours: try again at retry_at
     FAILED = "failed"  # released for a later retry
@@ -64,11 +66,27 @@ def _marketing_extras(message: Outgoing) -> tuple[dict[str, Any], dict[str, str]
     return {"unsubscribe_url": url}, headers
 
 
-def deliver(message: Outgoing) -> Delivery:
+def _duplicate(message: Outgoing, now: datetime, grace: timedelta) -> Delivery:
+    """Why the claim was refused, read back from the ledger (one consistent read, duplicates only)."""
+    record = ledger.current(message.contact_id, message.kind, message.occurrence)
+    if record is None:  # vanishingly rare: deleted between our claim and this read
+        return Delivery(Outcome.DUPLICATE, reason="in-progress", retry_at=now + grace)
+    if record.status in {"sent", "skipped"}:
+        return Delivery(Outcome.DUPLICATE, reason=record.status)
+    if (record.attempts or 0) >= ledger.MAX_ATTEMPTS:
+        return Delivery(Outcome.DUPLICATE, reason="gave-up")
+    return Delivery(Outcome.DUPLICATE, reason="in-progress", retry_at=record.claimed_at + grace)
+
+
+def deliver(message: Outgoing, *, pace: Callable[[], None] | None = None) -> Delivery:
     """Send `message` at most once; safe to call again with the same message at any time.
 
+    `pace`, when given, is called right before SES is (a rate limiter's acquire): skipped,
+    deferred and duplicate messages cost no sending capacity.
+
     Raises nothing for SES failures (the claim is released and the outcome says FAILED); raises
-    ConfigurationError for a missing template and lets DynamoDB errors through.
+    ConfigurationError for a missing template (and Jinja2's errors for a broken one) after
+    releasing the claim, and lets DynamoDB errors through.
     """
     settings, now, log = get_settings(), clock.now(), get_logger()
     names = {"contact_id": message.contact_id, "kind": message.kind, "occurrence": message.occurrence}
@@ -81,22 +99,23 @@ def deliver(message: Outgoing) -> Delivery:
         retry_at = quiet_hours.next_allowed(now, message.time_zone)
         log.info("marketing deferred past quiet hours", extra={**names, "retry_at": retry_at.isoformat()})
         return Delivery(Outcome.DEFERRED, reason="quiet-hours", retry_at=retry_at)
-    claim = ledger.claim(
-        message.contact_id,
-        message.kind,
-        message.occurrence,
-        now=now,
-        grace=timedelta(seconds=settings.claim_grace_seconds),
-    )
+    grace = timedelta(seconds=settings.claim_grace_seconds)
+    claim = ledger.claim(message.contact_id, message.kind, message.occurrence, now=now, grace=grace)
     if claim is None:
-        log.info("message already claimed or sent", extra=names)
-        return Delivery(Outcome.DUPLICATE)
+        duplicate = _duplicate(message, now, grace)
+        log.info("message already claimed or sent", extra={**names, "reason": duplicate.reason})
+        return duplicate
     context, headers = dict(message.context), dict(message.headers)
     if message.marketing:
         extra_context, extra_headers = _marketing_extras(message)
         context.update(extra_context)
         headers.update(extra_headers)
-    rendered = render(message.template, message.locale, context, settings.default_locale)
+    try:
+        rendered = render(message.template, message.locale, context, settings.default_locale)
+    except Exception:
+        ledger.mark_failed(claim, "render-error")  # released at once: fixing the template fixes the send
+        count("MessagesFailed")
+        raise
     raw = mime.build(
         sender=settings.sender_address,
         to=message.to,
@@ -113,6 +132,8 @@ def deliver(message: Outgoing) -> Delivery:
     }
     if settings.configuration_set:
         request["ConfigurationSetName"] = settings.configuration_set
+    if pace is not None:
+        pace()
     try:
         response = aws.sesv2().send_email(**request)
     except Exception as exc:  # noqa: BLE001 - any SES failure releases the claim for a later run

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from pynamodb.exceptions import PutError, UpdateError
+from pynamodb.exceptions import DoesNotExist, PutError, UpdateError
 
 from crm_core.models.messages import SentMessage
 
@@ -64,6 +64,14 @@ def claim(
         if _condition_failed(exc):
             return None
         raise
+
+
+def current(contact_id: str, kind: str, occurrence: str) -> SentMessage | None:
+    """The ledger's record of a message (consistent read), or None if it was never claimed."""
+    try:
+        return SentMessage.get(message_key(contact_id, kind, occurrence), consistent_read=True)
+    except DoesNotExist:
+        return None
 
 
 def mark_sent(item: SentMessage, ses_message_id: str, *, now: datetime) -> None:

@@ -1,16 +1,25 @@
-"""The suppression list: addresses that get no marketing (unsubscribed) or no mail at all (bounced)."""
+"""The suppression list: addresses that get no marketing (unsubscribed) or no mail at all (bounced).
+
+An item with scope `none` suppresses nothing: it only counts the soft (transient) bounces of an
+address until they reach the limit, or a delivery clears them.
+"""
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from pynamodb.exceptions import DoesNotExist
+from pynamodb.exceptions import DeleteError, DoesNotExist, UpdateError
 
 from crm_core.models.contacts import contact_id_for, normalize_email
 from crm_core.models.messages import Suppression
 
+SCOPE_NONE = "none"
 SCOPE_MARKETING = "marketing"
 SCOPE_ALL = "all"
+
+
+def _condition_failed(exc: UpdateError | DeleteError) -> bool:
+    return getattr(exc, "cause_response_code", None) == "ConditionalCheckFailedException"
 
 
 def suppression_for(address: str) -> Suppression | None:
@@ -25,13 +34,75 @@ def blocks(suppression: Suppression | None, *, marketing: bool) -> bool:
     """True when the suppression forbids this kind of mail."""
     if suppression is None:
         return False
-    return suppression.scope == SCOPE_ALL or marketing
+    return suppression.scope == SCOPE_ALL or (marketing and suppression.scope == SCOPE_MARKETING)
 
 
-def suppress(address: str, *, scope: str, reason: str, now: datetime) -> None:
-    """Suppress an address; widening to `all` wins over `marketing`, never the other way round."""
+def suppress(address: str, *, scope: str, reason: str, now: datetime) -> bool:
+    """Suppress an address; True if this call widened it. `all` wins over `marketing`, never the reverse.
+
+    One conditional write, so a replay or a concurrent unsubscribe and bounce cannot narrow it.
+    """
+    if scope not in {SCOPE_MARKETING, SCOPE_ALL}:
+        raise ValueError(f"unknown suppression scope {scope!r}")
     key = normalize_email(address)
-    current = suppression_for(key)
-    if current is not None and current.scope in {SCOPE_ALL, scope}:
-        return
-    Suppression(key, scope=scope, reason=reason, at=now, contact_id=contact_id_for(key)).save()
+    weaker = [SCOPE_NONE, SCOPE_MARKETING] if scope == SCOPE_ALL else [SCOPE_NONE]
+    try:
+        Suppression(key).update(
+            actions=[
+                Suppression.scope.set(scope),
+                Suppression.reason.set(reason),
+                Suppression.at.set(now),
+                Suppression.contact_id.set(contact_id_for(key)),
+            ],
+            condition=Suppression.email.does_not_exist() | Suppression.scope.is_in(*weaker),
+        )
+        return True
+    except UpdateError as exc:
+        if _condition_failed(exc):
+            return False
+        raise
+
+
+def count_transient_bounce(address: str, feedback_id: str, *, now: datetime) -> int:
+    """Count one soft bounce (once per SES feedback id, so a redelivered notification is not counted
+    twice); returns the address's count so far."""
+    key = normalize_email(address)
+    item = Suppression(key)
+    try:
+        item.update(
+            actions=[
+                Suppression.transient_bounces.add(1),
+                Suppression.feedback_ids.add({feedback_id}),
+                Suppression.scope.set(Suppression.scope | SCOPE_NONE),
+                Suppression.reason.set(Suppression.reason | "transient-bounce"),
+                Suppression.at.set(Suppression.at | now),
+                Suppression.contact_id.set(contact_id_for(key)),
+            ],
+            condition=~Suppression.feedback_ids.contains(feedback_id),
+        )
+    except UpdateError as exc:
+        if not _condition_failed(exc):
+            raise
+        current = suppression_for(key)
+        return int(current.transient_bounces or 0) if current else 0
+    return int(item.transient_bounces or 0)
+
+
+def clear_transient_bounces(address: str) -> bool:
+    """Forget the soft bounces of an address that has since received mail; True if there were any."""
+    current = suppression_for(address)
+    if current is None or not current.transient_bounces:
+        return False
+    try:
+        if current.scope == SCOPE_NONE:
+            current.delete(condition=Suppression.scope == SCOPE_NONE)
+        else:
+            current.update(
+                actions=[Suppression.transient_bounces.remove(), Suppression.feedback_ids.remove()],
+                condition=Suppression.scope == current.scope,
+            )
+    except (UpdateError, DeleteError) as exc:
+        if not _condition_failed(exc):
+            raise
+        return False
+    return True

@@ -42,12 +42,14 @@ class Enrollment(Model):
     contact_id = UnicodeAttribute(hash_key=True)
     enrollment_key = UnicodeAttribute(range_key=True)
     campaign = UnicodeAttribute()
-    status = UnicodeAttribute()  # "active" | "completed" | "exited"
+    status = UnicodeAttribute()  # "active" | "completed" | "exited" (exit_reason says why)
     step = NumberAttribute(default=0)  # index of the next step to send
     enrolled_at = UTCDateTimeAttribute()
     due_at = UnicodeAttribute(null=True)
     due_shard = UnicodeAttribute(null=True)
     exit_reason = UnicodeAttribute(null=True)
+    last_step_at = UTCDateTimeAttribute(null=True)  # when the previous step was sent or skipped (min_gap)
+    finished_at = UTCDateTimeAttribute(null=True)  # when it completed or exited
     context = UnicodeAttribute(null=True)  # JSON of what the campaign's templates may use (order id ...)
 
     due_index = DueIndex()

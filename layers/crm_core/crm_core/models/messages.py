@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pynamodb.attributes import NumberAttribute, UnicodeAttribute, UTCDateTimeAttribute
+from pynamodb.attributes import NumberAttribute, UnicodeAttribute, UnicodeSetAttribute, UTCDateTimeAttribute
 from pynamodb.models import Model
 
 from crm_core.models.base import SettingsTableName, register
@@ -34,14 +34,18 @@ class SentMessage(Model):
 
 @register
 class Suppression(Model):
-    """An address that must not receive mail: of `scope` marketing (unsubscribed) or all (bounced)."""
+    """An address that must not receive mail: of `scope` marketing (unsubscribed) or all (bounced).
+
+    Scope `none` suppresses nothing: the item only counts soft bounces until they reach the limit.
+    """
 
     class Meta:
         table_name = SettingsTableName("suppressions_table")
 
     email = UnicodeAttribute(hash_key=True)  # normalized address
-    scope = UnicodeAttribute()  # "marketing" | "all"
+    scope = UnicodeAttribute()  # "marketing" | "all" | "none" (soft bounces counted, nothing blocked)
     reason = UnicodeAttribute()  # "unsubscribed" | "bounce" | "complaint" | "transient-bounces" ...
     at = UTCDateTimeAttribute()
     contact_id = UnicodeAttribute(null=True)
     transient_bounces = NumberAttribute(null=True)
+    feedback_ids = UnicodeSetAttribute(null=True)  # SES feedback ids counted (a redelivery counts once)

@@ -1,0 +1,26 @@
+"""SNS topic of SES feedback: bounces and complaints suppress addresses (crm_core.messaging.feedback).
+
+SNS invokes asynchronously and may deliver a message twice; every write behind it is idempotent.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from aws_lambda_powertools.utilities.data_classes import SNSEvent
+
+from crm_core.messaging import feedback
+from crm_core.observability import get_logger, get_metrics
+
+if TYPE_CHECKING:
+    from aws_lambda_powertools.utilities.typing import LambdaContext
+
+logger = get_logger()
+metrics = get_metrics()
+
+
+@metrics.log_metrics
+@logger.inject_lambda_context(correlation_id_path="Records[0].Sns.MessageId")
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, int]:
+    messages = [record.sns.message for record in SNSEvent(event).records]
+    return feedback.record_notifications(messages).as_dict()

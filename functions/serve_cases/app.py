@@ -1,0 +1,59 @@
+"""The case API for agents' tools (IAM-authorized): read, list, change status, reply to the customer."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
+from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from crm_core.cases import service
+from crm_core.errors import Conflict, NotFound, RetryableError, ValidationFailed
+from crm_core.observability import get_logger, get_metrics
+
+logger, metrics = get_logger(), get_metrics()
+app = APIGatewayHttpResolver()
+BAD_INPUT = (ValidationFailed, ValueError, TypeError)  # a body that is not a JSON object is bad input too
+STATUS_OF: dict[type[Exception], int] = {NotFound: 404, Conflict: 409, RetryableError: 503}
+
+
+@app.get("/cases/<case_id>")
+def get_case(case_id: str) -> dict[str, Any]:
+    return service.get_case(case_id)
+
+
+@app.get("/cases")
+def list_cases() -> dict[str, Any]:
+    query = app.current_event.query_string_parameters or {}
+    overdue = query.get("overdue", "").lower() in {"1", "true", "yes"}
+    return service.list_cases(query.get("status") or None, overdue=overdue)
+
+
+@app.post("/cases/<case_id>/status")
+def change_status(case_id: str) -> dict[str, Any]:
+    body = dict(app.current_event.json_body)  # no body, or not a JSON object: 400
+    return service.change_status(case_id, str(body.get("status")), by=body.get("by"), note=body.get("note"))
+
+
+@app.post("/cases/<case_id>/replies")
+def reply(case_id: str) -> dict[str, Any]:
+    body, key = dict(app.current_event.json_body), app.current_event.headers.get("idempotency-key")
+    text, agent, status = str(body.get("text", "")), body.get("agent"), body.get("status")
+    return service.reply(case_id, text, agent=agent, reply_key=key, status=status)
+
+
+@app.exception_handler(Exception)  # type: ignore[untyped-decorator]
+def _errors(exc: Exception) -> Response[Any]:
+    status = 400 if isinstance(exc, BAD_INPUT) else STATUS_OF.get(type(exc), 500)
+    if status == 500:
+        logger.exception("case API failed")
+    errors = [{"field": e.field, "message": e.message} for e in getattr(exc, "errors", [])]
+    body = {"errors": errors or [{"field": "", "message": str(exc) if status != 500 else "internal error"}]}
+    return Response(status_code=status, content_type="application/json", body=body)
+
+
+@metrics.log_metrics
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    return app.resolve(event, context)

@@ -1,0 +1,46 @@
+"""Orders queue -> loyalty ledger: purchases earn, refunds reverse, adjustments correct.
+
+Partial batch failures: a failed record is redelivered alone, never blocking the batch; on its
+last receive it is parked in the DLQ with its reason (crm_core.queues explains why).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from aws_lambda_powertools.utilities.batch import process_partial_response
+
+from crm_core.loyalty import apply_order_event
+from crm_core.loyalty.events import OrderEventRecord
+from crm_core.observability import count, get_logger, get_metrics
+from crm_core.queues import DeadLetteringBatchProcessor
+from crm_core.settings import get_settings
+
+if TYPE_CHECKING:
+    from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
+    from aws_lambda_powertools.utilities.typing import LambdaContext
+
+logger, metrics = get_logger(), get_metrics()
+processor = DeadLetteringBatchProcessor(
+    model=OrderEventRecord,
+    dead_letter_queue_url=lambda: get_settings().orders_dead_letter_queue_url,
+    max_receive_count=lambda: get_settings().orders_max_receive_count,
+)
+
+
+def record_handler(record: OrderEventRecord) -> None:
+    event = record.body
+    logger.append_keys(order_event_id=event.event_id, order_event_type=event.type)
+    applied = apply_order_event(event)
+    logger.info("order event applied", extra={"replay": bool(applied and applied.replay)})
+
+
+@logger.inject_lambda_context(correlation_id_path="Records[0].messageId", clear_state=True)
+@metrics.log_metrics
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
+    count("OrderEventsReceived", len(event.get("Records") or []))
+    if not event.get("Records"):  # Powertools refuses an empty batch; SQS never sends one, tools might
+        return {"batchItemFailures": []}
+    return process_partial_response(
+        event=event, record_handler=record_handler, processor=processor, context=context
+    )

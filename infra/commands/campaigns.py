@@ -1,0 +1,215 @@
+"""`crm campaigns enroll` / `crm campaigns status`: an operator's view of the follow-up campaigns.
+
+They use the deployment's environment (the variables template.yaml sets: CONTACTS_TABLE, ...).
+`--local URL` points them at a running local stack instead (`make up`: http://127.0.0.1:3000).
+`--all-contacts` and `status` page through a whole table with Scan: operator commands, run by a
+person now and then, never on a Lambda path (the sender finds due steps through its index).
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import os
+import sys
+from collections import Counter
+from collections.abc import Iterable, Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+SEGMENT_FIELDS = ("locale", "time_zone", "tier", "vip", "company")
+
+
+def register(subparsers: argparse._SubParsersAction[Any]) -> None:
+    campaigns = subparsers.add_parser(
+        "campaigns", help="enroll contacts in follow-up campaigns; see their status"
+    )
+    sub = campaigns.add_subparsers(dest="campaigns_command", required=True, metavar="ACTION")
+
+    enroll = sub.add_parser("enroll", help="enroll a segment of contacts in a campaign")
+    enroll.add_argument("campaign", help="a campaign of campaigns.yaml (welcome, win-back, ...)")
+    segment = enroll.add_mutually_exclusive_group(required=True)
+    segment.add_argument(
+        "--email", action="append", metavar="ADDRESS", help="a contact's address (repeatable)"
+    )
+    segment.add_argument(
+        "--contacts-file",
+        type=Path,
+        metavar="PATH",
+        help="addresses, one a line, or a CSV with an 'email' column",
+    )
+    segment.add_argument(
+        "--all-contacts",
+        action="store_true",
+        help="every contact (pages through the contacts table with Scan)",
+    )
+    enroll.add_argument(
+        "--where",
+        action="append",
+        default=[],
+        metavar="FIELD=VALUE",
+        help=f"keep contacts whose field equals the value; fields: {', '.join(SEGMENT_FIELDS)} (repeatable)",
+    )
+    enroll.add_argument("--at", help="when the sequence starts (ISO 8601, default now)")
+    enroll.add_argument("--occurrence", help="a name for this run, so a contact can do the campaign again")
+    enroll.add_argument("--dry-run", action="store_true", help="show who would be enrolled; change nothing")
+    enroll.set_defaults(run=enroll_command)
+
+    status = sub.add_parser(
+        "status", help="enrollments by campaign and status (Scan of the enrollments table)"
+    )
+    status.add_argument("--campaign", help="only this campaign")
+    status.set_defaults(run=status_command)
+
+    for command in (enroll, status):
+        command.add_argument(
+            "--local", metavar="MOTO_URL", help="use a local stack's moto (printed by `make up`)"
+        )
+
+
+def use_local(stack_url: str | None) -> None:
+    """Point this process at a running local stack: its moto endpoint and the template's environment."""
+    if not stack_url:
+        return
+    import json
+    import urllib.request
+
+    try:
+        with urllib.request.urlopen(stack_url.rstrip("/") + "/_local", timeout=10) as answer:  # noqa: S310
+            moto_url = str(json.load(answer)["moto_endpoint"])
+    except OSError as exc:
+        raise SystemExit(f"no local stack answers at {stack_url} ({exc}); start one with `make up`") from exc
+    if os.environ.get("AWS_ENDPOINT_URL") == moto_url:
+        return  # already pointed there (e.g. the demo, in the stack's own process): leave its environment be
+    from crm_core import aws
+    from crm_core.models import reset_connections
+    from crm_core.settings import reset_settings
+    from infra.template import Template
+
+    os.environ.update(Template().environment())
+    os.environ.update(
+        AWS_ENDPOINT_URL=moto_url,
+        AWS_ACCESS_KEY_ID="testing",
+        AWS_SECRET_ACCESS_KEY="testing",
+        AWS_REGION="eu-west-1",
+        AWS_DEFAULT_REGION="eu-west-1",
+    )
+    reset_settings()
+    aws.reset_clients()
+    reset_connections()
+
+
+def _where(pairs: Sequence[str]) -> dict[str, str]:
+    filters: dict[str, str] = {}
+    for pair in pairs:
+        field, sep, value = pair.partition("=")
+        if not sep or field not in SEGMENT_FIELDS:
+            raise SystemExit(
+                f"--where {pair!r}: use FIELD=VALUE with FIELD one of {', '.join(SEGMENT_FIELDS)}"
+            )
+        filters[field] = value
+    return filters
+
+
+def _matches(contact: Any, filters: dict[str, str]) -> bool:
+    return all(
+        str(getattr(contact, field, None)).lower() == value.lower() for field, value in filters.items()
+    )
+
+
+def _addresses_in(path: Path) -> list[str]:
+    lines = path.read_text(encoding="utf-8").splitlines()
+    if lines and "email" in [h.strip().lower() for h in lines[0].split(",")]:
+        return [
+            row["email"].strip() for row in csv.DictReader(lines, skipinitialspace=True) if row.get("email")
+        ]
+    return [line.strip() for line in lines if line.strip() and not line.startswith("#")]
+
+
+def _segment(args: argparse.Namespace, missing: list[str]) -> Iterator[Any]:
+    """The contacts of the segment, each once; addresses that are no contact go to `missing`."""
+    from pynamodb.exceptions import DoesNotExist
+
+    from crm_core.models import Contact, contact_id_for
+
+    filters = _where(args.where)
+    if args.all_contacts:
+        yield from (c for c in Contact.scan() if _matches(c, filters))
+        return
+    addresses: Iterable[str] = args.email or _addresses_in(args.contacts_file)
+    for contact_id, address in {contact_id_for(a): a for a in addresses}.items():
+        try:
+            contact = Contact.get(contact_id)
+        except DoesNotExist:
+            missing.append(address)
+            continue
+        if _matches(contact, filters):
+            yield contact
+
+
+def enroll_command(args: argparse.Namespace) -> int:
+    """Enroll every contact of the segment; enrolling again changes nothing."""
+    use_local(args.local)
+    from crm_core import clock
+    from crm_core.campaigns import definitions
+    from crm_core.campaigns.enrollment import enroll
+
+    catalog = definitions.load()
+    if catalog.get(args.campaign) is None:
+        print(
+            f"no campaign {args.campaign!r}; campaigns.yaml has {', '.join(sorted(catalog.campaigns))}",
+            file=sys.stderr,
+        )  # noqa: T201
+        return 2
+    at = clock.parse_instant(args.at) if args.at else clock.now()
+    tally: Counter[str] = Counter()
+    missing: list[str] = []
+    for contact in _segment(args, missing):
+        if args.dry_run:
+            tally["would enroll"] += 1
+        elif enroll(contact.contact_id, args.campaign, at=at, occurrence=args.occurrence):
+            tally["enrolled"] += 1
+        else:
+            tally["already enrolled"] += 1
+    for address in missing:
+        print(f"not a contact: {address}", file=sys.stderr)  # noqa: T201
+    summary = ", ".join(f"{n} {what}" for what, n in sorted(tally.items())) or "nobody matched"
+    print(f"{args.campaign}: {summary}" + (f", {len(missing)} not a contact" if missing else ""))  # noqa: T201
+    return 1 if missing and not tally else 0
+
+
+def _label(item: Any, catalog: Any) -> str:
+    if item.status == "exited":
+        return f"exited ({item.exit_reason})"
+    campaign, step = catalog.get(item.campaign), int(item.step)
+    if item.status == "active" and campaign is not None and step < len(campaign.steps):
+        return f"active, next {campaign.steps[step].name}"
+    return str(item.status)
+
+
+def status_command(args: argparse.Namespace) -> int:
+    """Counts of enrollments per campaign and status (exit reasons too), and what is due now."""
+    use_local(args.local)
+    from crm_core import clock
+    from crm_core.campaigns import definitions
+    from crm_core.campaigns.transitions import iso
+    from crm_core.models import Enrollment
+
+    now, catalog = iso(clock.now()), definitions.load()
+    counts: Counter[tuple[str, str]] = Counter()
+    due: Counter[str] = Counter()
+    for item in Enrollment.scan():
+        if args.campaign and item.campaign != args.campaign:
+            continue
+        counts[(item.campaign, _label(item, catalog))] += 1
+        if item.status == "active" and item.due_at and item.due_at <= now:
+            due[item.campaign] += 1
+    if not counts:
+        print("No enrollments yet.")  # noqa: T201
+        return 0
+    width = max(len(c) for c, _ in counts)
+    print(f"{'campaign'.ljust(width)}  {'status'.ljust(24)}  count")  # noqa: T201
+    for (campaign, label), n in sorted(counts.items()):
+        print(f"{campaign.ljust(width)}  {label.ljust(24)}  {n}")  # noqa: T201
+    print(f"due now ({now}): " + (", ".join(f"{c} {n}" for c, n in sorted(due.items())) or "nothing"))  # noqa: T201
+    return 0

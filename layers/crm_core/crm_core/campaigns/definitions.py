@@ -1,0 +1,237 @@
+"""Campaign definitions: `campaigns.yaml` read once, checked whole, refused with every problem named.
+
+A broken file must never half-work: `load()` raises ConfigurationError listing each problem as
+`campaigns.<name>.steps[<n>].<field>: <what is wrong>`, and the sender sends nothing until fixed.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import timedelta
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from crm_core.errors import ConfigurationError
+from crm_core.messaging import templates
+
+CAMPAIGNS_FILE = Path(__file__).parent / "campaigns.yaml"
+LOCALES = ("en", "it", "de", "id")  # every template of a campaign exists in each of these
+EXIT_EVENTS = frozenset({"purchase"})
+REPLY_TO = frozenset({"support"})
+# Campaigns the code enrolls contacts in: removing one from the file would silently drop them.
+REQUIRED = {
+    "welcome": "new leads are enrolled in it",
+    "post-purchase": "every order enrolls its contact in it",
+    "win-back": "every order restarts it",
+}
+_NAME = re.compile(r"^[a-z0-9][a-z0-9-]{0,39}$")
+_DURATION = re.compile(r"^\s*(\d+)\s*([mhd])\s*$")
+_UNITS = {"m": "minutes", "h": "hours", "d": "days"}
+_TOP_KEYS = {"brand", "recheck_paused_after", "campaigns"}
+_CAMPAIGN_KEYS = {"description", "consent_required", "min_gap", "exit_on", "steps"}
+_STEP_KEYS = {"name", "after", "template", "marketing", "reply_to"}
+
+
+@dataclass(frozen=True, slots=True)
+class Step:
+    name: str
+    after: timedelta  # from enrollment
+    template: str
+    marketing: bool
+    reply_to: str | None = None  # "support" or None
+
+
+@dataclass(frozen=True, slots=True)
+class Campaign:
+    name: str
+    description: str
+    steps: tuple[Step, ...]
+    consent_required: bool
+    min_gap: timedelta
+    exit_on: frozenset[str] = frozenset()
+
+    def kind(self, step: Step) -> str:
+        """The message kind of a step in the sent-message ledger: "<campaign>.<step>"."""
+        return f"{self.name}.{step.name}"
+
+    def markets_from(self, index: int) -> bool:
+        """True if any step from `index` on is marketing (an unsubscribe ends such an enrollment)."""
+        return any(step.marketing for step in self.steps[index:])
+
+
+@dataclass(frozen=True, slots=True)
+class Catalog:
+    campaigns: Mapping[str, Campaign]
+    brand: Mapping[str, str] = field(default_factory=dict)
+    recheck_paused_after: timedelta = timedelta(days=1)
+
+    def get(self, name: str) -> Campaign | None:
+        return self.campaigns.get(name)
+
+
+def duration(text: object) -> timedelta:
+    """ "30m", "12h", "2d" as a timedelta; raises ValueError for anything else."""
+    match = _DURATION.match(text) if isinstance(text, str) else None
+    if match is None:
+        raise ValueError(f"{text!r} is not a duration like 30m, 12h or 2d")
+    return timedelta(**{_UNITS[match.group(2)]: int(match.group(1))})
+
+
+class _Problems:
+    """Collects every problem found, so one run of the check reports them all."""
+
+    def __init__(self) -> None:
+        self.items: list[str] = []
+
+    def add(self, where: str, message: str) -> None:
+        self.items.append(f"{where}: {message}")
+
+    def unknown_keys(self, where: str, data: Mapping[str, Any], allowed: set[str]) -> None:
+        for key in sorted(set(data) - allowed):
+            self.add(f"{where}.{key}", f"unknown field (expected one of {', '.join(sorted(allowed))})")
+
+    def duration(self, where: str, value: object, default: timedelta | None = None) -> timedelta:
+        if value is None and default is not None:
+            return default
+        try:
+            return duration(value)
+        except ValueError as exc:
+            self.add(where, str(exc))
+            return timedelta(0)
+
+    def boolean(self, where: str, value: object) -> bool:
+        if not isinstance(value, bool):
+            self.add(where, f"must be true or false, got {value!r}")
+            return False
+        return value
+
+
+def _check_template(problems: _Problems, where: str, name: str, marketing: bool) -> None:
+    if not _NAME.match(name) or not (templates.TEMPLATE_DIR / name).is_dir():
+        problems.add(where, f"no message template {name!r} in crm_core/messaging/templates")
+        return
+    missing = [loc for loc in LOCALES if loc not in templates.available_locales(name)]
+    if missing:
+        problems.add(where, f"template {name!r} lacks {', '.join(missing)} (subject, txt and html each)")
+        return
+    for loc in LOCALES:
+        for part in ("txt", "html"):
+            source = (templates.TEMPLATE_DIR / name / f"{loc}.{part}.j2").read_text(encoding="utf-8")
+            has_link = "unsubscribe_url" in source
+            if marketing and not has_link:
+                problems.add(
+                    where, f"marketing template {name}/{loc}.{part}.j2 must show {{{{ unsubscribe_url }}}}"
+                )
+            if not marketing and has_link:
+                problems.add(
+                    where, f"{name}/{loc}.{part}.j2 uses unsubscribe_url, which only marketing mail has"
+                )
+
+
+def _step(problems: _Problems, where: str, data: object) -> Step | None:
+    if not isinstance(data, Mapping):
+        problems.add(where, "must be a mapping with name, after, template and marketing")
+        return None
+    problems.unknown_keys(where, data, _STEP_KEYS)
+    for key in ("name", "after", "template", "marketing"):
+        if key not in data:
+            problems.add(f"{where}.{key}", "is required")
+    name, template = str(data.get("name", "")), str(data.get("template", ""))
+    if "name" in data and not _NAME.match(name):
+        problems.add(f"{where}.name", f"{name!r} must be lower-case letters, digits and dashes")
+    marketing = problems.boolean(f"{where}.marketing", data.get("marketing", False))
+    reply_to = data.get("reply_to")
+    if reply_to is not None and reply_to not in REPLY_TO:
+        problems.add(f"{where}.reply_to", f"{reply_to!r} is not one of {', '.join(sorted(REPLY_TO))}")
+    if "template" in data:
+        _check_template(problems, f"{where}.template", template, marketing)
+    after = problems.duration(f"{where}.after", data.get("after")) if "after" in data else timedelta(0)
+    return Step(name, after, template, marketing, str(reply_to) if reply_to else None)
+
+
+def _campaign(problems: _Problems, name: str, data: object) -> Campaign | None:
+    where = f"campaigns.{name}"
+    if not _NAME.match(name):
+        problems.add(where, "a campaign name must be lower-case letters, digits and dashes")
+    if not isinstance(data, Mapping):
+        problems.add(where, "must be a mapping with steps")
+        return None
+    problems.unknown_keys(where, data, _CAMPAIGN_KEYS)
+    raw_steps = data.get("steps")
+    if not isinstance(raw_steps, list) or not raw_steps:
+        problems.add(f"{where}.steps", "must be a non-empty list of steps")
+        raw_steps = []
+    steps = [s for i, raw in enumerate(raw_steps) if (s := _step(problems, f"{where}.steps[{i}]", raw))]
+    seen: set[str] = set()
+    for i, step in enumerate(steps):
+        if step.name in seen:
+            problems.add(f"{where}.steps[{i}].name", f"{step.name!r} is used by an earlier step")
+        seen.add(step.name)
+        if i and step.after < steps[i - 1].after:
+            problems.add(
+                f"{where}.steps[{i}].after", "steps must be in order: after is earlier than the step before"
+            )
+    exit_on = data.get("exit_on", [])
+    if not isinstance(exit_on, list) or not set(exit_on) <= EXIT_EVENTS:
+        problems.add(
+            f"{where}.exit_on", f"must be a list of {', '.join(sorted(EXIT_EVENTS))}, got {exit_on!r}"
+        )
+        exit_on = []
+    min_gap = problems.duration(f"{where}.min_gap", data.get("min_gap"), default=timedelta(hours=12))
+    if min_gap <= timedelta(0):
+        problems.add(f"{where}.min_gap", "must be longer than zero (at least 1m)")
+    return Campaign(
+        name=name,
+        description=str(data.get("description", "")),
+        steps=tuple(steps),
+        consent_required=problems.boolean(f"{where}.consent_required", data.get("consent_required")),
+        min_gap=min_gap,
+        exit_on=frozenset(str(e) for e in exit_on),
+    )
+
+
+def parse(data: object, source: str = "campaigns.yaml") -> Catalog:
+    """A checked catalog from the file's parsed content; raises ConfigurationError listing every problem."""
+    problems = _Problems()
+    if not isinstance(data, Mapping) or not isinstance(data.get("campaigns"), Mapping):
+        raise ConfigurationError(f"{source}: must be a mapping with a 'campaigns' mapping")
+    problems.unknown_keys("(top)", data, _TOP_KEYS)
+    brand = data.get("brand", {})
+    if not isinstance(brand, Mapping) or not all(isinstance(v, str) for v in brand.values()):
+        problems.add("brand", "must map names (name, website) to text")
+        brand = {}
+    recheck = problems.duration("recheck_paused_after", data.get("recheck_paused_after"), timedelta(days=1))
+    campaigns = {
+        str(name): c for name, raw in data["campaigns"].items() if (c := _campaign(problems, str(name), raw))
+    }
+    for name, why in REQUIRED.items():
+        if name not in data["campaigns"]:
+            problems.add(f"campaigns.{name}", f"is required: {why}")
+    if problems.items:
+        raise ConfigurationError(
+            f"{source} has {len(problems.items)} problem(s):\n  " + "\n  ".join(problems.items)
+        )
+    return Catalog(
+        campaigns=campaigns, brand={str(k): str(v) for k, v in brand.items()}, recheck_paused_after=recheck
+    )
+
+
+def load_file(path: Path) -> Catalog:
+    """Read and check a campaigns file; raises ConfigurationError for a YAML error or any problem."""
+    import yaml  # noqa: PLC0415 - only the functions that send follow-ups pay for it
+
+    try:
+        with path.open(encoding="utf-8") as stream:  # a stream, so errors name the file and line
+            data = yaml.safe_load(stream)
+    except yaml.YAMLError as exc:
+        raise ConfigurationError(f"{path.name} is not valid YAML: {exc}") from None
+    return parse(data, path.name)
+
+
+@cache
+def load() -> Catalog:
+    """The shipped campaigns (read and checked once per process); raises ConfigurationError."""
+    return load_file(CAMPAIGNS_FILE)

@@ -1,0 +1,1 @@
+"""Complaints by email: parse, screen, classify, route, acknowledge, thread and escalate cases."""

@@ -1,0 +1,229 @@
+"""Data access for cases: key lookups, one-partition queries, conditional writes that make replays safe."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from datetime import datetime
+
+from pynamodb.connection import Connection
+from pynamodb.exceptions import DoesNotExist, PutError, TransactWriteError, UpdateError
+from pynamodb.expressions.condition import size
+from pynamodb.expressions.update import Action
+from pynamodb.transactions import TransactWrite
+
+from crm_core.cases.sla import iso
+from crm_core.errors import NotFound
+from crm_core.models.cases import CASE_SK, LINK_SK, AckWindow, Case, CaseEvent, CaseLink
+from crm_core.models.contacts import Contact
+
+
+def _failed_condition(exc: Exception) -> bool:
+    reasons = getattr(exc, "cancellation_reasons", None) or []
+    if any(r is not None and getattr(r, "code", None) == "ConditionalCheckFailed" for r in reasons):
+        return True
+    return getattr(exc, "cause_response_code", None) == "ConditionalCheckFailedException"
+
+
+def _connection() -> Connection:
+    """The cases table's cached connection (a new one would build a new botocore client: ~200 ms)."""
+    return Case._get_connection().connection
+
+
+def get_case(case_id: str) -> Case | None:
+    try:
+        return Case.get(case_id, CASE_SK, consistent_read=True)
+    except DoesNotExist:
+        return None
+
+
+def case_and_events(case_id: str) -> tuple[Case, list[CaseEvent]]:
+    """The case and its events in time order (one Query); raises NotFound."""
+    case = get_case(case_id)
+    if case is None:
+        raise NotFound(f"no case {case_id}")
+    events = list(CaseEvent.query(case_id, CaseEvent.event_key.startswith("event#"), consistent_read=True))
+    return case, events
+
+
+def get_event(case_id: str, event_key: str) -> CaseEvent | None:
+    try:
+        return CaseEvent.get(case_id, event_key, consistent_read=True)
+    except DoesNotExist:
+        return None
+
+
+def get_link(key: str) -> CaseLink | None:
+    try:
+        return CaseLink.get(key, LINK_SK, consistent_read=True)
+    except DoesNotExist:
+        return None
+
+
+def find_links(keys: Iterable[str]) -> list[CaseLink]:
+    """The recorded links among `keys` (one BatchGet)."""
+    wanted = list(dict.fromkeys(keys))[:100]
+    if not wanted:
+        return []
+    return list(CaseLink.batch_get([(k, LINK_SK) for k in wanted], consistent_read=True))
+
+
+def contact(contact_id: str) -> Contact | None:
+    try:
+        return Contact.get(contact_id)
+    except DoesNotExist:
+        return None
+
+
+def contact_actions(address: str, delta: int, now: datetime) -> list[Action]:
+    """Count an opened (+1) or closed (-1) case on the contact, creating a bare contact if needed."""
+    return [
+        Contact.open_cases.set((Contact.open_cases | 0) + delta),
+        Contact.email.set(Contact.email | address),
+        Contact.created_at.set(Contact.created_at | now),
+        Contact.updated_at.set(now),
+    ]
+
+
+def record_inbound(
+    *,
+    event: CaseEvent,
+    links: list[CaseLink],
+    new_case: Case | None = None,
+    case_update: tuple[Case, list[Action]] | None = None,
+    contact_update: tuple[str, str, int] | None = None,  # (contact id, address, delta)
+    now: datetime,
+) -> bool:
+    """Write an inbound message's links, event and case in one transaction.
+
+    False when a condition failed: a link already exists (a replay) or the new case id is taken.
+    """
+    try:
+        with TransactWrite(connection=_connection()) as tx:
+            for link in links:
+                tx.save(link, condition=CaseLink.key.does_not_exist())
+            tx.save(event, condition=CaseEvent.event_key.does_not_exist())
+            if new_case is not None:
+                tx.save(new_case, condition=Case.case_id.does_not_exist())
+            if case_update is not None:
+                tx.update(case_update[0], actions=case_update[1])
+            if contact_update is not None and contact_update[2]:
+                contact_id, address, delta = contact_update
+                tx.update(
+                    Contact(contact_id),
+                    actions=contact_actions(address, delta, now),
+                    add_version_condition=False,
+                )
+    except TransactWriteError as exc:
+        if _failed_condition(exc):
+            return False
+        raise
+    return True
+
+
+def update_case(
+    case: Case, actions: list[Action], *, now: datetime, condition: object = None, contact_delta: int = 0
+) -> bool:
+    """Update a case (and the contact's open-case count) at once; False when `condition` failed."""
+    try:
+        with TransactWrite(connection=_connection()) as tx:
+            tx.update(case, actions=actions, condition=condition)  # type: ignore[arg-type]
+            if contact_delta:
+                tx.update(
+                    Contact(case.contact_id),
+                    actions=contact_actions(case.email, contact_delta, now),
+                    add_version_condition=False,
+                )
+    except TransactWriteError as exc:
+        if _failed_condition(exc):
+            return False
+        raise
+    case.refresh(consistent_read=True)
+    return True
+
+
+def save_link(link: CaseLink) -> None:
+    """Record a message id (idempotent: the same id always names the same case)."""
+    link.save()
+
+
+def save_event(event: CaseEvent, *, once: bool = False) -> bool:
+    """Store an event; with `once`, False if it exists already."""
+    try:
+        event.save(condition=CaseEvent.event_key.does_not_exist() if once else None)
+        return True
+    except PutError as exc:
+        if once and _failed_condition(exc):
+            return False
+        raise
+
+
+def mark_event_routed(event: CaseEvent) -> None:
+    event.update(actions=[CaseEvent.routed.set(True)])
+
+
+def reserve_ack(contact_id: str, case_id: str, *, now: datetime, limit: int) -> bool:
+    """Count this case's acknowledgement in the contact's hourly window; False when the window is full.
+
+    Idempotent per case: the same case asking again finds itself in the set and is allowed.
+    """
+    window = AckWindow(f"ackrate#{contact_id}", now.strftime("%Y-%m-%dT%H"))
+    try:
+        window.update(
+            actions=[
+                AckWindow.cases.add({case_id}),
+                AckWindow.expires_at.set(int(now.timestamp()) + 2 * 3600),
+            ],
+            condition=(
+                AckWindow.cases.does_not_exist()
+                | (size(AckWindow.cases) < limit)  # type: ignore[no-untyped-call]
+                | AckWindow.cases.contains(case_id)
+            ),
+        )
+        return True
+    except UpdateError as exc:
+        if _failed_condition(exc):
+            return False
+        raise
+
+
+def add_mark(case: Case, mark: str, *, now: datetime) -> bool:
+    """Record that an SLA checkpoint fired; False if it already had (or the case left `open`)."""
+    try:
+        case.update(
+            actions=[Case.sla_marks.add({mark}), Case.updated_at.set(iso(now))],
+            condition=(Case.status == "open") & ~Case.sla_marks.contains(mark),
+        )
+        return True
+    except UpdateError as exc:
+        if _failed_condition(exc):
+            return False
+        raise
+
+
+def remove_mark(case: Case, mark: str) -> None:
+    """Undo a mark whose announcement failed, so the next run tries again."""
+    case.update(actions=[Case.sla_marks.delete({mark})])
+
+
+def set_next_checkpoint(case: Case, at: datetime | None) -> None:
+    """Place the case in the due index at its next checkpoint, or take it out."""
+    from crm_core.models.cases import sla_shard  # noqa: PLC0415
+
+    if at is None:
+        case.update(actions=[Case.due_at.remove(), Case.due_shard.remove()])
+    else:
+        case.update(actions=[Case.due_at.set(iso(at)), Case.due_shard.set(sla_shard(case.case_id))])
+
+
+def due_cases(shard: str, now: datetime) -> Iterator[Case]:
+    """Cases of one shard whose next SLA checkpoint is at or before `now` (a Query on `sla-due`)."""
+    return Case.sla_due.query(shard, Case.due_at <= iso(now))
+
+
+def cases_by_status(status: str, limit: int = 100) -> Iterator[Case]:
+    """Cases in a status, most recently updated first (a Query on `by-status`)."""
+    return Case.by_status.query(status, scan_index_forward=False, limit=limit)
+
+
+def cases_of_contact(contact_id: str, limit: int = 50) -> Iterator[Case]:
+    return Case.by_contact.query(contact_id, scan_index_forward=False, limit=limit)

@@ -1,0 +1,40 @@
+"""Order events from the shop: which contact, which movement, and the tier message after it."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from crm_core.loyalty import ledger
+from crm_core.models.contacts import contact_id_for
+
+if TYPE_CHECKING:
+    from crm_core.loyalty.events import Adjustment, Purchase, Refund
+
+
+def contact_of(event: Purchase | Refund | Adjustment) -> str:
+    """The contact an event is about: its contact_id, else the id derived from its email."""
+    if event.contact_id is not None:
+        return event.contact_id
+    assert event.email is not None  # the model requires one of the two
+    return contact_id_for(event.email)
+
+
+def apply_order_event(event: Purchase | Refund | Adjustment) -> ledger.Applied | None:
+    """Apply a parsed order event to the points ledger, at most once however often it arrives, then
+    send the tier-change message it caused (a replay sends one still pending).
+
+    Raises ValidationFailed / NotFound (the event can never apply), RetryableError (try again later:
+    throttling, a refund before its purchase, a tier message that could not be sent).
+    """
+    contact_id = contact_of(event)
+    if event.type == "purchase":
+        applied = ledger.purchase(contact_id, event)
+    elif event.type == "refund":
+        applied = ledger.refund(contact_id, event)
+    else:
+        applied = ledger.adjust(contact_id, event)
+    if applied is not None and (applied.replay or applied.tier_to):  # a replay may find one still unsent
+        from crm_core.loyalty import notices  # noqa: PLC0415 - the message engine only when a tier moved
+
+        notices.settle_tier_notice(contact_id)
+    return applied

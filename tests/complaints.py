@@ -1,0 +1,107 @@
+"""Test support for complaints: real-shaped SES Lambda-action events over mail stored in moto's S3."""
+
+from __future__ import annotations
+
+import itertools
+from email.message import EmailMessage
+from email.utils import formatdate, make_msgid
+from typing import Any
+
+import boto3
+
+from crm_core import clock
+from crm_core.settings import get_settings
+
+_ids = itertools.count(1)
+FUNCTION_ARN = "arn:aws:lambda:eu-west-1:123456789012:function:crm-local-RouteComplaintFunction"
+
+
+def compose(
+    sender: str = "Ana Rossi <ana@example.it>",
+    subject: str = "Il pacco non è arrivato",
+    body: str = "Buongiorno, il mio pacco non è ancora arrivato dopo due settimane.",
+    *,
+    to: str | None = None,
+    headers: dict[str, str] | None = None,
+) -> bytes:
+    """A plain, well-formed message (utf-8)."""
+    msg = EmailMessage()
+    msg["From"] = sender
+    msg["To"] = to or get_settings().support_address
+    msg["Subject"] = subject
+    msg["Date"] = formatdate(clock.now().timestamp())
+    msg["Message-ID"] = make_msgid(domain="mail.example.it")
+    for name, value in (headers or {}).items():
+        msg[name] = value
+    msg.set_content(body)
+    return msg.as_bytes()
+
+
+def ses_event(
+    raw: bytes,
+    *,
+    ses_message_id: str | None = None,
+    recipients: list[str] | None = None,
+    source: str | None = None,
+    store: bool = True,
+    **verdicts: str,
+) -> dict[str, Any]:
+    """Store `raw` where the receipt rule's S3 action would, and return the Lambda action's event."""
+    from email import message_from_bytes, policy
+
+    settings = get_settings()
+    message_id = ses_message_id or f"o3vrnil0e2ic28tr{next(_ids):04d}m7dfhrc2v0clambda4nbp0g1"
+    if store:
+        boto3.client("s3").put_object(
+            Bucket=settings.inbound_mail_bucket, Key=f"{settings.inbound_mail_prefix}{message_id}", Body=raw
+        )
+    try:
+        parsed = message_from_bytes(raw, policy=policy.compat32)
+        sender, subject, header_id = (
+            parsed.get("From", ""),
+            parsed.get("Subject", ""),
+            parsed.get("Message-ID"),
+        )
+    except Exception:  # noqa: BLE001 - broken fixtures still get an event, as SES would send one
+        sender, subject, header_id = "", "", None
+    stamp = clock.now().strftime("%Y-%m-%dT%H:%M:%S.000Z")
+    status = {k: verdicts.get(k, "PASS") for k in ("spam", "virus", "spf", "dkim", "dmarc")}
+    common: dict[str, Any] = {
+        "returnPath": source or "",
+        "from": [str(sender)],
+        "to": [settings.support_address],
+    }
+    if subject:
+        common["subject"] = str(subject)
+    if header_id:
+        common["messageId"] = str(header_id)
+    return {
+        "Records": [
+            {
+                "eventSource": "aws:ses",
+                "eventVersion": "1.0",
+                "ses": {
+                    "mail": {
+                        "timestamp": stamp,
+                        "source": source if source is not None else "bounces@mail.example.it",
+                        "messageId": message_id,
+                        "destination": recipients or [settings.support_address],
+                        "headersTruncated": False,
+                        "headers": [],
+                        "commonHeaders": common,
+                    },
+                    "receipt": {
+                        "timestamp": stamp,
+                        "processingTimeMillis": 420,
+                        "recipients": recipients or [settings.support_address],
+                        "spamVerdict": {"status": status["spam"]},
+                        "virusVerdict": {"status": status["virus"]},
+                        "spfVerdict": {"status": status["spf"]},
+                        "dkimVerdict": {"status": status["dkim"]},
+                        "dmarcVerdict": {"status": status["dmarc"]},
+                        "action": {"type": "Lambda", "functionArn": FUNCTION_ARN, "invocationType": "Event"},
+                    },
+                },
+            }
+        ]
+    }

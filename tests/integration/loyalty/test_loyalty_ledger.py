@@ -1,0 +1,254 @@
+"""The ledger against moto: what a customer, the shop and the other areas would notice."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+from unittest import mock
+
+import pytest
+
+from crm_core import aws, loyalty
+from crm_core.errors import NotFound, RetryableError, ValidationFailed
+from crm_core.loyalty import ledger, store
+from crm_core.loyalty.errors import IdempotencyKeyReused, InsufficientPoints, OutstandingDebt
+from crm_core.models import Contact, contact_id_for
+from crm_core.models.loyalty import LedgerEntry, LotMarker, OrderRecord
+from tests.loyalty_data import ANA, add_version, adjustment, balance_of, ledger_sum, purchase, refund
+
+CID = contact_id_for(ANA)
+
+
+def entry(key: str) -> LedgerEntry:
+    return LedgerEntry.get(CID, key, consistent_read=True)
+
+
+@pytest.fixture
+def ana(stack, frozen_clock) -> str:
+    Contact(CID, email=ANA, first_name="Ana", locale="it", created_at=frozen_clock.now()).save()
+    return CID
+
+
+def test_a_purchase_keeps_what_the_contact_already_had_and_adds_customer_since(ana, frozen_clock) -> None:
+    loyalty.apply_order_event(purchase("A-1", "80.00"))
+
+    contact = Contact.get(CID)
+    assert (contact.first_name, contact.locale, contact.email) == ("Ana", "it", ANA)
+    assert contact.customer_since == "2026-11-23"
+    assert contact.anniversary_day and contact.anniversary_day.startswith("11-23#")
+    assert contact.tier == "bronze"
+    assert contact.version == 2  # bumped, so a stale copy elsewhere cannot overwrite the tier
+
+
+def test_an_imported_customer_since_is_not_overwritten(ana) -> None:
+    contact = Contact.get(CID)
+    contact.customer_since = "2019-05-02"
+    contact.save()
+
+    loyalty.apply_order_event(purchase("A-1", "80.00"))
+
+    assert Contact.get(CID).customer_since == "2019-05-02"
+
+
+def test_a_contact_created_between_our_read_and_our_write_is_not_clobbered(stack, frozen_clock) -> None:
+    real_snapshot = store.snapshot
+    calls = {"n": 0}
+
+    def racing_snapshot(*args: Any, **kwargs: Any) -> store.Snapshot:
+        read = real_snapshot(*args, **kwargs)
+        calls["n"] += 1
+        if calls["n"] == 1:  # the lead form saves the contact just after we looked
+            Contact(CID, email=ANA, first_name="Ana", created_at=frozen_clock.now()).save()
+        return read
+
+    with mock.patch.object(store, "snapshot", side_effect=racing_snapshot):
+        loyalty.apply_order_event(purchase("A-1", "10.00"))
+
+    contact = Contact.get(CID)
+    assert calls["n"] == 2  # the put-if-absent lost; the second attempt updated instead
+    assert contact.first_name == "Ana"
+    assert contact.customer_since == "2026-11-23"
+    assert balance_of(ANA) == 110
+
+
+def test_one_transaction_per_earn_or_redeem_and_none_for_a_replay(ana) -> None:
+    client = aws.dynamodb()
+    with mock.patch.object(client, "transact_write_items", wraps=client.transact_write_items) as calls:
+        loyalty.apply_order_event(purchase("A-1", "30.00"))
+        assert calls.call_count == 1
+        loyalty.apply_order_event(purchase("A-2", "30.00"))
+        assert calls.call_count == 2
+        loyalty.redeem(CID, "checkout-1", 50)
+        assert calls.call_count == 3
+        loyalty.apply_order_event(purchase("A-1", "30.00"))
+        loyalty.redeem(CID, "checkout-1", 50)
+        assert calls.call_count == 3  # replays found their entries and wrote nothing
+    (first,) = [c.kwargs["TransactItems"] for c in calls.call_args_list[:1]]
+    assert "attribute_not_exists" in first[0]["Put"]["ConditionExpression"]  # the entry comes first
+    assert first[1]["Put"]["Item"]["entry_key"] == {"S": "balance"}
+
+
+def test_refunds_reverse_in_proportion_with_the_rule_version_that_earned_them(
+    ana, frozen_clock, rules_dir
+) -> None:
+    loyalty.apply_order_event(purchase("A-1", "100.00"))  # 100 + 100 bonus under 2026-01
+    add_version(rules_dir, "2027-01", "2026-12-01", points_per_unit={"EUR": "3"})
+    frozen_clock.advance(timedelta(days=10))
+
+    loyalty.apply_order_event(refund("A-1", "R-1", "25.00"))
+    loyalty.apply_order_event(refund("A-1", "R-2", "75.00"))
+
+    first, second = entry("refund#R-1"), entry("refund#R-2")
+    assert (int(first.points), first.rule_version) == (-50, "2026-01")  # a quarter of 200, not of 3 x 100
+    assert (int(second.points), second.rule_version) == (-150, "2026-01")  # the rest, exactly
+    assert balance_of(ANA) == 0 == ledger_sum(ANA)
+    order = OrderRecord.get(CID, "order#A-1")
+    assert (order.refunded_amount, int(order.refunded_points)) == ("100.00", 200)
+    loyalty.apply_order_event(purchase("A-2", "10.00"))
+    assert int(entry("purchase#A-2").points) == 30 and entry("purchase#A-2").rule_version == "2027-01"
+
+
+def test_partial_refunds_never_take_back_more_than_the_order_earned(ana) -> None:
+    loyalty.apply_order_event(purchase("A-1", "33.33"))  # 33 + 100 = 133 points
+    for n in range(3):
+        loyalty.apply_order_event(refund("A-1", f"R-{n}", "11.11"))
+    loyalty.apply_order_event(refund("A-1", "R-9", "5.00"))  # more than is left to refund
+
+    taken = [-int(entry(f"refund#R-{n}").points) for n in (0, 1, 2, 9)]
+    assert taken == [44, 44, 45, 0]  # floors that add up to the whole: 133
+    assert balance_of(ANA) == 0
+
+
+def test_a_refund_of_spent_points_records_a_debt_that_blocks_redemption_until_repaid(ana) -> None:
+    loyalty.apply_order_event(purchase("A-1", "100.00"))  # 200 points
+    loyalty.redeem(CID, "checkout-1", 150)
+    loyalty.apply_order_event(refund("A-1", "R-1", "100.00"))  # takes back 200: 50 left, 150 owed
+
+    assert balance_of(ANA) == -150 == ledger_sum(ANA)
+    assert loyalty.summary(CID).to_json()["debt"] == 150
+    with pytest.raises(OutstandingDebt):
+        loyalty.redeem(CID, "checkout-2", 1)
+
+    loyalty.apply_order_event(purchase("A-2", "200.00"))  # 200 points: 150 repay the debt first
+
+    summary = loyalty.summary(CID).to_json()
+    assert (summary["balance"], summary["debt"], summary["available"]) == (50, 0, 50)
+    assert loyalty.redeem(CID, "checkout-2", 50).balance_after == 0
+
+
+def test_redemption_spends_the_lots_that_expire_first(ana, frozen_clock) -> None:
+    loyalty.apply_order_event(purchase("A-1", "10.00"))  # lot of 110, expires 2027-11-23
+    frozen_clock.advance(timedelta(days=40))
+    loyalty.apply_order_event(purchase("A-2", "50.00"))  # lot of 50, expires 2028-01-02
+
+    loyalty.redeem(CID, "checkout-1", 120)
+
+    lots = [(lot, points) for lot, points, _expires in entry("redeem#checkout-1").lots]
+    assert lots == [("purchase#A-1", -110), ("purchase#A-2", -10)]
+    assert loyalty.summary(CID).to_json()["next_expiry"] == {"on": "2028-01-02", "points": 40}
+
+
+def test_a_short_balance_refuses_the_redemption_and_changes_nothing(ana) -> None:
+    loyalty.apply_order_event(purchase("A-1", "10.00"))
+
+    with pytest.raises(InsufficientPoints) as refused:
+        loyalty.redeem(CID, "checkout-1", 111)
+
+    assert refused.value.details == {"requested": 111, "available": 110}
+    assert balance_of(ANA) == 110
+    assert LedgerEntry.count(CID, LedgerEntry.entry_key.startswith("redeem#")) == 0
+    loyalty.apply_order_event(purchase("A-2", "10.00"))
+    assert loyalty.redeem(CID, "checkout-1", 111).replay is False  # a refusal left the key free
+
+
+def test_an_idempotency_key_names_one_redemption(ana) -> None:
+    loyalty.apply_order_event(purchase("A-1", "100.00"))
+    first = loyalty.redeem(CID, "checkout-1", 60)
+    again = loyalty.redeem(CID, "checkout-1", 60)
+
+    assert (first.replay, again.replay, again.balance_after) == (False, True, 140)
+    assert balance_of(ANA) == 140
+    with pytest.raises(IdempotencyKeyReused):
+        loyalty.redeem(CID, "checkout-1", 70)
+
+
+@pytest.mark.parametrize(("key", "points"), [("", 10), ("has space", 10), ("k", 0), ("k", -5)])
+def test_a_redemption_needs_a_key_and_positive_points(ana, key: str, points: int) -> None:
+    with pytest.raises(ValidationFailed):
+        loyalty.redeem(CID, key, points)
+
+
+def test_the_tier_rises_at_once_and_the_next_purchase_earns_with_its_multiplier(ana) -> None:
+    loyalty.apply_order_event(purchase("A-1", "500.00"))  # 500 qualifying: silver
+
+    assert loyalty.summary(CID).to_json()["tier"] == "silver"
+    assert entry("purchase#A-1").tier_to == "silver"
+    loyalty.apply_order_event(purchase("A-2", "100.00"))
+    assert int(entry("purchase#A-2").points) == 125  # 100 x 1.25
+
+
+def test_birthday_bonus_is_granted_once_a_year_by_tier(ana, frozen_clock) -> None:
+    assert loyalty.grant_birthday_bonus(CID, 2026) == 50
+    assert loyalty.grant_birthday_bonus(CID, 2026) == 50  # the same answer, no second grant
+    loyalty.apply_order_event(purchase("A-1", "600.00"))  # silver
+    assert loyalty.grant_birthday_bonus(CID, 2027) == 100
+
+    assert balance_of(ANA) == 50 + 700 + 100 == ledger_sum(ANA)
+    assert entry("birthday#2026").rule_version == "2026-01"
+
+
+def test_goodwill_is_granted_once_per_case_and_capped(ana) -> None:
+    assert loyalty.grant_goodwill(CID, "CASE-9") == 200  # the rules' default
+    assert loyalty.grant_goodwill(CID, "CASE-9", 500) == 200  # once per case
+    assert loyalty.grant_goodwill(CID, "CASE-10", 300) == 300
+    with pytest.raises(ValidationFailed):
+        loyalty.grant_goodwill(CID, "CASE-11", 5000)
+    assert balance_of(ANA) == 500
+    assert LotMarker.get(CID, "lot#goodwill#CASE-9").expires_on == "2027-11-23"
+
+
+def test_a_bonus_is_granted_once_per_source(ana) -> None:
+    assert loyalty.grant_bonus(CID, "survey-2026", 75, "answered the survey") == 75
+    assert loyalty.grant_bonus(CID, "survey-2026", 75, "answered the survey") == 75
+    assert balance_of(ANA) == 75
+    assert entry("bonus#survey-2026").reason == "answered the survey"
+
+
+def test_points_are_never_granted_to_an_unknown_contact(stack, frozen_clock) -> None:
+    with pytest.raises(NotFound):
+        loyalty.grant_goodwill(contact_id_for("nobody@example.com"), "CASE-1", 10)
+    with pytest.raises(NotFound):
+        loyalty.redeem(contact_id_for("nobody@example.com"), "k", 10)
+    with pytest.raises(NotFound):
+        loyalty.apply_order_event(adjustment("evt-1", 10, email="nobody@example.com"))
+
+
+def test_a_negative_adjustment_beyond_the_balance_becomes_a_debt(ana) -> None:
+    loyalty.apply_order_event(purchase("A-1", "10.00"))
+    loyalty.apply_order_event(adjustment("evt-1", -150))
+    assert balance_of(ANA) == -40 == ledger_sum(ANA)
+
+
+def test_an_account_that_keeps_changing_gives_up_with_a_retryable_error(ana) -> None:
+    with (
+        mock.patch.object(store, "commit", side_effect=store.WriteConflict("busy")),
+        mock.patch.object(ledger, "pause"),
+        pytest.raises(RetryableError),
+    ):
+        loyalty.apply_order_event(purchase("A-1", "10.00"))
+    assert balance_of(ANA) == 0
+
+
+def test_history_pages_newest_first_with_an_opaque_cursor(ana) -> None:
+    for n in range(5):
+        loyalty.apply_order_event(purchase(f"A-{n}", "10.00"))
+
+    first = loyalty.history(CID, limit=2).to_json()
+    second = loyalty.history(CID, limit=2, cursor=first["next_cursor"]).to_json()
+    third = loyalty.history(CID, limit=2, cursor=second["next_cursor"]).to_json()
+
+    ids = [e["id"] for page in (first, second, third) for e in page["entries"]]
+    assert ids == [f"purchase#A-{n}" for n in (4, 3, 2, 1, 0)]
+    assert third["next_cursor"] is None
+    with pytest.raises(ValidationFailed):
+        loyalty.history(CID, cursor="not-a-cursor")

@@ -1,0 +1,136 @@
+"""The case API (serve_cases) with API Gateway v2 events: read, list, change status, reply to the customer."""
+
+from __future__ import annotations
+
+import base64
+import json
+from email import message_from_bytes, policy
+from typing import Any
+
+import pytest
+
+from tests.complaints import compose, ses_event
+from tests.helpers import load_handler
+
+
+def _http(method: str, path: str, lambda_context, body: Any = None, *, query=None, headers=None, b64=False):
+    raw = json.dumps(body) if body is not None else None
+    event = {
+        "version": "2.0",
+        "routeKey": "$default",
+        "rawPath": path,
+        "rawQueryString": "&".join(f"{k}={v}" for k, v in (query or {}).items()),
+        "queryStringParameters": query,
+        "headers": {"content-type": "application/json", **(headers or {})},
+        "requestContext": {
+            "accountId": "123456789012",
+            "apiId": "api",
+            "domainName": "localhost",
+            "http": {
+                "method": method,
+                "path": path,
+                "protocol": "HTTP/1.1",
+                "sourceIp": "127.0.0.1",
+                "userAgent": "t",
+            },
+            "requestId": "req-1",
+            "routeKey": "$default",
+            "stage": "$default",
+            "time": "23/Nov/2026:10:00:00 +0000",
+            "timeEpoch": 0,
+        },
+        "body": base64.b64encode(raw.encode()).decode() if (raw and b64) else raw,
+        "isBase64Encoded": b64,
+    }
+    response = load_handler("serve_cases").lambda_handler(event, lambda_context)
+    return response["statusCode"], json.loads(response["body"]) if response.get("body") else None
+
+
+@pytest.fixture
+def case_id(stack, frozen_clock, lambda_context) -> str:
+    raw = compose(subject="Rimborso", body="Vorrei il rimborso dell'ordine A-1001, addebitato due volte.")
+    (result,) = load_handler("route_complaint").lambda_handler(ses_event(raw), lambda_context)["cases"]
+    return result["case_id"]
+
+
+def test_get_a_case_with_its_events(case_id, lambda_context) -> None:
+    status, body = _http("GET", f"/cases/{case_id}", lambda_context)
+    assert status == 200
+    assert body["case_id"] == case_id and body["team"] == "billing"
+    assert sorted(e["kind"] for e in body["events"]) == ["ack", "inbound"]  # same instant on a frozen clock
+    assert _http("GET", "/cases/C-000000", lambda_context)[0] == 404
+
+
+def test_an_agent_reply_is_emailed_threaded_once_and_the_answer_lands_on_the_case(
+    stack, case_id, lambda_context
+) -> None:
+    request = {
+        "text": "Abbiamo disposto il rimborso.\n\nArriverà in 5 giorni.",
+        "agent": "Sara",
+        "status": "waiting",
+    }
+    first = _http(
+        "POST",
+        f"/cases/{case_id}/replies",
+        lambda_context,
+        request,
+        headers={"idempotency-key": "r-1"},
+        b64=True,
+    )
+    again = _http(
+        "POST", f"/cases/{case_id}/replies", lambda_context, request, headers={"idempotency-key": "r-1"}
+    )
+
+    assert first[0] == 200 and again[0] == 200
+    assert first[1]["status"] == "waiting" and first[1]["first_responded_at"]
+    sent = [message_from_bytes(m.raw_data.encode(), policy=policy.default) for m in stack.sent_emails()]
+    assert len(sent) == 2  # the acknowledgement and one reply
+    reply = sent[1]
+    assert reply["Subject"] == f"Re: [Case #{case_id}] Rimborso"
+    assert reply["In-Reply-To"] and reply["Reply-To"].startswith(f"support+{case_id.lower()}.")
+    assert "Arriverà in 5 giorni" in reply.get_body(("plain",)).get_content()
+
+    answer = compose(
+        subject=f"Re: {reply['Subject']}", body="Grazie!", headers={"In-Reply-To": reply["Message-ID"]}
+    )
+    (result,) = load_handler("route_complaint").lambda_handler(ses_event(answer), lambda_context)["cases"]
+    assert result["case_id"] == case_id and result["status"] == "open"  # waiting resumed by the answer
+
+
+def test_status_changes_are_checked(case_id, lambda_context) -> None:
+    assert _http("POST", f"/cases/{case_id}/status", lambda_context, {"status": "closed"})[0] == 400
+    assert _http("POST", f"/cases/{case_id}/status", lambda_context, {"status": "resolved"})[0] == 200
+    assert (
+        _http("POST", f"/cases/{case_id}/status", lambda_context, {"status": "resolved"})[0] == 200
+    )  # replay
+    assert _http("POST", f"/cases/{case_id}/status", lambda_context, {"status": "waiting"})[0] == 409
+    assert _http("POST", f"/cases/{case_id}/status", lambda_context, ["resolved"])[0] == 400
+    assert _http("POST", f"/cases/{case_id}/replies", lambda_context, {"text": ""})[0] == 400
+
+
+def test_list_cases_by_status_and_overdue(case_id, frozen_clock, lambda_context) -> None:
+    from datetime import timedelta
+
+    status, body = _http("GET", "/cases", lambda_context, query={"status": "open"})
+    assert status == 200 and [c["case_id"] for c in body["cases"]] == [case_id]
+    assert _http("GET", "/cases", lambda_context, query={"overdue": "true"})[1]["cases"] == []
+    frozen_clock.advance(timedelta(hours=9))
+    overdue = _http("GET", "/cases", lambda_context, query={"overdue": "true"})[1]["cases"]
+    assert [(c["case_id"], c["overdue"]) for c in overdue] == [(case_id, True)]
+    assert _http("GET", "/cases", lambda_context, query={"status": "nonsense"})[0] == 400
+
+
+def test_the_operator_command_lists_overdue_cases_and_shows_one(case_id, frozen_clock, capsys) -> None:
+    from datetime import timedelta
+
+    from infra.cli import main
+
+    frozen_clock.advance(timedelta(hours=9))
+    assert main(["cases", "list", "--overdue"]) == 0
+    listing = capsys.readouterr().out
+    assert case_id in listing and "billing" in listing and "1 case(s)" in listing
+
+    assert main(["cases", "show", case_id.lower()]) == 0
+    shown = capsys.readouterr().out
+    assert f"Case {case_id}" in shown and "inbound" in shown and "addebitato due volte" in shown
+    assert main(["cases", "show", "C-000000"]) == 1

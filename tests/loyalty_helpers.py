@@ -1,0 +1,156 @@
+"""Test helpers of the loyalty area: handlers by path, SQS events as Lambda gets them, HTTP API events."""
+
+from __future__ import annotations
+
+import base64
+import importlib.util
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import boto3
+
+from infra.template import ROOT
+
+
+def load_handler(function_dir: str) -> ModuleType:
+    """Import `functions/<function_dir>/app.py` by its path (functions are not a package)."""
+    path = Path(ROOT, "functions", function_dir, "app.py")
+    spec = importlib.util.spec_from_file_location(f"handler_{function_dir}", path)
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def sqs_lambda_record(message: dict[str, Any], queue_arn: str, region: str = "eu-west-1") -> dict[str, Any]:
+    """A boto3 `receive_message` message in the shape Lambda's SQS event source delivers it."""
+    attributes = message.get("Attributes", {})
+    return {
+        "messageId": message["MessageId"],
+        "receiptHandle": message["ReceiptHandle"],
+        "body": message["Body"],
+        "attributes": {
+            "ApproximateReceiveCount": attributes.get("ApproximateReceiveCount", "1"),
+            "SentTimestamp": attributes.get("SentTimestamp", "0"),
+            "SenderId": attributes.get("SenderId", "AIDAEXAMPLE"),
+            "ApproximateFirstReceiveTimestamp": attributes.get("ApproximateFirstReceiveTimestamp", "0"),
+        },
+        "messageAttributes": {
+            name: {"stringValue": value.get("StringValue"), "dataType": value["DataType"]}
+            for name, value in message.get("MessageAttributes", {}).items()
+        },
+        "md5OfBody": message.get("MD5OfBody", ""),
+        "eventSource": "aws:sqs",
+        "eventSourceARN": queue_arn,
+        "awsRegion": region,
+    }
+
+
+@dataclass
+class EventSource:
+    """Plays Lambda's SQS event source mapping against moto: receive a batch, invoke, delete what
+    succeeded, make what failed visible again (so SQS counts receives and redrives to the DLQ)."""
+
+    queue_url: str
+    queue_arn: str
+    handler: Callable[[dict[str, Any], Any], dict[str, Any]]
+    context: Any
+
+    @classmethod
+    def for_queue(cls, template: Any, logical_id: str, handler: Any, context: Any) -> EventSource:
+        return cls(template.ref(logical_id), template.arn(logical_id), handler, context)
+
+    def receive(self, limit: int = 10) -> list[dict[str, Any]]:
+        sqs = boto3.client("sqs")
+        messages = sqs.receive_message(
+            QueueUrl=self.queue_url,
+            MaxNumberOfMessages=limit,
+            AttributeNames=["All"],
+            MessageAttributeNames=["All"],
+        ).get("Messages", [])
+        return [sqs_lambda_record(m, self.queue_arn) for m in messages]
+
+    def deliver(self, records: list[dict[str, Any]]) -> dict[str, Any]:
+        """Invoke the handler with these records; settle them as the event source would."""
+        response = self.handler({"Records": records}, self.context)
+        failed = {item["itemIdentifier"] for item in response.get("batchItemFailures", [])}
+        sqs = boto3.client("sqs")
+        for record in records:
+            if record["messageId"] in failed:
+                sqs.change_message_visibility(
+                    QueueUrl=self.queue_url, ReceiptHandle=record["receiptHandle"], VisibilityTimeout=0
+                )
+            else:
+                sqs.delete_message(QueueUrl=self.queue_url, ReceiptHandle=record["receiptHandle"])
+        return response
+
+    def drain(self, rounds: int = 10) -> list[dict[str, Any]]:
+        """Deliver batches until the queue is empty (or `rounds` ran); returns every response."""
+        responses = []
+        for _ in range(rounds):
+            records = self.receive()
+            if not records:
+                break
+            responses.append(self.deliver(records))
+        return responses
+
+
+def send(queue_url: str, body: dict[str, Any] | str) -> str:
+    """Put one message on a queue; returns its id."""
+    text = body if isinstance(body, str) else json.dumps(body)
+    return str(boto3.client("sqs").send_message(QueueUrl=queue_url, MessageBody=text)["MessageId"])
+
+
+def http_event(
+    method: str,
+    path: str,
+    *,
+    body: dict[str, Any] | str | None = None,
+    headers: dict[str, str] | None = None,
+    query: dict[str, str] | None = None,
+    route: str | None = None,
+    base64_body: bool = False,
+) -> dict[str, Any]:
+    """An API Gateway HTTP API (payload 2.0) event, as an IAM-authorized route receives it."""
+    text = None if body is None else body if isinstance(body, str) else json.dumps(body)
+    all_headers = {"content-type": "application/json", **{k.lower(): v for k, v in (headers or {}).items()}}
+    if text is not None and base64_body:
+        text = base64.b64encode(text.encode()).decode()
+    return {
+        "version": "2.0",
+        "routeKey": route or f"{method} {path}",
+        "rawPath": path,
+        "rawQueryString": "&".join(f"{k}={v}" for k, v in (query or {}).items()),
+        "headers": all_headers,
+        "queryStringParameters": query,
+        "requestContext": {
+            "accountId": "123456789012",
+            "apiId": "api",
+            "authorizer": {
+                "iam": {
+                    "accessKey": "AKIA",
+                    "accountId": "123456789012",
+                    "userArn": "arn:aws:iam::1:user/shop",
+                }
+            },
+            "domainName": "api.example.com",
+            "http": {
+                "method": method,
+                "path": path,
+                "protocol": "HTTP/1.1",
+                "sourceIp": "192.0.2.1",
+                "userAgent": "shop",
+            },
+            "requestId": "req-1",
+            "routeKey": route or f"{method} {path}",
+            "stage": "$default",
+            "time": "23/Nov/2026:10:00:00 +0000",
+            "timeEpoch": 1795428000000,
+        },
+        "body": text,
+        "isBase64Encoded": base64_body,
+    }
