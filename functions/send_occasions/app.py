@@ -27,5 +27,5 @@ metrics = get_metrics()
 def lambda_handler(event: EventBridgeEvent, context: LambdaContext) -> dict[str, Any]:
     """Run the occasions once; errors propagate so the scheduled invocation is retried (idempotent)."""
     logger.info("occasions run starts", extra={"scheduled_for": event.get("time")})
-    report = send_occasions()
+    report = send_occasions(remaining_ms=context.get_remaining_time_in_millis)
     return report.as_dict()

@@ -12,9 +12,11 @@ from unittest import mock
 import pytest
 from botocore.exceptions import ClientError
 
-from crm_core import aws
+from crm_core import aws, loyalty
+from crm_core.campaigns.pacing import RateLimiter
 from crm_core.clock import FrozenClock
 from crm_core.errors import RetryableError
+from crm_core.loyalty.ledger import current_rules
 from crm_core.messaging import suppressions
 from crm_core.models import Contact, SentMessage, contact_id_for
 from crm_core.models.contacts import Consent
@@ -33,7 +35,7 @@ def _ledger(address: str, kind: str, occurrence: str) -> SentMessage:
 
 
 @pytest.fixture
-def loyalty(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, Any]]:
+def fake_loyalty(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, Any]]:
     """A fake `crm_core.loyalty` granting 150 points once per contact and year (as the ledger would)."""
     state: dict[str, Any] = {"calls": [], "granted": set(), "fail": None}
 
@@ -49,16 +51,6 @@ def loyalty(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, Any]]:
     monkeypatch.setitem(sys.modules, "crm_core.loyalty", fake)
     rewards.forget()
     yield state
-    rewards.forget()
-
-
-@pytest.fixture(autouse=True)
-def _no_loyalty_module_by_default(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """Tests that do not ask for the fake run as a layer without the loyalty module would."""
-    if "crm_core.loyalty" not in sys.modules:
-        monkeypatch.setitem(sys.modules, "crm_core.loyalty", None)  # type: ignore[arg-type]
-    rewards.forget()
-    yield
     rewards.forget()
 
 
@@ -88,7 +80,6 @@ def test_birthday_greeting_goes_out_at_nine_local_time_once(stack, frozen_clock:
     assert "tanti auguri" in mail.text
     assert "/unsubscribe?token=" in mail.text and "/unsubscribe?token=" in mail.html
     assert mail.headers["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
-    assert "punti bonus" not in mail.text  # no loyalty module in this layer: no points promised
     record = _ledger("rosa@example.com", "birthday", "2027")
     assert record.status == "sent" and record.ses_message_id == mail.ses_message_id
 
@@ -212,6 +203,49 @@ def test_a_failed_send_is_retried_by_the_next_run(stack, frozen_clock: FrozenClo
     assert len(outbox(stack)) == 1
 
 
+def test_greetings_are_paced_under_the_sending_rate(stack, frozen_clock: FrozenClock) -> None:
+    for n in range(5):
+        add_contact(f"friend{n}@example.com", birthday="--09-15", time_zone="Europe/Rome")
+    ticks, sleeps = [0.0], []
+
+    def sleep(seconds: float) -> None:
+        sleeps.append(seconds)
+        ticks[0] += seconds
+
+    limiter = RateLimiter(2, monotonic=lambda: ticks[0], sleep=sleep)  # SES would allow 2 a second
+    frozen_clock.set(_at("2027-09-15T07:05:00Z"))
+    report = send_occasions(limiter=limiter)
+
+    assert report.sent == 5
+    assert len(sleeps) == 2 and ticks[0] >= 2.0  # sends 3 and 5 waited for the next second
+
+
+def test_a_run_that_greets_nobody_never_asks_ses_for_its_quota(stack, frozen_clock: FrozenClock) -> None:
+    add_contact("rosa@example.com", birthday="--09-15", time_zone="Europe/Rome")
+    quota = {"Max24HourSend": 200.0, "MaxSendRate": 1.0, "SentLast24Hours": 0.0}
+
+    with mock.patch.object(aws.ses(), "get_send_quota", return_value=quota) as asked:
+        frozen_clock.set(_at("2027-09-14T07:05:00Z"))
+        send_occasions()
+        quiet_hour = asked.call_count
+        frozen_clock.set(_at("2027-09-15T07:05:00Z"))
+        send_occasions()
+
+    assert quiet_hour == 0 and asked.call_count == 1
+
+
+def test_a_run_close_to_its_timeout_leaves_the_rest_to_the_next_run(stack, frozen_clock: FrozenClock) -> None:
+    add_contact("rosa@example.com", birthday="--09-15", time_zone="Europe/Rome")
+
+    frozen_clock.set(_at("2027-09-15T07:05:00Z"))
+    short = send_occasions(remaining_ms=lambda: 5_000)  # less than the safety margin
+    frozen_clock.set(_at("2027-09-15T08:05:00Z"))
+    next_run = send_occasions(remaining_ms=lambda: 600_000)
+
+    assert (short.stopped, short.sent) == ("time", 0)
+    assert next_run.sent == 1 and next_run.stopped is None
+
+
 # ---------------------------------------------------------------- who gets no greeting
 
 
@@ -260,7 +294,7 @@ def test_an_open_complaint_pauses_the_greeting_until_it_is_resolved_the_same_day
 
     frozen_clock.set(_at("2027-04-04T08:05:00Z"))
     paused = send_occasions()
-    contact.update(actions=[Contact.open_cases.set(0)])
+    Contact.get(contact.contact_id).update(actions=[Contact.open_cases.set(0)])  # the case is resolved
     frozen_clock.set(_at("2027-04-04T12:05:00Z"))
     resolved = send_occasions()
 
@@ -319,28 +353,62 @@ def test_a_contact_listed_by_a_stale_index_entry_but_since_deleted_is_ignored(
 # ---------------------------------------------------------------- the birthday reward
 
 
-def test_the_birthday_bonus_is_granted_once_and_mentioned_in_the_greeting(
-    stack, frozen_clock: FrozenClock, loyalty: dict[str, Any]
+def test_the_birthday_bonus_is_granted_once_in_the_loyalty_ledger_and_mentioned_in_the_greeting(
+    stack, frozen_clock: FrozenClock
 ) -> None:
+    """The real crm_core.loyalty: the points come from its earning rules, the entry from its ledger."""
     add_contact(
         "rosa@example.com", birthday="--03-10", time_zone="Europe/Rome", locale="en", first_name="Rosa"
     )
     add_contact("ana@example.com", customer_since="2020-03-10", time_zone="Europe/Rome")
+    frozen_clock.set(_at("2027-03-10T08:05:00Z"))
+    points = current_rules(frozen_clock.now()).birthday_points(None)  # a contact with no tier yet
+    assert points > 0
+
+    send_occasions()
+    send_occasions()
+
+    by_address = {m.to: m for m in outbox(stack)}
+    assert f"{points} bonus points" in by_address["rosa@example.com"].text
+    assert f"{points} bonus points" in by_address["rosa@example.com"].html
+    assert "points" not in by_address["ana@example.com"].text  # anniversaries carry no bonus
+    entries = loyalty.history(contact_id_for("rosa@example.com")).entries
+    assert [(e["id"], e["points"]) for e in entries] == [("birthday#2027", points)]
+    assert loyalty.summary(contact_id_for("rosa@example.com")).body["balance"] == points
+    assert loyalty.history(contact_id_for("ana@example.com")).entries == []
+
+
+def test_a_replayed_bonus_asks_the_ledger_once_and_names_the_same_points(
+    stack, frozen_clock: FrozenClock, fake_loyalty: dict[str, Any]
+) -> None:
+    add_contact("rosa@example.com", birthday="--03-10", time_zone="Europe/Rome", locale="en")
 
     frozen_clock.set(_at("2027-03-10T08:05:00Z"))
     send_occasions()
     send_occasions()
 
-    by_address = {m.to: m for m in outbox(stack)}
-    assert "150 bonus points" in by_address["rosa@example.com"].text
-    assert "150 bonus points" in by_address["rosa@example.com"].html
-    assert "points" not in by_address["ana@example.com"].text  # anniversaries carry no bonus
-    assert loyalty["granted"] == {(contact_id_for("rosa@example.com"), 2027)}
-    assert len(loyalty["calls"]) == 1  # the replay found the greeting settled and asked nothing
+    [mail] = outbox(stack)
+    assert "150 bonus points" in mail.text
+    assert fake_loyalty["granted"] == {(contact_id_for("rosa@example.com"), 2027)}
+    assert len(fake_loyalty["calls"]) == 1  # the replay found the greeting settled and asked nothing
+
+
+def test_without_the_loyalty_module_the_greeting_promises_no_points(
+    stack, frozen_clock: FrozenClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setitem(sys.modules, "crm_core.loyalty", None)  # type: ignore[arg-type] - import fails
+    rewards.forget()
+    add_contact("rosa@example.com", birthday="--03-10", time_zone="Europe/Rome", locale="en")
+
+    frozen_clock.set(_at("2027-03-10T08:05:00Z"))
+    report = send_occasions()
+
+    [mail] = outbox(stack)
+    assert report.sent == 1 and "bonus" not in mail.text
 
 
 def test_no_bonus_is_promised_when_the_reward_is_switched_off(
-    stack, frozen_clock: FrozenClock, loyalty: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+    stack, frozen_clock: FrozenClock, fake_loyalty: dict[str, Any], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("BIRTHDAY_BONUS_ENABLED", "false")
     reset_settings()
@@ -351,20 +419,20 @@ def test_no_bonus_is_promised_when_the_reward_is_switched_off(
 
     [mail] = outbox(stack)
     assert "bonus" not in mail.text
-    assert loyalty["calls"] == []
+    assert fake_loyalty["calls"] == []
 
 
 def test_a_loyalty_failure_delays_the_greeting_rather_than_promising_points_not_granted(
-    stack, frozen_clock: FrozenClock, loyalty: dict[str, Any]
+    stack, frozen_clock: FrozenClock, fake_loyalty: dict[str, Any]
 ) -> None:
     add_contact("rosa@example.com", birthday="--03-10", time_zone="Europe/Rome")
     add_contact("other@example.com", birthday="--03-10", time_zone="Europe/Rome")
-    loyalty["fail"] = RetryableError("ledger throttled")
+    fake_loyalty["fail"] = RetryableError("ledger throttled")
 
     frozen_clock.set(_at("2027-03-10T08:05:00Z"))
     with pytest.raises(RetryableError, match="2 greeting"):
         send_occasions()
-    loyalty["fail"] = None
+    fake_loyalty["fail"] = None
     frozen_clock.set(_at("2027-03-10T09:05:00Z"))
     report = send_occasions()
 

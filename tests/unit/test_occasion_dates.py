@@ -22,7 +22,7 @@ from crm_core.occasions.dates import (
 )
 from crm_core.occasions.run import Rules
 from crm_core.occasions.store import partition_keys
-from crm_core.settings import reset_settings
+from crm_core.settings import Settings, reset_settings
 
 FEB28, MAR1 = LeapDayPolicy.FEB28, LeapDayPolicy.MAR1
 ZONES = [ZoneInfo(name) for name in sorted(available_timezones() - {"Factory", "localtime"})]
@@ -196,8 +196,9 @@ def test_index_partitions_are_the_shards_the_writers_use() -> None:
 
 @pytest.fixture
 def occasion_env(monkeypatch: pytest.MonkeyPatch) -> pytest.MonkeyPatch:
-    for name in ("CONTACTS_TABLE", "MESSAGES_TABLE", "SUPPRESSIONS_TABLE", "ENROLLMENTS_TABLE"):
-        monkeypatch.setenv(name, "t")
+    for name, default in Settings.variables().items():  # every required one, whichever areas add them
+        if default is None:
+            monkeypatch.setenv(name, "t")
     monkeypatch.setenv("SENDER_ADDRESS", "crm@example.com")
     monkeypatch.setenv("SIGNING_KEY_SECRET", "k")
     monkeypatch.setenv("QUIET_HOURS", "21:00-08:00")

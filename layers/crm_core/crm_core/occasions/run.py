@@ -14,12 +14,14 @@ it is recorded `skipped` ("quiet-hours") and counted as `OccasionsMissed`, never
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, time
 from functools import cached_property
 from typing import Any
 
 from crm_core import clock
+from crm_core.campaigns.pacing import Deadline, RateLimiter, send_rate
 from crm_core.errors import ConfigurationError, RetryableError
 from crm_core.messaging import Outcome, Outgoing, deliver, ledger, quiet_hours
 from crm_core.models import Contact
@@ -36,6 +38,8 @@ from crm_core.occasions.dates import (
 )
 from crm_core.occasions.store import Kind, Reads
 from crm_core.settings import get_settings
+
+SAFETY_MARGIN_MS = 15_000  # room to finish the greeting in hand and flush metrics before the timeout
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,6 +111,7 @@ class RunReport:
     failed: int = 0  # SES refused for now: the next run the same day retries
     invalid: int = 0  # a date that does not parse: fix the contact
     errors: int = 0
+    stopped: str | None = None  # "time": close to the Lambda timeout, the rest left to the next run
     reads: Reads = field(default_factory=Reads)
 
     def as_dict(self) -> dict[str, Any]:
@@ -116,10 +121,16 @@ class RunReport:
 
 
 class _Run:
-    def __init__(self, now: datetime, rules: Rules) -> None:
-        self.now, self.rules = now, rules
+    def __init__(self, now: datetime, rules: Rules, limiter: RateLimiter | None) -> None:
+        self.now, self.rules, self._limiter = now, rules, limiter
         days = dates_in_play(now, rules.send_hour)
         self.report = RunReport(at=now.isoformat(), month_days=month_days_to_read(days, rules.policy))
+
+    def pace(self) -> None:
+        """Wait for a slot under the SES sending rate (read once, and only by a run that sends)."""
+        if self._limiter is None:
+            self._limiter = RateLimiter(send_rate())
+        self._limiter.acquire()
 
     @cached_property
     def log(self) -> Any:
@@ -174,7 +185,8 @@ class _Run:
                 },
                 marketing=True,
                 time_zone=contact.time_zone,
-            )
+            ),
+            pace=self.pace,
         )
         self.record(item, delivery.outcome, delivery.retry_at)
 
@@ -199,14 +211,24 @@ class _Run:
             report.already += 1
 
 
-def send_occasions() -> RunReport:
+def send_occasions(
+    *,
+    remaining_ms: Callable[[], int] | None = None,
+    limiter: RateLimiter | None = None,
+    margin_ms: int = SAFETY_MARGIN_MS,
+) -> RunReport:
     """Greet every contact whose occasion it is in their zone, at or past the send hour; once a year each.
+
+    Sends are paced under the SES rate (`limiter`, by default SES_MAX_SEND_RATE capped by the
+    account's); with `remaining_ms` (the Lambda context's) the run stops `margin_ms` before the
+    timeout and leaves the rest to the next run, the same local day.
 
     Safe to run at any time and any number of times. Raises ConfigurationError for invalid settings
     or templates, lets DynamoDB errors through (the scheduled invocation is retried), and raises
     RetryableError after the run when a contact could not be handled (the others were).
     """
-    run = _Run(clock.now(), Rules.from_settings())
+    run = _Run(clock.now(), Rules.from_settings(), limiter)
+    deadline = Deadline(remaining_ms, margin_ms)
     report = run.report
     due: list[Due] = []
     for kind in Kind:
@@ -223,6 +245,9 @@ def send_occasions() -> RunReport:
         if states.get(item.key) in store.SETTLED:
             report.already += 1
             continue
+        if deadline.expired():
+            report.stopped = "time"
+            break
         try:
             run.greet(item)
         except ConfigurationError:
