@@ -56,7 +56,9 @@ def play(local: LocalClient) -> None:
     assert "/unsubscribe?token=" in mail["text"], "a visible unsubscribe link"
     local.say(f"  run: {morning['result']['sent']} sent. The outbox has: {mail['subject']!r} to {EMAIL}")
     lines = [line for line in mail["text"].splitlines() if line.strip()]
-    for line in [*lines[:2], lines[-1]]:  # the greeting, its first words, the unsubscribe link
+    bonus = [line for line in lines if "poin bonus" in line]
+    assert bonus, "the birthday bonus from the loyalty ledger is named in the greeting"
+    for line in [*lines[:2], *bonus, lines[-1]]:  # greeting, first words, the points, unsubscribe link
         local.say(f"    | {line}")
 
     again = local.run_schedule(FUNCTION)
