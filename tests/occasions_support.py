@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
 from crm_core.models import Contact, contact_id_for
 from crm_core.models.contacts import occasion_day
 from tests.helpers import Mail, parse_sent
@@ -40,3 +42,12 @@ def add_contact(
 def outbox(stack: Any) -> list[Mail]:
     """Every email SES accepted so far, parsed, oldest first."""
     return [parse_sent(sent) for sent in stack.sent_emails()]
+
+
+def production_send_rate(monkeypatch: pytest.MonkeyPatch, rate: float = 100.0) -> None:
+    """Pace as a production account would: moto reports MaxSendRate 1 (the SES sandbox's), so a run
+    greeting several people would sleep a second between sends. The quota is still read as usual."""
+    from crm_core.occasions import run  # noqa: PLC0415
+
+    real = run.send_rate
+    monkeypatch.setattr(run, "send_rate", lambda: max(real(), rate))

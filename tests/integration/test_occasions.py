@@ -23,7 +23,7 @@ from crm_core.models.contacts import Consent
 from crm_core.occasions import rewards, send_occasions, store
 from crm_core.settings import reset_settings
 from tests.helpers import load_handler
-from tests.occasions_support import add_contact, outbox
+from tests.occasions_support import add_contact, outbox, production_send_rate
 
 
 def _at(text: str) -> datetime:
@@ -32,6 +32,11 @@ def _at(text: str) -> datetime:
 
 def _ledger(address: str, kind: str, occurrence: str) -> SentMessage:
     return SentMessage.get(f"{contact_id_for(address)}#{kind}#{occurrence}")
+
+
+@pytest.fixture(autouse=True)
+def _production_send_rate(monkeypatch: pytest.MonkeyPatch) -> None:
+    production_send_rate(monkeypatch)
 
 
 @pytest.fixture

@@ -24,10 +24,15 @@ from crm_core.models import Contact, SentMessage, contact_id_for
 from crm_core.occasions import send_occasions, store
 from crm_core.occasions.store import Kind, Reads
 from crm_core.settings import reset_settings
-from tests.occasions_support import add_contact
+from tests.occasions_support import add_contact, production_send_rate
 
 HOUR = timedelta(hours=1)
 DEFAULT_ZONE = ZoneInfo("Europe/Rome")  # DEFAULT_TIME_ZONE of the template
+
+
+@pytest.fixture(autouse=True)
+def _production_send_rate(monkeypatch: pytest.MonkeyPatch) -> None:
+    production_send_rate(monkeypatch)
 
 
 @pytest.fixture

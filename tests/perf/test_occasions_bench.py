@@ -19,6 +19,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from unittest import mock
 
+import pytest
 from botocore.client import BaseClient
 
 from crm_core import aws
@@ -26,7 +27,7 @@ from crm_core.clock import FrozenClock
 from crm_core.models.contacts import occasion_day
 from crm_core.occasions import RunReport, send_occasions
 from crm_core.settings import get_settings
-from tests.occasions_support import add_contact
+from tests.occasions_support import add_contact, production_send_rate
 from tests.perf.harness import record
 
 SMALL, LARGE = 10_000, 100_000
@@ -126,8 +127,9 @@ def _measure(run: Callable[[], RunReport]) -> tuple[RunReport, DynamoCounter, fl
 
 
 def test_items_read_per_run_follow_todays_occasions_not_the_table_size(
-    stack, frozen_clock: FrozenClock
+    stack, frozen_clock: FrozenClock, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    production_send_rate(monkeypatch, rate=1000.0)  # reads are measured here, not pacing
     for month_day in MEASURED:
         _seed_today(month_day)
     seeded = 2 * (BIRTHDAYS_TODAY + ANNIVERSARIES_TODAY)
