@@ -63,6 +63,28 @@ def suppress(address: str, *, scope: str, reason: str, now: datetime) -> bool:
         raise
 
 
+def lift_marketing(address: str, *, now: datetime) -> bool:
+    """Lift an unsubscribe because the person has explicitly consented again; True if one was lifted.
+
+    Only a `marketing` suppression is lifted (to `none`, which keeps any soft-bounce count): a
+    bounce or a complaint (`all`) is never undone by a form post.
+    """
+    try:
+        Suppression(normalize_email(address)).update(
+            actions=[
+                Suppression.scope.set(SCOPE_NONE),
+                Suppression.reason.set("consented-again"),
+                Suppression.at.set(now),
+            ],
+            condition=Suppression.scope == SCOPE_MARKETING,
+        )
+        return True
+    except UpdateError as exc:
+        if _condition_failed(exc):
+            return False
+        raise
+
+
 def count_transient_bounce(address: str, feedback_id: str, *, now: datetime) -> int:
     """Count one soft bounce (once per SES feedback id, so a redelivered notification is not counted
     twice); returns the address's count so far."""
