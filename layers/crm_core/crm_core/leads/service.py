@@ -28,6 +28,7 @@ from crm_core.campaigns.enrollment import new_enrollment
 from crm_core.errors import RetryableError
 from crm_core.leads.merge import Outcome, earlier_outcome, merge_update, new_contact
 from crm_core.messaging import suppressions
+from crm_core.models.base import condition_failed
 from crm_core.models.contacts import Contact
 from crm_core.models.enrollments import Enrollment
 from crm_core.observability import get_logger
@@ -121,7 +122,7 @@ def _merge(old: Contact, lead: Lead, *, submission_id: str, at: datetime) -> Cap
     try:
         old.update(actions=actions, condition=condition, add_version_condition=False)
     except UpdateError as exc:
-        if exc.cause_response_code == "ConditionalCheckFailedException":
+        if condition_failed(exc):
             return None  # another post (or an erasure) changed it since: try again from the top
         raise
     return Captured(old.contact_id, Outcome.MERGED, custom_left_out=left_out)

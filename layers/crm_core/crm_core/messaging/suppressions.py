@@ -10,16 +10,13 @@ from datetime import datetime
 
 from pynamodb.exceptions import DeleteError, DoesNotExist, UpdateError
 
+from crm_core.models.base import condition_failed
 from crm_core.models.contacts import contact_id_for, normalize_email
 from crm_core.models.messages import Suppression
 
 SCOPE_NONE = "none"
 SCOPE_MARKETING = "marketing"
 SCOPE_ALL = "all"
-
-
-def _condition_failed(exc: UpdateError | DeleteError) -> bool:
-    return getattr(exc, "cause_response_code", None) == "ConditionalCheckFailedException"
 
 
 def suppression_for(address: str) -> Suppression | None:
@@ -58,7 +55,7 @@ def suppress(address: str, *, scope: str, reason: str, now: datetime) -> bool:
         )
         return True
     except UpdateError as exc:
-        if _condition_failed(exc):
+        if condition_failed(exc):
             return False
         raise
 
@@ -80,7 +77,7 @@ def lift_marketing(address: str, *, now: datetime) -> bool:
         )
         return True
     except UpdateError as exc:
-        if _condition_failed(exc):
+        if condition_failed(exc):
             return False
         raise
 
@@ -103,7 +100,7 @@ def count_transient_bounce(address: str, feedback_id: str, *, now: datetime) -> 
             condition=~Suppression.feedback_ids.contains(feedback_id),
         )
     except UpdateError as exc:
-        if not _condition_failed(exc):
+        if not condition_failed(exc):
             raise
         current = suppression_for(key)
         return int(current.transient_bounces or 0) if current else 0
@@ -124,7 +121,7 @@ def clear_transient_bounces(address: str) -> bool:
                 condition=Suppression.scope == current.scope,
             )
     except (UpdateError, DeleteError) as exc:
-        if not _condition_failed(exc):
+        if not condition_failed(exc):
             raise
         return False
     return True
