@@ -1,4 +1,4 @@
-"""Small test helpers: import a handler by file path, build real-shaped API Gateway v2 events, read SES."""
+"""Small test helpers: import a handler by file path, build real-shaped API Gateway v2 events."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from functools import cache
 from pathlib import Path
 from types import ModuleType
 from typing import Any
+from urllib.parse import parse_qsl, urlencode
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -35,13 +36,18 @@ def http_event(
     body: bytes | str | dict[str, Any] | None = None,
     headers: dict[str, str] | None = None,
     base64_body: bool | None = None,
-    query: str = "",
+    query: str | dict[str, str] = "",
+    route: str | None = None,
+    iam: bool = False,
 ) -> dict[str, Any]:
     """An API Gateway HTTP API (payload 2.0) event as AWS delivers it to a Lambda proxy integration.
 
     A dict body is sent as JSON. Like API Gateway, bodies that are not JSON or text/* are base64
-    encoded unless `base64_body` says otherwise.
+    encoded unless `base64_body` says otherwise. `route` is the template's route key when it has
+    path parameters; `iam` adds the caller an IAM-authorized route sees.
     """
+    if isinstance(query, dict):
+        query = urlencode(query)
     headers = {k.lower(): v for k, v in (headers or {}).items()}
     if isinstance(body, dict):
         body = json.dumps(body, ensure_ascii=False)
@@ -63,9 +69,9 @@ def http_event(
     headers.setdefault("user-agent", "Mozilla/5.0 (X11; Linux x86_64) tests")
     if raw is not None:
         headers.setdefault("content-length", str(len(raw)))
-    return {
+    event: dict[str, Any] = {
         "version": "2.0",
-        "routeKey": f"{method} {path}",
+        "routeKey": route or f"{method} {path}",
         "rawPath": path,
         "rawQueryString": query,
         "headers": headers,
@@ -82,7 +88,7 @@ def http_event(
                 "userAgent": headers["user-agent"],
             },
             "requestId": "JKJaXmPLvHcESHA=",
-            "routeKey": f"{method} {path}",
+            "routeKey": route or f"{method} {path}",
             "stage": "$default",
             "time": "23/Nov/2026:10:00:00 +0000",
             "timeEpoch": 1795428000000,
@@ -90,6 +96,17 @@ def http_event(
         "body": text,
         "isBase64Encoded": bool(base64_body and raw is not None),
     }
+    if query:
+        event["queryStringParameters"] = dict(parse_qsl(query, keep_blank_values=True))
+    if iam:
+        event["requestContext"]["authorizer"] = {
+            "iam": {
+                "accessKey": "AKIA",
+                "accountId": "123456789012",
+                "userArn": "arn:aws:iam::123456789012:user/shop",
+            }
+        }
+    return event
 
 
 @dataclass(frozen=True)

@@ -2,28 +2,17 @@
 
 from __future__ import annotations
 
-import base64
-import importlib.util
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import boto3
 
-from infra.template import ROOT
+from tests.helpers import http_event as shared_http_event
+from tests.helpers import load_handler
 
-
-def load_handler(function_dir: str) -> ModuleType:
-    """Import `functions/<function_dir>/app.py` by its path (functions are not a package)."""
-    path = Path(ROOT, "functions", function_dir, "app.py")
-    spec = importlib.util.spec_from_file_location(f"handler_{function_dir}", path)
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+__all__ = ["EventSource", "http_event", "load_handler", "send", "sqs_lambda_record"]
 
 
 def sqs_lambda_record(message: dict[str, Any], queue_arn: str, region: str = "eu-west-1") -> dict[str, Any]:
@@ -116,41 +105,13 @@ def http_event(
     base64_body: bool = False,
 ) -> dict[str, Any]:
     """An API Gateway HTTP API (payload 2.0) event, as an IAM-authorized route receives it."""
-    text = None if body is None else body if isinstance(body, str) else json.dumps(body)
-    all_headers = {"content-type": "application/json", **{k.lower(): v for k, v in (headers or {}).items()}}
-    if text is not None and base64_body:
-        text = base64.b64encode(text.encode()).decode()
-    return {
-        "version": "2.0",
-        "routeKey": route or f"{method} {path}",
-        "rawPath": path,
-        "rawQueryString": "&".join(f"{k}={v}" for k, v in (query or {}).items()),
-        "headers": all_headers,
-        "queryStringParameters": query,
-        "requestContext": {
-            "accountId": "123456789012",
-            "apiId": "api",
-            "authorizer": {
-                "iam": {
-                    "accessKey": "AKIA",
-                    "accountId": "123456789012",
-                    "userArn": "arn:aws:iam::1:user/shop",
-                }
-            },
-            "domainName": "api.example.com",
-            "http": {
-                "method": method,
-                "path": path,
-                "protocol": "HTTP/1.1",
-                "sourceIp": "192.0.2.1",
-                "userAgent": "shop",
-            },
-            "requestId": "req-1",
-            "routeKey": route or f"{method} {path}",
-            "stage": "$default",
-            "time": "23/Nov/2026:10:00:00 +0000",
-            "timeEpoch": 1795428000000,
-        },
-        "body": text,
-        "isBase64Encoded": base64_body,
-    }
+    return shared_http_event(
+        method,
+        path,
+        body=body,
+        headers={"content-type": "application/json", **(headers or {})},
+        query=query or "",
+        route=route,
+        base64_body=base64_body,
+        iam=True,
+    )

@@ -8,20 +8,17 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from aws_lambda_powertools.utilities.batch import process_partial_response
-
 from crm_core.loyalty import apply_order_event
 from crm_core.loyalty.events import OrderEventRecord
 from crm_core.observability import count, get_logger, get_metrics
-from crm_core.queues import DeadLetteringBatchProcessor
+from crm_core.queues import BatchResponse, DeadLetteringBatch
 from crm_core.settings import get_settings
 
 if TYPE_CHECKING:
-    from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
     from aws_lambda_powertools.utilities.typing import LambdaContext
 
 logger, metrics = get_logger(), get_metrics()
-processor = DeadLetteringBatchProcessor(
+batch = DeadLetteringBatch(
     model=OrderEventRecord,
     dead_letter_queue_url=lambda: get_settings().orders_dead_letter_queue_url,
     max_receive_count=lambda: get_settings().orders_max_receive_count,
@@ -37,10 +34,6 @@ def record_handler(record: OrderEventRecord) -> None:
 
 @logger.inject_lambda_context(correlation_id_path="Records[0].messageId", clear_state=True)
 @metrics.log_metrics
-def lambda_handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> BatchResponse:
     count("OrderEventsReceived", len(event.get("Records") or []))
-    if not event.get("Records"):  # Powertools refuses an empty batch; SQS never sends one, tools might
-        return {"batchItemFailures": []}
-    return process_partial_response(
-        event=event, record_handler=record_handler, processor=processor, context=context
-    )
+    return batch.process(event, record_handler)

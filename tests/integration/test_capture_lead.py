@@ -237,6 +237,28 @@ def test_opt_out_is_undone_only_by_a_post_that_explicitly_consents(post: Any) ->
     )
 
 
+def test_consenting_again_after_an_unsubscribe_lifts_it_but_never_a_bounce(
+    post: Any, frozen_clock: Any
+) -> None:
+    from crm_core.messaging import suppressions
+
+    post({"email": "ana@example.com", "consent": True})
+    post({"email": "bo@example.com", "consent": True})
+    for email, scope, reason in (
+        ("ana@example.com", "marketing", "unsubscribed"),
+        ("bo@example.com", "all", "bounce"),
+    ):
+        contact(email).update(actions=[Contact.marketing_opt_out.set(True)])
+        suppressions.suppress(email, scope=scope, reason=reason, now=frozen_clock.now())
+
+    post({"email": "ana@example.com", "consent": "on", "form_id": "newsletter"})
+    post({"email": "bo@example.com", "consent": "on", "form_id": "newsletter"})
+
+    ana, bo = suppressions.suppression_for("ana@example.com"), suppressions.suppression_for("bo@example.com")
+    assert not suppressions.blocks(ana, marketing=True)
+    assert suppressions.blocks(bo, marketing=False)  # a bounced address stays closed to all mail
+
+
 def test_a_phone_that_does_not_parse_is_kept_as_written_until_one_does(post: Any) -> None:
     post({"email": "ana@example.com", "phone": "call me after 6"})
     assert (contact("ana@example.com").phone, contact("ana@example.com").phone_raw) == (

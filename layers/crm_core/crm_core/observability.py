@@ -6,6 +6,7 @@ active tracing in the template already records each invocation and every AWS cal
 
 from __future__ import annotations
 
+import os
 import re
 from functools import cache
 from typing import TYPE_CHECKING, Any
@@ -35,12 +36,19 @@ def _formatter() -> Any:
     return RedactingFormatter()
 
 
-@cache
 def get_logger() -> Logger:
-    """The process's structured JSON logger (service name from POWERTOOLS_SERVICE_NAME)."""
+    """The structured JSON logger of the running function (service name from POWERTOOLS_SERVICE_NAME).
+
+    One per service name, so functions sharing a process (the local stack) keep their own names.
+    """
+    return _logger(os.environ.get("POWERTOOLS_SERVICE_NAME", "service_undefined"))
+
+
+@cache
+def _logger(service: str) -> Logger:
     from aws_lambda_powertools import Logger  # noqa: PLC0415
 
-    return Logger(logger_formatter=_formatter())
+    return Logger(service=service, logger_formatter=_formatter())
 
 
 @cache

@@ -9,6 +9,7 @@ from typing import Any
 
 from pynamodb.exceptions import PutError
 
+from crm_core.models.base import condition_failed
 from crm_core.models.enrollments import Enrollment, due_shard
 
 
@@ -56,6 +57,6 @@ def enroll(
         item.save(condition=Enrollment.contact_id.does_not_exist())
         return True
     except PutError as exc:
-        if getattr(exc, "cause_response_code", None) == "ConditionalCheckFailedException":
+        if condition_failed(exc):
             return False
         raise

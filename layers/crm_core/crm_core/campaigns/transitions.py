@@ -13,6 +13,7 @@ from pynamodb.exceptions import UpdateError
 from pynamodb.expressions.condition import Condition
 from pynamodb.expressions.update import Action
 
+from crm_core.models.base import condition_failed
 from crm_core.models.enrollments import Enrollment
 
 ACTIVE, COMPLETED, EXITED = "active", "completed", "exited"
@@ -28,7 +29,7 @@ def _update(enrollment: Enrollment, actions: list[Action], condition: Condition)
         enrollment.update(actions=actions, condition=condition)
         return True
     except UpdateError as exc:
-        if getattr(exc, "cause_response_code", None) == "ConditionalCheckFailedException":
+        if condition_failed(exc):
             return False
         raise
 

@@ -13,15 +13,9 @@ from pynamodb.transactions import TransactWrite
 
 from crm_core.cases.sla import iso
 from crm_core.errors import NotFound
+from crm_core.models.base import condition_failed
 from crm_core.models.cases import CASE_SK, LINK_SK, AckWindow, Case, CaseEvent, CaseLink
 from crm_core.models.contacts import Contact
-
-
-def _failed_condition(exc: Exception) -> bool:
-    reasons = getattr(exc, "cancellation_reasons", None) or []
-    if any(r is not None and getattr(r, "code", None) == "ConditionalCheckFailed" for r in reasons):
-        return True
-    return getattr(exc, "cause_response_code", None) == "ConditionalCheckFailedException"
 
 
 def _connection() -> Connection:
@@ -114,7 +108,7 @@ def record_inbound(
                     add_version_condition=False,
                 )
     except TransactWriteError as exc:
-        if _failed_condition(exc):
+        if condition_failed(exc):
             return False
         raise
     return True
@@ -134,7 +128,7 @@ def update_case(
                     add_version_condition=False,
                 )
     except TransactWriteError as exc:
-        if _failed_condition(exc):
+        if condition_failed(exc):
             return False
         raise
     case.refresh(consistent_read=True)
@@ -152,7 +146,7 @@ def save_event(event: CaseEvent, *, once: bool = False) -> bool:
         event.save(condition=CaseEvent.event_key.does_not_exist() if once else None)
         return True
     except PutError as exc:
-        if once and _failed_condition(exc):
+        if once and condition_failed(exc):
             return False
         raise
 
@@ -181,7 +175,7 @@ def reserve_ack(contact_id: str, case_id: str, *, now: datetime, limit: int) -> 
         )
         return True
     except UpdateError as exc:
-        if _failed_condition(exc):
+        if condition_failed(exc):
             return False
         raise
 
@@ -195,7 +189,7 @@ def add_mark(case: Case, mark: str, *, now: datetime) -> bool:
         )
         return True
     except UpdateError as exc:
-        if _failed_condition(exc):
+        if condition_failed(exc):
             return False
         raise
 

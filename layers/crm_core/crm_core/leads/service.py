@@ -27,6 +27,8 @@ from crm_core import aws, clock
 from crm_core.campaigns.enrollment import new_enrollment
 from crm_core.errors import RetryableError
 from crm_core.leads.merge import Outcome, earlier_outcome, merge_update, new_contact
+from crm_core.messaging import suppressions
+from crm_core.models.base import condition_failed
 from crm_core.models.contacts import Contact
 from crm_core.models.enrollments import Enrollment
 from crm_core.observability import get_logger
@@ -114,10 +116,13 @@ def _merge(old: Contact, lead: Lead, *, submission_id: str, at: datetime) -> Cap
         get_logger().info("replayed post answered as before", extra={"contact_id": old.contact_id})
         return Captured(old.contact_id, earlier, replayed=True)
     actions, condition, left_out = merge_update(old, lead, submission_id=submission_id, at=at)
+    if lead.consent and old.marketing_opt_out:
+        # Lifted before the merge: if the merge then fails, the retried post lifts again (a no-op).
+        suppressions.lift_marketing(old.email, now=at)
     try:
         old.update(actions=actions, condition=condition, add_version_condition=False)
     except UpdateError as exc:
-        if exc.cause_response_code == "ConditionalCheckFailedException":
+        if condition_failed(exc):
             return None  # another post (or an erasure) changed it since: try again from the top
         raise
     return Captured(old.contact_id, Outcome.MERGED, custom_left_out=left_out)

@@ -1,4 +1,4 @@
-"""Order events on the orders queue (DESIGN.md "Contracts"): Powertools parser models.
+"""Order events on the orders queue (DESIGN.md "Contracts"): parser models (pydantic).
 
 One JSON object per SQS message, told apart by `type`:
 
@@ -16,8 +16,9 @@ import re
 from decimal import Decimal, InvalidOperation
 from typing import Annotated, Any, Literal
 
-from aws_lambda_powertools.utilities.parser.models import SqsRecordModel
 from pydantic import AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field, Json, model_validator
+
+from crm_core.queues import SqsRecord
 
 _AMOUNT = re.compile(r"^\d{1,12}(\.\d{1,4})?$")
 
@@ -85,7 +86,7 @@ class Adjustment(_OrderEventBase):
 OrderEvent = Annotated[Purchase | Refund | Adjustment, Field(discriminator="type")]
 
 
-class OrderEventRecord(SqsRecordModel):
+class OrderEventRecord(SqsRecord):
     """An SQS record of the orders queue, its body parsed as an order event."""
 
     body: Json[OrderEvent]  # type: ignore[assignment]

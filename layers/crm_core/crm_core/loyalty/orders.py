@@ -23,6 +23,10 @@ def apply_order_event(event: Purchase | Refund | Adjustment) -> ledger.Applied |
     """Apply a parsed order event to the points ledger, at most once however often it arrives, then
     send the tier-change message it caused (a replay sends one still pending).
 
+    A purchase also starts the post-purchase follow-up and restarts the win-back clock; that step
+    runs on replays too, so a crash between the ledger write and the enrollment is healed by the
+    redelivery (enrolling is idempotent).
+
     Raises ValidationFailed / NotFound (the event can never apply), RetryableError (try again later:
     throttling, a refund before its purchase, a tier message that could not be sent).
     """
@@ -33,6 +37,10 @@ def apply_order_event(event: Purchase | Refund | Adjustment) -> ledger.Applied |
         applied = ledger.refund(contact_id, event)
     else:
         applied = ledger.adjust(contact_id, event)
+    if event.type == "purchase" and applied is not None:
+        from crm_core.campaigns import on_purchase  # noqa: PLC0415 - campaigns load only for purchases
+
+        on_purchase(contact_id, event.order_id, event.occurred_at)
     if applied is not None and (applied.replay or applied.tier_to):  # a replay may find one still unsent
         from crm_core.loyalty import notices  # noqa: PLC0415 - the message engine only when a tier moved
 

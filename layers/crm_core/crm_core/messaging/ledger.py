@@ -11,6 +11,7 @@ from datetime import datetime, timedelta
 
 from pynamodb.exceptions import DoesNotExist, PutError, UpdateError
 
+from crm_core.models.base import condition_failed
 from crm_core.models.messages import SentMessage
 
 MAX_ATTEMPTS = 5
@@ -18,10 +19,6 @@ MAX_ATTEMPTS = 5
 
 def message_key(contact_id: str, kind: str, occurrence: str) -> str:
     return f"{contact_id}#{kind}#{occurrence}"
-
-
-def _condition_failed(exc: PutError | UpdateError) -> bool:
-    return getattr(exc, "cause_response_code", None) == "ConditionalCheckFailedException"
 
 
 def claim(
@@ -41,7 +38,7 @@ def claim(
         item.save(condition=SentMessage.message_key.does_not_exist())
         return item
     except PutError as exc:
-        if not _condition_failed(exc):
+        if not condition_failed(exc):
             raise
     stale = now - grace
     try:
@@ -61,7 +58,7 @@ def claim(
         )
         return item
     except UpdateError as exc:
-        if _condition_failed(exc):
+        if condition_failed(exc):
             return None
         raise
 
@@ -106,6 +103,6 @@ def mark_skipped(contact_id: str, kind: str, occurrence: str, reason: str, *, no
         item.save(condition=SentMessage.message_key.does_not_exist())
         return True
     except PutError as exc:
-        if _condition_failed(exc):
+        if condition_failed(exc):
             return False
         raise

@@ -10,16 +10,13 @@ from datetime import datetime
 
 from pynamodb.exceptions import DeleteError, DoesNotExist, UpdateError
 
+from crm_core.models.base import condition_failed
 from crm_core.models.contacts import contact_id_for, normalize_email
 from crm_core.models.messages import Suppression
 
 SCOPE_NONE = "none"
 SCOPE_MARKETING = "marketing"
 SCOPE_ALL = "all"
-
-
-def _condition_failed(exc: UpdateError | DeleteError) -> bool:
-    return getattr(exc, "cause_response_code", None) == "ConditionalCheckFailedException"
 
 
 def suppression_for(address: str) -> Suppression | None:
@@ -58,7 +55,29 @@ def suppress(address: str, *, scope: str, reason: str, now: datetime) -> bool:
         )
         return True
     except UpdateError as exc:
-        if _condition_failed(exc):
+        if condition_failed(exc):
+            return False
+        raise
+
+
+def lift_marketing(address: str, *, now: datetime) -> bool:
+    """Lift an unsubscribe because the person has explicitly consented again; True if one was lifted.
+
+    Only a `marketing` suppression is lifted (to `none`, which keeps any soft-bounce count): a
+    bounce or a complaint (`all`) is never undone by a form post.
+    """
+    try:
+        Suppression(normalize_email(address)).update(
+            actions=[
+                Suppression.scope.set(SCOPE_NONE),
+                Suppression.reason.set("consented-again"),
+                Suppression.at.set(now),
+            ],
+            condition=Suppression.scope == SCOPE_MARKETING,
+        )
+        return True
+    except UpdateError as exc:
+        if condition_failed(exc):
             return False
         raise
 
@@ -81,7 +100,7 @@ def count_transient_bounce(address: str, feedback_id: str, *, now: datetime) -> 
             condition=~Suppression.feedback_ids.contains(feedback_id),
         )
     except UpdateError as exc:
-        if not _condition_failed(exc):
+        if not condition_failed(exc):
             raise
         current = suppression_for(key)
         return int(current.transient_bounces or 0) if current else 0
@@ -102,7 +121,7 @@ def clear_transient_bounces(address: str) -> bool:
                 condition=Suppression.scope == current.scope,
             )
     except (UpdateError, DeleteError) as exc:
-        if not _condition_failed(exc):
+        if not condition_failed(exc):
             raise
         return False
     return True

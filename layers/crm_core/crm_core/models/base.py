@@ -30,3 +30,12 @@ def reset_connections() -> None:
     """Drop every model's cached connection (after the endpoint or credentials change)."""
     for model in _models:
         model._connection = None
+
+
+def condition_failed(exc: BaseException) -> bool:
+    """True when a pynamodb write (or transaction) failed only because a condition did not hold:
+    the expected outcome of a replay or a lost race, not an error."""
+    reasons = getattr(exc, "cancellation_reasons", None) or []
+    if any(r is not None and getattr(r, "code", None) == "ConditionalCheckFailed" for r in reasons):
+        return True
+    return getattr(exc, "cause_response_code", None) == "ConditionalCheckFailedException"

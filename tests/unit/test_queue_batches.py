@@ -1,0 +1,64 @@
+"""The partial-batch loop: one record's failure never fails the others, an empty batch is fine."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from pydantic import BaseModel, Json
+
+from crm_core.queues import DeadLetteringBatch, SqsRecord
+
+
+class Order(BaseModel):
+    order_id: str
+
+
+class OrderRecord(SqsRecord):
+    body: Json[Order]  # type: ignore[assignment]
+
+
+def _record(message_id: str, body: str, receives: int = 1) -> dict[str, Any]:
+    return {
+        "messageId": message_id,
+        "receiptHandle": f"rh-{message_id}",
+        "body": body,
+        "attributes": {"ApproximateReceiveCount": str(receives)},
+        "messageAttributes": {},
+        "md5OfBody": "x",
+        "eventSource": "aws:sqs",
+        "eventSourceARN": "arn:aws:sqs:eu-west-1:123456789012:orders",
+        "awsRegion": "eu-west-1",
+    }
+
+
+def _batch() -> DeadLetteringBatch[OrderRecord]:
+    return DeadLetteringBatch(
+        model=OrderRecord, dead_letter_queue_url=lambda: "unused", max_receive_count=lambda: 3
+    )
+
+
+def test_failures_are_reported_one_by_one_and_the_rest_is_handled() -> None:
+    handled: list[str] = []
+
+    def handle(record: OrderRecord) -> None:
+        if record.body.order_id == "boom":
+            raise RuntimeError("ledger unavailable")
+        handled.append(record.body.order_id)
+
+    event = {
+        "Records": [
+            _record("m1", json.dumps({"order_id": "A-1"})),
+            _record("m2", "not json"),
+            _record("m3", json.dumps({"order_id": "boom"})),
+            _record("m4", json.dumps({"order_id": "A-4"})),
+        ]
+    }
+    answer = _batch().process(event, handle)
+
+    assert handled == ["A-1", "A-4"]
+    assert answer == {"batchItemFailures": [{"itemIdentifier": "m2"}, {"itemIdentifier": "m3"}]}
+
+
+def test_an_empty_batch_is_answered_without_failures() -> None:
+    assert _batch().process({"Records": []}, lambda record: None) == {"batchItemFailures": []}
