@@ -1,4 +1,4 @@
-"""Small test helpers: import a handler by file path, build real-shaped API Gateway v2 events."""
+"""Small test helpers: import a handler by file path, build real-shaped API Gateway v2 events, read SES."""
 
 from __future__ import annotations
 
