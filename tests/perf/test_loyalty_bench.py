@@ -18,6 +18,7 @@ from collections.abc import Callable
 import boto3
 
 from crm_core import loyalty
+from crm_core.loyalty import ledger
 from crm_core.models import Contact, contact_id_for
 from tests.loyalty_data import purchase
 from tests.perf.harness import record
@@ -75,11 +76,16 @@ def test_loyalty_movements_against_a_plain_write(stack, frozen_clock) -> None:
             ]
         )
 
+    # The ledger movement alone (what the guarantees cost); the whole order event, which also
+    # enrolls the post-purchase follow-up, is a row of its own below.
     def earn_one(n: int) -> None:
-        loyalty.apply_order_event(purchase(f"B-{n}", "49.90", email=email))
+        ledger.purchase(contact_id, purchase(f"B-{n}", "49.90", email=email))
 
     def replay_one(n: int) -> None:
-        loyalty.apply_order_event(purchase(f"B-{n}", "49.90", email=email))
+        ledger.purchase(contact_id, purchase(f"B-{n}", "49.90", email=email))
+
+    def order_event_one(n: int) -> None:
+        loyalty.apply_order_event(purchase(f"E-{n}", "49.90", email=email))
 
     def redeem_one(n: int) -> None:
         loyalty.redeem(contact_id, f"checkout-{n}", 10)
@@ -87,8 +93,8 @@ def test_loyalty_movements_against_a_plain_write(stack, frozen_clock) -> None:
     def first_one(n: int) -> None:
         loyalty.apply_order_event(purchase(f"N-{n}", "20.00", email=f"new{next(people)}@example.com"))
 
-    baseline, transaction, earn, replay, redeem, first = _interleaved_ms(
-        naive_earn, bare_transaction, earn_one, replay_one, redeem_one, first_one
+    baseline, transaction, earn, replay, redeem, first, order_event = _interleaved_ms(
+        naive_earn, bare_transaction, earn_one, replay_one, redeem_one, first_one, order_event_one
     )
     page = _median_ms(lambda n: loyalty.history(contact_id, limit=20), rounds=10)
 
@@ -99,4 +105,5 @@ def test_loyalty_movements_against_a_plain_write(stack, frozen_clock) -> None:
     record("loyalty", "redemption vs bare transaction", redeem, transaction, "ms", "<= 3.0")
     record("loyalty", "purchase replayed (1 batch read) vs naive", replay, baseline, "ms", "<= 2.0")
     record("loyalty", "first purchase, contact created too", first, transaction, "ms")
+    record("loyalty", "order event: earn + post-purchase enrollment", order_event, transaction, "ms")
     record("loyalty", "history page of 20 entries", page, baseline, "ms")
