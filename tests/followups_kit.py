@@ -6,46 +6,11 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from email import message_from_string, policy
-from email.message import EmailMessage
-from typing import Any
+from tests.helpers import Mail, http_event, load_handler, outbox
 
-from tests.helpers import http_event, load_handler
+Email = Mail  # the follow-up tests' name for a sent message
 
-__all__ = ["Email", "FakeTime", "http_event", "load_handler", "outbox", "read_email"]
-
-
-@dataclass
-class Email:
-    to: str
-    subject: str
-    text: str
-    html: str
-    headers: dict[str, str]
-
-    @property
-    def unsubscribe_url(self) -> str:
-        return self.headers["List-Unsubscribe"].strip("<>")
-
-
-def read_email(raw: str) -> Email:
-    message = message_from_string(raw, policy=policy.default)
-    assert isinstance(message, EmailMessage)
-    text = message.get_body(("plain",))
-    html = message.get_body(("html",))
-    return Email(
-        to=str(message["To"]),
-        subject=str(message["Subject"]),
-        text=text.get_content() if text else "",
-        html=html.get_content() if html else "",
-        headers={k: str(v) for k, v in message.items()},
-    )
-
-
-def outbox(stack: Any) -> list[Email]:
-    """What SES (moto) accepted, as the recipients would read it."""
-    return [read_email(m.raw_data) for m in stack.sent_emails()]
+__all__ = ["Email", "FakeTime", "http_event", "load_handler", "outbox"]
 
 
 class FakeTime:

@@ -120,6 +120,10 @@ class Mail:
     html: str
     headers: dict[str, str]
 
+    @property
+    def unsubscribe_url(self) -> str:
+        return self.headers["List-Unsubscribe"].strip("<>")
+
 
 def parse_sent(sent: Any) -> Mail:
     """A moto SES RawMessage (`stack.sent_emails()` item) parsed into a Mail."""
@@ -135,3 +139,19 @@ def parse_sent(sent: Any) -> Mail:
         html=html.get_content() if html else "",
         headers={k: str(v) for k, v in message.items()},
     )
+
+
+def outbox(stack: Any) -> list[Mail]:
+    """Every email SES (moto) accepted so far, parsed as the recipients would read it, oldest first."""
+    return [parse_sent(sent) for sent in stack.sent_emails()]
+
+
+def index_shape(indexes: list[dict[str, Any]] | None) -> dict[str, tuple[Any, ...]]:
+    """Global secondary indexes by name: their key schema and projection, to compare two tables."""
+    return {
+        ix["IndexName"]: (
+            tuple((k["AttributeName"], k["KeyType"]) for k in ix["KeySchema"]),
+            ix["Projection"]["ProjectionType"],
+        )
+        for ix in indexes or []
+    }

@@ -9,34 +9,11 @@ from typing import Any
 
 import boto3
 
+from infra.local.events import sqs_record
 from tests.helpers import http_event as shared_http_event
 from tests.helpers import load_handler
 
-__all__ = ["EventSource", "http_event", "load_handler", "send", "sqs_lambda_record"]
-
-
-def sqs_lambda_record(message: dict[str, Any], queue_arn: str, region: str = "eu-west-1") -> dict[str, Any]:
-    """A boto3 `receive_message` message in the shape Lambda's SQS event source delivers it."""
-    attributes = message.get("Attributes", {})
-    return {
-        "messageId": message["MessageId"],
-        "receiptHandle": message["ReceiptHandle"],
-        "body": message["Body"],
-        "attributes": {
-            "ApproximateReceiveCount": attributes.get("ApproximateReceiveCount", "1"),
-            "SentTimestamp": attributes.get("SentTimestamp", "0"),
-            "SenderId": attributes.get("SenderId", "AIDAEXAMPLE"),
-            "ApproximateFirstReceiveTimestamp": attributes.get("ApproximateFirstReceiveTimestamp", "0"),
-        },
-        "messageAttributes": {
-            name: {"stringValue": value.get("StringValue"), "dataType": value["DataType"]}
-            for name, value in message.get("MessageAttributes", {}).items()
-        },
-        "md5OfBody": message.get("MD5OfBody", ""),
-        "eventSource": "aws:sqs",
-        "eventSourceARN": queue_arn,
-        "awsRegion": region,
-    }
+__all__ = ["EventSource", "http_event", "load_handler", "send"]
 
 
 @dataclass
@@ -61,7 +38,7 @@ class EventSource:
             AttributeNames=["All"],
             MessageAttributeNames=["All"],
         ).get("Messages", [])
-        return [sqs_lambda_record(m, self.queue_arn) for m in messages]
+        return [sqs_record(m, queue_arn=self.queue_arn, region="eu-west-1") for m in messages]
 
     def deliver(self, records: list[dict[str, Any]]) -> dict[str, Any]:
         """Invoke the handler with these records; settle them as the event source would."""

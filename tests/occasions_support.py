@@ -8,7 +8,9 @@ import pytest
 
 from crm_core.models import Contact, contact_id_for
 from crm_core.models.contacts import occasion_day
-from tests.helpers import Mail, parse_sent
+from tests.helpers import Mail, outbox
+
+__all__ = ["Mail", "add_contact", "outbox", "production_send_rate"]
 
 
 def add_contact(
@@ -37,11 +39,6 @@ def add_contact(
     )
     contact.save()
     return contact
-
-
-def outbox(stack: Any) -> list[Mail]:
-    """Every email SES accepted so far, parsed, oldest first."""
-    return [parse_sent(sent) for sent in stack.sent_emails()]
 
 
 def production_send_rate(monkeypatch: pytest.MonkeyPatch, rate: float = 100.0) -> None:

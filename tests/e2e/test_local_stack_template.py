@@ -15,18 +15,9 @@ import pytest
 from infra.local.client import LocalClient
 from infra.provision import table_spec
 from infra.template import ROOT, Template
+from tests.helpers import index_shape
 
 pytestmark = pytest.mark.e2e
-
-
-def _index_shape(indexes: list[dict]) -> dict[str, tuple]:
-    return {
-        ix["IndexName"]: (
-            tuple((k["AttributeName"], k["KeyType"]) for k in ix["KeySchema"]),
-            ix["Projection"]["ProjectionType"],
-        )
-        for ix in indexes or []
-    }
 
 
 def test_a_fresh_stack_has_an_empty_outbox(local_stack: LocalClient) -> None:
@@ -66,7 +57,7 @@ def test_the_stack_tables_indexes_and_queues_are_the_template_ones(local_stack: 
         spec = table_spec(template, logical_id)
         live = ddb.describe_table(TableName=spec["TableName"])["Table"]
         assert live["KeySchema"] == spec["KeySchema"], logical_id
-        assert _index_shape(live.get("GlobalSecondaryIndexes", [])) == _index_shape(
+        assert index_shape(live.get("GlobalSecondaryIndexes", [])) == index_shape(
             spec.get("GlobalSecondaryIndexes", [])
         ), logical_id
 

@@ -13,16 +13,7 @@ import pytest
 from crm_core.settings import RUNTIME_PROVIDED, Settings
 from infra.provision import table_spec
 from infra.template import ROOT, Template
-
-
-def _index_shape(indexes: list[dict]) -> dict[str, tuple]:
-    return {
-        ix["IndexName"]: (
-            tuple((k["AttributeName"], k["KeyType"]) for k in ix["KeySchema"]),
-            ix["Projection"]["ProjectionType"],
-        )
-        for ix in indexes or []
-    }
+from tests.helpers import index_shape
 
 
 def test_local_tables_have_the_template_key_schema_and_indexes(stack, template: Template) -> None:
@@ -33,7 +24,7 @@ def test_local_tables_have_the_template_key_schema_and_indexes(stack, template: 
         spec = table_spec(template, logical_id)
         live = ddb.describe_table(TableName=spec["TableName"])["Table"]
         assert live["KeySchema"] == spec["KeySchema"], logical_id
-        assert _index_shape(live.get("GlobalSecondaryIndexes", [])) == _index_shape(
+        assert index_shape(live.get("GlobalSecondaryIndexes", [])) == index_shape(
             spec.get("GlobalSecondaryIndexes", [])
         ), logical_id
         ttl = declared[logical_id]["Properties"].get("TimeToLiveSpecification")
