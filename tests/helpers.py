@@ -127,7 +127,7 @@ class Mail:
 
 def parse_sent(sent: Any) -> Mail:
     """A moto SES RawMessage (`stack.sent_emails()` item) parsed into a Mail."""
-    message = email.message_from_string(sent.raw_data, policy=default)
+    message = email.message_from_bytes(sent.raw_data.encode("utf-8"), policy=default)
     assert isinstance(message, EmailMessage)
     text = message.get_body(preferencelist=("plain",))
     html = message.get_body(preferencelist=("html",))

@@ -14,6 +14,7 @@ from crm_core import aws
 from crm_core.messaging import Outcome, Outgoing, deliver, suppressions, templates
 from crm_core.models import SentMessage, contact_id_for
 from crm_core.models.messages import Suppression
+from tests.helpers import parse_sent
 
 ADDRESS = "zoe@example.com"
 
@@ -55,9 +56,10 @@ def test_a_message_is_sent_once_however_often_it_is_delivered(stack, frozen_cloc
     assert second.outcome is Outcome.DUPLICATE
     sent = stack.sent_emails()
     assert len(sent) == 1
-    raw = sent[0].raw_data
-    assert "Ciao" in raw
-    assert "Zoë &lt;b&gt;" in raw or "Zo=C3=AB &lt;b&gt;" in raw or "&lt;b&gt;" in raw
+    mail = parse_sent(sent[0])
+    assert mail.subject == "Ciao Zoë <b>"  # Italian, as asked; plain text is not HTML-escaped
+    assert "Ciao Zoë <b>, see https://x" in mail.text
+    assert "<p>Ciao Zoë &lt;b&gt;</p>" in mail.html  # HTML is autoescaped
     ledger = SentMessage.get(f"{contact_id_for(ADDRESS)}#notice#1")
     assert ledger.status == "sent"
     assert ledger.ses_message_id == first.ses_message_id
@@ -120,11 +122,9 @@ def test_marketing_carries_one_click_unsubscribe_and_a_working_link(
     frozen_clock.set(frozen_clock.now().replace(hour=10))  # 11:00 in Rome: inside the window
     assert deliver(_message(marketing=True, time_zone="Europe/Rome")).outcome is Outcome.SENT
 
-    from email import message_from_string, policy
-
-    sent = message_from_string(stack.sent_emails()[0].raw_data, policy=policy.default)
-    assert sent["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
-    url = str(sent["List-Unsubscribe"]).strip("<>")
+    sent = parse_sent(stack.sent_emails()[0])
+    assert sent.headers["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+    url = sent.unsubscribe_url
     token = parse_qs(urlparse(url).query)["token"][0]
     assert tokens.verify(token, UNSUBSCRIBE_PURPOSE)["c"] == contact_id_for(ADDRESS)
 

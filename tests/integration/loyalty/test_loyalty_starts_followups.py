@@ -4,10 +4,10 @@ day, once, however often SQS delivers the order event."""
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from email import message_from_string, policy
 
 from crm_core.campaigns import sender
 from crm_core.models import Enrollment, contact_id_for
+from tests.helpers import outbox
 from tests.loyalty_helpers import send
 
 ANA = "ana@example.com"
@@ -43,7 +43,7 @@ def test_a_purchase_enrolls_post_purchase_once_and_the_thank_you_follows_the_nex
     frozen_clock.advance(timedelta(days=1, hours=1))
     sender.run(remaining_ms=lambda: 60_000)
     sender.run(remaining_ms=lambda: 60_000)
-    sent = [message_from_string(m.raw_data, policy=policy.default) for m in stack.sent_emails()]
+    sent = outbox(stack)
     assert len(sent) == 1
-    assert "A-1001" in sent[0]["Subject"]
-    assert sent[0]["Reply-To"] == stack.env["SUPPORT_ADDRESS"]  # a reply reaches the complaint inbox
+    assert "A-1001" in sent[0].subject
+    assert sent[0].headers["Reply-To"] == stack.env["SUPPORT_ADDRESS"]  # a reply reaches the complaint inbox

@@ -42,6 +42,7 @@ def build(
         msg["Reply-To"] = header_safe(reply_to)
     for name, value in (headers or {}).items():
         msg[header_safe(name)] = header_safe(value)
-    msg.set_content(text, subtype="plain", charset="utf-8")
-    msg.add_alternative(html, subtype="html", charset="utf-8")
+    # Quoted-printable keeps non-ASCII text 7-bit safe across every relay, as SES recommends.
+    msg.set_content(text, subtype="plain", charset="utf-8", cte="quoted-printable")
+    msg.add_alternative(html, subtype="html", charset="utf-8", cte="quoted-printable")
     return msg.as_bytes()

@@ -134,5 +134,5 @@ class Contact(Model):
 
     @property
     def display_name(self) -> str:
-        """First name if known, else the full name, else ''."""
-        return self.first_name or " ".join(p for p in (self.first_name, self.last_name) if p) or ""
+        """How a message greets the contact: the first name if known, else the last name, else ''."""
+        return self.first_name or self.last_name or ""
