@@ -16,6 +16,14 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 TEMPLATE_PATH = ROOT / "template.yaml"
 ACCOUNT_ID = "123456789012"
+SECRET_SUFFIX = "Loc4l1"
+
+
+class _NoValue(str):
+    """`Ref: AWS::NoValue`: dropped from the list or mapping that holds it, as CloudFormation does."""
+
+
+NO_VALUE = _NoValue("")
 
 
 def load(path: Path = TEMPLATE_PATH) -> dict[str, Any]:
@@ -36,6 +44,11 @@ def _plain(value: Any) -> Any:
     if isinstance(value, str):
         return str(value)
     return value
+
+
+_INTRINSICS = frozenset(
+    {"Ref", "Fn::GetAtt", "Fn::Sub", "Fn::Join", "Fn::Split", "Fn::Select", "Fn::If", "Condition"}
+)
 
 
 @dataclass(frozen=True)
@@ -76,8 +89,9 @@ class Template:
         return self.body.get("Resources", {})  # type: ignore[no-any-return]
 
     def of_type(self, *types: str) -> Iterator[tuple[str, dict[str, Any]]]:
+        """The resources of those types that this deployment creates (their Condition, if any, holds)."""
         for logical_id, resource in self.resources.items():
-            if resource.get("Type") in types:
+            if resource.get("Type") in types and self.exists(logical_id):
                 yield logical_id, resource
 
     # ---- names and ARNs of the local deployment -------------------------------------------------
@@ -111,8 +125,9 @@ class Template:
             "AWS::StackName": self.stack,
             "AWS::URLSuffix": "amazonaws.com",
             "AWS::Partition": "aws",
-            "AWS::NoValue": "",
         }
+        if logical_id == "AWS::NoValue":
+            return NO_VALUE  # type: ignore[return-value]
         if logical_id in pseudo:
             return pseudo[logical_id]
         kind = self.resources[logical_id]["Type"]
@@ -131,6 +146,11 @@ class Template:
             "AWS::SNS::Topic": f"sns:{self.region}:{ACCOUNT_ID}:{name}",
             "AWS::S3::Bucket": f"s3:::{name}",
             "AWS::Serverless::Function": f"lambda:{self.region}:{ACCOUNT_ID}:function:{name}",
+            "AWS::Lambda::Function": f"lambda:{self.region}:{ACCOUNT_ID}:function:{name}",
+            "AWS::IAM::Role": f"iam::{ACCOUNT_ID}:role/{name}",
+            "AWS::KMS::Key": f"kms:{self.region}:{ACCOUNT_ID}:key/{name}",
+            # Secrets Manager appends six random characters; ours are fixed so policies can name them.
+            "AWS::SecretsManager::Secret": f"secretsmanager:{self.region}:{ACCOUNT_ID}:secret:{name}-{SECRET_SUFFIX}",
         }.get(kind, f"{kind.split('::')[1].lower()}:{self.region}:{ACCOUNT_ID}:{name}")
         return f"arn:aws:{service}"
 
@@ -153,13 +173,13 @@ class Template:
 
     # ---- intrinsic functions --------------------------------------------------------------------
     def resolve(self, value: Any) -> Any:  # noqa: PLR0911 - one branch per intrinsic function
-        """Resolve Ref, GetAtt, Sub, Join, Split, Select, If (conditions taken as false) recursively."""
+        """Resolve Ref, GetAtt, Sub, Join, Split, Select, If (with the template's Conditions) recursively."""
         if isinstance(value, list):
-            return [self.resolve(v) for v in value]
+            return [r for r in (self.resolve(v) for v in value) if r is not NO_VALUE]
         if not isinstance(value, dict):
             return value
-        if len(value) != 1:
-            return {k: self.resolve(v) for k, v in value.items()}
+        if len(value) != 1 or next(iter(value)) not in _INTRINSICS:
+            return {k: r for k, r in ((k, self.resolve(v)) for k, v in value.items()) if r is not NO_VALUE}
         ((key, arg),) = value.items()
         if key == "Ref":
             return self.ref(arg)
@@ -179,8 +199,31 @@ class Template:
             index, items = arg
             return self.resolve(items)[int(index)]
         if key == "Fn::If":
-            return self.resolve(arg[2])
+            return self.resolve(arg[1] if self.condition(arg[0]) else arg[2])
         return {key: self.resolve(arg)}
+
+    def condition(self, name_or_expression: Any) -> bool:
+        """The value of a named condition of the template (or of a condition expression)."""
+        if isinstance(name_or_expression, str):
+            return self.condition(self.body.get("Conditions", {})[name_or_expression])
+        ((key, arg),) = name_or_expression.items()
+        if key == "Fn::Equals":
+            left, right = (str(self.resolve(a)) for a in arg)
+            return left == right
+        if key == "Fn::Not":
+            return not self.condition(arg[0])
+        if key == "Fn::And":
+            return all(self.condition(a) for a in arg)
+        if key == "Fn::Or":
+            return any(self.condition(a) for a in arg)
+        if key == "Condition":
+            return self.condition(str(arg))
+        raise ValueError(f"unsupported condition function {key}")
+
+    def exists(self, logical_id: str) -> bool:
+        """False for a resource whose Condition is false (CloudFormation does not create it)."""
+        condition = self.resources[logical_id].get("Condition")
+        return condition is None or self.condition(str(condition))
 
     def _sub_var(self, name: str, variables: Mapping[str, Any]) -> str:
         if name in variables:
