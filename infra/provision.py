@@ -87,8 +87,12 @@ def provision(template: Template, session: boto3.Session | None = None) -> dict[
         created["topics"].append(template.physical_name(logical_id))
 
     ses = session.client("ses")
-    for _, resource in template.of_type("AWS::SES::EmailIdentity"):
-        identity = str(template.resolve(resource["Properties"]["EmailIdentity"]))
+    identities = [str(template.resolve(r["Properties"]["EmailIdentity"])) for _, r in template.of_type("AWS::SES::EmailIdentity")]
+    # On AWS the user verifies the sender beforehand unless the stack creates it (CreateSenderIdentity).
+    sender = template.param_values.get("SenderAddress")
+    if sender and sender not in identities:
+        identities.append(sender)
+    for identity in identities:
         if "@" in identity:
             ses.verify_email_identity(EmailAddress=identity)
         else:

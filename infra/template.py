@@ -148,6 +148,7 @@ class Template:
             "AWS::Serverless::Function": f"lambda:{self.region}:{ACCOUNT_ID}:function:{name}",
             "AWS::Lambda::Function": f"lambda:{self.region}:{ACCOUNT_ID}:function:{name}",
             "AWS::IAM::Role": f"iam::{ACCOUNT_ID}:role/{name}",
+            "AWS::Events::Rule": f"events:{self.region}:{ACCOUNT_ID}:rule/{name}",
             "AWS::KMS::Key": f"kms:{self.region}:{ACCOUNT_ID}:key/{name}",
             # Secrets Manager appends six random characters; ours are fixed so policies can name them.
             "AWS::SecretsManager::Secret": f"secretsmanager:{self.region}:{ACCOUNT_ID}:secret:{name}-{SECRET_SUFFIX}",

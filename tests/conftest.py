@@ -31,8 +31,12 @@ from moto import mock_aws  # noqa: E402
 from crm_core import aws, clock  # noqa: E402
 from crm_core.models import reset_connections  # noqa: E402
 from crm_core.settings import reset_settings  # noqa: E402
+from infra.aws_rules import enforce  # noqa: E402
 from infra.provision import provision  # noqa: E402
 from infra.template import Template  # noqa: E402
+
+
+enforce.install()  # before any client exists: every call a handler makes is checked against its role
 
 
 @pytest.fixture(scope="session")
@@ -117,3 +121,39 @@ def _one_botocore_session() -> Iterator[None]:
     shared = botocore.session.get_session()
     with mock.patch("pynamodb.connection.base.get_session", lambda: shared):
         yield
+
+
+@pytest.fixture(autouse=True)
+def _no_call_aws_would_deny(request: pytest.FixtureRequest) -> Iterator[None]:
+    """A test fails if a handler made a call its IAM role does not allow, even when the code caught
+    the AccessDenied (a swallowed denial is a feature that silently does nothing on AWS).
+    Tests that provoke a denial on purpose say so with `@pytest.mark.access_denied_expected`."""
+    from tests.helpers import deployment
+
+    denials = deployment().denials
+    before = len(denials)
+    yield
+    new = denials[before:]
+    if new and request.node.get_closest_marker("access_denied_expected") is None:
+        pytest.fail("AWS would deny these calls (template.yaml policies):\n  " + "\n  ".join(dict.fromkeys(new)))
+
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    """The least-privilege review: grants of each function that no call in this run needed."""
+    import json
+
+    from infra.template import ROOT
+    from tests.helpers import deployment
+
+    checked = deployment.cache_info().currsize and deployment()
+    if not checked or not checked.record():
+        return
+    out = ROOT / "build" / "iam-usage.json"
+    out.parent.mkdir(exist_ok=True)
+    out.write_text(json.dumps({"used": checked.usage(), "unused": checked.unused_grants()}, indent=1))
+    unused = checked.unused_grants()
+    terminalreporter.section("IAM: grants no call in this run needed (least-privilege review)")
+    for function, grants in unused.items():
+        terminalreporter.write_line(f"{function}: {len(grants)} unused, e.g. {grants[0]}")
+    terminalreporter.write_line(f"full report: {out.relative_to(ROOT)}")

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import base64
+import functools
 import email
 import importlib.util
 import json
+import os
 from dataclasses import dataclass
 from email.message import EmailMessage
 from email.policy import default
@@ -15,18 +17,51 @@ from types import ModuleType
 from typing import Any
 from urllib.parse import parse_qsl, urlencode
 
+from crm_core.messaging import tokens
+from infra.aws_rules.enforce import Deployment, acting_as
+from infra.template import Template
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
 @cache
+def deployment() -> Deployment:
+    """The template's functions and the roles SAM generates for them, as the tests' stack deploys it."""
+    return Deployment(Template(), audit_only=os.environ.get("CRM_IAM_AUDIT") == "1")
+
+
+@cache
 def load_handler(function: str) -> ModuleType:
-    """Import functions/<function>/app.py as its own module (each function is its own package on AWS)."""
+    """Import functions/<function>/app.py as its own module (each function is its own package on AWS).
+
+    Its `lambda_handler` runs under the function's IAM role: every AWS call it makes is checked
+    against the policies SAM generates from template.yaml, and a call AWS would deny raises
+    AccessDenied here too (infra.aws_rules.enforce).
+    """
     path = ROOT / "functions" / function / "app.py"
     spec = importlib.util.spec_from_file_location(f"handler_{function}", path)
     assert spec and spec.loader, path
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
+    logical_id = function_id(function)
+    handler = module.lambda_handler
+
+    @functools.wraps(handler)
+    def under_its_role(event: Any, context: Any) -> Any:
+        tokens.forget_key()  # as in a fresh instance: a key another function fetched would hide a denial
+        with acting_as(deployment(), logical_id):
+            return handler(event, context)
+
+    module.lambda_handler = under_its_role
     return module
+
+
+def function_id(folder: str) -> str:
+    """The template's logical id of the function whose code is functions/<folder>/."""
+    for logical_id, function in Template().functions().items():
+        if function.handler_path.parent.name == folder:
+            return logical_id
+    raise KeyError(f"no function of template.yaml has its code in functions/{folder}")
 
 
 def http_event(

@@ -25,7 +25,7 @@ from typing import Any
 
 from infra.aws_rules.calls import requests_for
 from infra.aws_rules.policy import Decision, Request, Statement, evaluate, matches
-from infra.aws_rules.transform import sam_transform
+from infra.aws_rules.transform import transform_body
 from infra.template import ACCOUNT_ID, Template
 
 # Managed policies SAM attaches to function roles, with their documents as AWS publishes them.
@@ -89,13 +89,17 @@ class Deployment:
 
     template: Template
     _calls: dict[str, set[tuple[str, str]]] = field(default_factory=lambda: defaultdict(set))
+    denials: list[str] = field(default_factory=list)  # "Function: action on resource", in order
+    # Record denials without raising them: to find every grant a new feature needs in one test run
+    # (CRM_IAM_AUDIT=1), never to make a test pass.
+    audit_only: bool = False
 
     @cached_property
     def transformed(self) -> _CloudResolver:
         parameters = {
             k: v for k, v in self.template.param_values.items() if k in self.template.body.get("Parameters", {})
         }
-        body = sam_transform(self.template.path, parameters, self.template.region)
+        body = transform_body(self.template.body, parameters, self.template.region)
         return _CloudResolver(
             body=body,
             stack=self.template.stack,
@@ -165,7 +169,18 @@ class Deployment:
             for decision in decisions:
                 if decision.allowed:
                     self._calls[function].add((decision.request.action, decision.resource))
+                else:
+                    self.denials.append(f"{function}: {decision.request.action} on {decision.resource}")
         return decisions
+
+    def usage(self) -> dict[str, list[str]]:
+        """Per function, every action-on-resource its calls needed (allowed or not), sorted."""
+        with _lock:
+            used = {k: {f"{a} on {r}" for a, r in v} for k, v in self._calls.items()}
+            for denial in self.denials:
+                function, _, what = denial.partition(": ")
+                used.setdefault(function, set()).add(what)
+        return {k: sorted(v) for k, v in sorted(used.items())}
 
     def record(self) -> dict[str, set[tuple[str, str]]]:
         """Per function, every (action, resource) that a call needed and was allowed."""
@@ -253,7 +268,7 @@ def _checker(service: str, region: str | None) -> Any:
             return
         deployment, function = active
         for decision in deployment.check(function, service, model.name, params):
-            if not decision.allowed:
+            if not decision.allowed and not deployment.audit_only:
                 raise access_denied(deployment, function, service, model.name, decision)
 
     return check

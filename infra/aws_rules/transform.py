@@ -40,11 +40,17 @@ def sam_transform(
 
 @cache
 def _transform(text: str, parameters: tuple[tuple[str, str], ...], region: str) -> dict[str, Any]:
-    from samtranslator.model.exceptions import InvalidDocumentException
-    from samtranslator.translator.transform import transform
     from samtranslator.yaml_helper import yaml_parse
 
-    body = yaml_parse(text)
+    return transform_body(yaml_parse(text), dict(parameters), region)
+
+
+def transform_body(body: dict[str, Any], parameters: Mapping[str, str], region: str) -> dict[str, Any]:
+    """The transform of a template already read (intrinsics in their long form); the body is not changed."""
+    from samtranslator.model.exceptions import InvalidDocumentException
+    from samtranslator.translator.transform import transform
+
+    body = copy.deepcopy(body)  # the translator changes what it is given
     for resource in body.get("Resources", {}).values():
         key = _PACKAGED_URIS.get(resource.get("Type", ""))
         if key and isinstance(resource.get("Properties", {}).get(key), str):

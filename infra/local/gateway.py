@@ -311,7 +311,11 @@ def cors_of(template: Template, api: str | None) -> Cors | None:
     resource = apis.get(api or "") or (next(iter(apis.values())) if len(apis) == 1 else None)
     if resource is None:
         return None
-    config = template.resolve(resource.get("Properties", {}).get("CorsConfiguration"))
+    props = resource.get("Properties", {})
+    config = template.resolve(props.get("CorsConfiguration"))
+    written = (props.get("DefinitionBody") or {}).get("x-amazon-apigateway-cors")
+    if written:  # CORS written into the API definition, in API Gateway's own (camelCase) keys
+        config = {key[0].upper() + key[1:]: value for key, value in template.resolve(written).items()}
     if not config:
         return None
     if config is True:

@@ -8,6 +8,7 @@ serialized by one lock: every function behaves as a single warm Lambda instance,
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import os
 import sys
@@ -22,7 +23,9 @@ from types import ModuleType
 from typing import Any
 
 from crm_core import clock
+from crm_core.messaging import tokens
 from crm_core.settings import reset_settings
+from infra.aws_rules.enforce import Deployment, acting_as
 from infra.local import events
 from infra.template import Function, Template
 
@@ -105,8 +108,10 @@ class Runtime:
         base_env: Mapping[str, str],
         log: Callable[[str], None],
         overrides: Mapping[str, str] | None = None,
+        deployment: Deployment | None = None,
     ) -> None:
         self.template = template
+        self.deployment = deployment  # when given, each invocation runs under its function's IAM role
         self._overrides = dict(overrides or {})
         self.functions: dict[str, Function] = template.functions()
         self.lock = threading.RLock()
@@ -206,8 +211,12 @@ class Runtime:
                 timeout_seconds=int(self.setting(logical_id, "Timeout")),
             )
             started = time.perf_counter()
+            role = acting_as(self.deployment, logical_id) if self.deployment else contextlib.nullcontext()
+            if self.deployment:
+                tokens.forget_key()  # each function is its own instance on AWS: fetch the key under its role
             try:
-                invocation.result = self.handler(logical_id)(event, context)
+                with role:
+                    invocation.result = self.handler(logical_id)(event, context)
             except Exception as exc:  # noqa: BLE001 - Lambda turns any exception into an error payload
                 invocation.error = {
                     "errorMessage": str(exc),

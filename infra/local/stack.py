@@ -22,6 +22,7 @@ from crm_core import aws, clock
 from crm_core.messaging import tokens
 from crm_core.models import reset_connections
 from crm_core.settings import reset_settings
+from infra.aws_rules import enforce
 from infra.local import gateway, server, triggers
 from infra.local.motoserver import MotoServer
 from infra.local.outbox import Outbox
@@ -89,6 +90,11 @@ class LocalStack:
         self._http = server.LocalHTTPServer((self.host, self.port), self)
         self.port = self._http.server_address[1]
         self._link_here()
+        # What AWS runs first: the SAM transform (a template it rejects never starts), then every
+        # call a function makes is checked against the role SAM generates for it.
+        enforce.install()
+        self.deployment = enforce.Deployment(self.template)
+        self.deployment.roles  # noqa: B018 - transform now: refuse to start on a template AWS refuses
         self.outbox = Outbox(self.template.region, self.clock.now)
         self._moto = MotoServer.shared()
         self.moto_url = self._moto.url
@@ -102,7 +108,9 @@ class LocalStack:
         self.sns = session.client("sns", endpoint_url=self.moto_url, config=config)
         self.s3 = session.client("s3", endpoint_url=self.moto_url, config=config)
         self.created = provision(self.template, session)
-        self.runtime = Runtime(self.template, dict(os.environ), self.log, self.env_overrides)
+        self.runtime = Runtime(
+            self.template, dict(os.environ), self.log, self.env_overrides, deployment=self.deployment
+        )
         self.schedules = triggers.Schedules(self.template, self.runtime)
         self.queues = triggers.Queues(self.template, self.runtime, self.sqs)
         self.topics = triggers.Topics(self.template, self.runtime, self.sns)
@@ -217,7 +225,12 @@ class LocalStack:
 
     def banner(self) -> str:
         """What the stack serves, for the console."""
-        lines = [f"CRM local stack on {self.url}  (started in {self.startup_seconds:.1f} s)", ""]
+        lines = [
+            f"CRM local stack on {self.url}  (started in {self.startup_seconds:.1f} s)",
+            "template.yaml passed the SAM transform; every AWS call a function makes is checked against",
+            "the IAM role SAM generates for it (a denied call fails with AccessDenied, as on AWS).",
+            "",
+        ]
         lines.append("HTTP API (template.yaml):")
         for route in self.routes or []:
             auth = "  [AWS_IAM: signatures not checked locally]" if route.iam else ""

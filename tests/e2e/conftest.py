@@ -20,3 +20,5 @@ def local_stack() -> Iterator[LocalClient]:
     """
     with LocalStack(Template(), port=0, log_requests=False) as stack:
         yield LocalClient(stack.url)
+        # The stack runs each function under its IAM role: a denied call is a feature AWS would break.
+        assert not stack.deployment.denials, "AWS would deny:\n  " + "\n  ".join(stack.deployment.denials)

@@ -33,10 +33,9 @@ def test_only_ses_of_this_account_and_rule_set_may_write_the_inbound_bucket(temp
     assert permission["Principal"] == "ses.amazonaws.com" and "SourceAccount" in permission
 
 
-def test_the_escalator_runs_every_five_minutes_alone(template: Template) -> None:
+def test_the_escalator_runs_every_five_minutes(template: Template) -> None:
     function = template.functions()["EscalateCasesFunction"]
     assert function.events["EveryFiveMinutes"]["Properties"]["Schedule"] == "rate(5 minutes)"
-    assert function.properties["ReservedConcurrentExecutions"] == 1
 
 
 def test_the_local_receipt_rule_accepts_labelled_addresses_as_ses_does() -> None:

@@ -60,7 +60,14 @@ def get_metrics() -> Metrics:
 
 
 def count(name: str, value: float = 1) -> None:
-    """Add to a count metric."""
+    """Add to a count metric, with the deployment's `environment` dimension (dev and prod share an
+    account and the namespace: without it each would trip the other's alarms)."""
     from aws_lambda_powertools.metrics import MetricUnit  # noqa: PLC0415
 
-    get_metrics().add_metric(name=name, unit=MetricUnit.Count, value=value)
+    from crm_core.settings import get_settings  # noqa: PLC0415
+
+    metrics = get_metrics()
+    environment = get_settings().environment
+    if metrics.default_dimensions.get("environment") != environment:
+        metrics.set_default_dimensions(environment=environment)
+    metrics.add_metric(name=name, unit=MetricUnit.Count, value=value)

@@ -1,0 +1,80 @@
+"""Every service-to-service path of the template is allowed by its receiving side, as AWS checks it:
+SES -> S3 bucket policy and Lambda permission, SES and CloudWatch -> SNS (topic policy, KMS key
+policy), EventBridge, SNS and API Gateway -> Lambda permissions, SQS -> the function's role,
+on-failure destinations -> the role. Each mutation below is a real mistake that deploys fine and
+then silently fails on AWS; the check must name it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from infra.aws_rules.enforce import Deployment
+from infra.aws_rules.principals import Paths
+from infra.template import TEMPLATE_PATH, Template
+
+
+def problems(text: str | None = None, tmp_path: Path | None = None) -> list[str]:
+    path = TEMPLATE_PATH
+    if text is not None:
+        assert tmp_path is not None
+        path = tmp_path / "template.yaml"
+        path.write_text(text)
+    return Paths(Deployment(Template(path=path))).problems()
+
+
+def test_every_service_path_of_the_template_is_allowed() -> None:
+    assert problems() == []
+
+
+def mutated(old: str, new: str) -> str:
+    text = TEMPLATE_PATH.read_text()
+    assert old in text, f"the template no longer contains {old!r}: update this test"
+    return text.replace(old, new, 1)
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "named"),
+    [
+        pytest.param(
+            "KmsMasterKeyId: !Ref NotificationsKey\n",
+            "KmsMasterKeyId: alias/aws/sns\n",
+            "AWS managed key alias/aws/sns, which cloudwatch.amazonaws.com cannot use",
+            id="alarm-topic-on-the-aws-managed-key",
+        ),
+        pytest.param(
+            "Principal: { Service: cloudwatch.amazonaws.com }",
+            "Principal: { Service: events.amazonaws.com }",
+            "does not allow cloudwatch.amazonaws.com to kms:",
+            id="key-policy-without-cloudwatch",
+        ),
+        pytest.param(
+            "          - Sid: SesPublishesToTheEncryptedTopic\n            Effect: Allow",
+            "          - Sid: SesPublishesToTheEncryptedTopic\n            Effect: Deny",
+            "does not allow ses.amazonaws.com to kms:",
+            id="key-policy-without-ses",
+        ),
+        pytest.param(
+            "            Principal: { Service: ses.amazonaws.com }\n            Action: sns:Publish",
+            "            Principal: { Service: sns.amazonaws.com }\n            Action: sns:Publish",
+            "cannot publish to SesFeedbackTopic",
+            id="topic-policy-without-ses",
+        ),
+        pytest.param(
+            "            Action: s3:PutObject\n            Resource: !Sub \"${InboundMailBucket.Arn}/inbound/*\"",
+            "            Action: s3:PutObject\n            Resource: !Sub \"${InboundMailBucket.Arn}/other/*\"",
+            "cannot store mail in InboundMailBucket",
+            id="bucket-policy-on-another-prefix",
+        ),
+        pytest.param(
+            "      Principal: ses.amazonaws.com\n      SourceAccount",
+            "      Principal: s3.amazonaws.com\n      SourceAccount",
+            "cannot invoke",
+            id="no-lambda-permission-for-ses",
+        ),
+    ],
+)
+def test_a_broken_service_path_is_named(old: str, new: str, named: str, tmp_path: Path) -> None:
+    found = problems(mutated(old, new), tmp_path)
+    assert any(named in problem for problem in found), found
