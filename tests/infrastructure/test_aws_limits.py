@@ -66,7 +66,7 @@ def test_what_links_and_customers_depend_on_survives_the_stack(logical_id: str) 
 def test_every_function_logs_to_a_group_that_expires() -> None:
     template = transformed(LogRetentionDays="30")
     groups = {
-        str(props["LogGroupName"]): props.get("RetentionInDays")
+        str(props["LogGroupName"]): int(props.get("RetentionInDays", 0))
         for props in (resolved(template, logical_id) for logical_id, _ in template.of_type("AWS::Logs::LogGroup"))
         if "LogGroupName" in props
     }
