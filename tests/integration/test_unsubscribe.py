@@ -124,14 +124,15 @@ def test_the_link_in_a_real_email_stops_the_next_steps(call, stack, frozen_clock
 @pytest.mark.parametrize("method", ["GET", "POST"])
 def test_a_forged_altered_or_missing_token_is_refused_with_400(call, giulia, method: str) -> None:
     genuine = unsubscribe_url(giulia, "welcome.tips")
-    body, signature = genuine.split("token=")[1].split(".")
+    kid, body, signature = genuine.split("token=")[1].split(".")
     other = (
-        unsubscribe_url(contact_id_for("someone@else.com"), "welcome.tips").split("token=")[1].split(".")[0]
+        unsubscribe_url(contact_id_for("someone@else.com"), "welcome.tips").split("token=")[1].split(".")[1]
     )
     for bad in (
-        f"/unsubscribe?token={body}.{signature[:-1]}{'A' if signature[-1] != 'A' else 'B'}",  # altered
-        f"/unsubscribe?token={other}.{signature}",  # someone else's payload, our signature
-        f"/unsubscribe?token={body}",  # signature cut off
+        f"/unsubscribe?token={kid}.{body}.{signature[:-1]}{'A' if signature[-1] != 'A' else 'B'}",  # altered
+        f"/unsubscribe?token={kid}.{other}.{signature}",  # someone else's payload, our signature
+        f"/unsubscribe?token={kid}.{body}",  # signature cut off
+        f"/unsubscribe?token={body}.{signature}",  # key id cut off
         "/unsubscribe",  # no token at all
     ):
         page = call(method, bad, headers={"accept-language": "de-CH,de;q=0.9,en;q=0.5"})
