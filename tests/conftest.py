@@ -29,6 +29,7 @@ import pytest  # noqa: E402
 from moto import mock_aws  # noqa: E402
 
 from crm_core import aws, clock  # noqa: E402
+from crm_core.messaging import tokens  # noqa: E402
 from crm_core.models import reset_connections  # noqa: E402
 from crm_core.settings import reset_settings  # noqa: E402
 from infra.aws_rules import enforce  # noqa: E402
@@ -48,6 +49,7 @@ def _reset() -> None:
     reset_settings()
     aws.reset_clients()
     reset_connections()
+    tokens.forget_key()  # each stack generates its own signing secret, under the same name
 
 
 @cache

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import secrets
 from datetime import timedelta
 from typing import Any
 from unittest import mock
@@ -10,9 +11,9 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from crm_core import campaigns
+from crm_core import aws, campaigns
 from crm_core.campaigns.enrollment import enroll
-from crm_core.messaging import Outcome, Outgoing, deliver, suppressions
+from crm_core.messaging import Outcome, Outgoing, deliver, suppressions, tokens
 from crm_core.messaging.delivery import unsubscribe_url
 from crm_core.models import Contact, Enrollment, contact_id_for
 from tests.followups_kit import http_event, load_handler, outbox
@@ -121,17 +122,48 @@ def test_the_link_in_a_real_email_stops_the_next_steps(call, stack, frozen_clock
     assert [m.subject for m in outbox(stack)] == [WELCOME, TIPS]
 
 
+def test_the_link_in_an_email_sent_before_the_key_was_rotated_still_unsubscribes(
+    call, stack, frozen_clock
+) -> None:
+    # Given the tips email went out, and then the operator rotated the signing key
+    contact_id = lead(ADDRESS, first_name="Giulia")
+    enroll(contact_id, "welcome", at=frozen_clock.now())
+    run()
+    frozen_clock.advance(timedelta(days=2))
+    run()
+    tips = outbox(stack)[1]
+    assert tips.subject == TIPS
+    aws.client("secretsmanager").put_secret_value(
+        SecretId=stack.env["SIGNING_KEY_SECRET"], SecretString=secrets.token_hex(32)
+    )
+    tokens.forget_key()  # five minutes later, every cache has the new key
+
+    # When Giulia follows the link in that email and presses the button
+    page = call("GET", tips.unsubscribe_url)
+    done = call("POST", tips.unsubscribe_url, headers={"content-type": "application/x-www-form-urlencoded"})
+
+    # Then she is unsubscribed, and the next steps never arrive
+    assert page["statusCode"] == done["statusCode"] == 200
+    assert "<h1>You are unsubscribed</h1>" in done["body"]
+    assert state(contact_id)[:2] == (True, "marketing")
+    assert unsubscribe_url(contact_id, "welcome.tips") != tips.unsubscribe_url  # new links, new key
+    frozen_clock.advance(timedelta(days=5))
+    run()
+    assert [m.subject for m in outbox(stack)] == [WELCOME, TIPS]
+
+
 @pytest.mark.parametrize("method", ["GET", "POST"])
 def test_a_forged_altered_or_missing_token_is_refused_with_400(call, giulia, method: str) -> None:
     genuine = unsubscribe_url(giulia, "welcome.tips")
-    body, signature = genuine.split("token=")[1].split(".")
+    kid, body, signature = genuine.split("token=")[1].split(".")
     other = (
-        unsubscribe_url(contact_id_for("someone@else.com"), "welcome.tips").split("token=")[1].split(".")[0]
+        unsubscribe_url(contact_id_for("someone@else.com"), "welcome.tips").split("token=")[1].split(".")[1]
     )
     for bad in (
-        f"/unsubscribe?token={body}.{signature[:-1]}{'A' if signature[-1] != 'A' else 'B'}",  # altered
-        f"/unsubscribe?token={other}.{signature}",  # someone else's payload, our signature
-        f"/unsubscribe?token={body}",  # signature cut off
+        f"/unsubscribe?token={kid}.{body}.{signature[:-1]}{'A' if signature[-1] != 'A' else 'B'}",  # altered
+        f"/unsubscribe?token={kid}.{other}.{signature}",  # someone else's payload, our signature
+        f"/unsubscribe?token={kid}.{body}",  # signature cut off
+        f"/unsubscribe?token={body}.{signature}",  # key id cut off
         "/unsubscribe",  # no token at all
     ):
         page = call(method, bad, headers={"accept-language": "de-CH,de;q=0.9,en;q=0.5"})
