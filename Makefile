@@ -17,6 +17,12 @@ SAM := $(TOOLS)/sam/bin/sam
 SAM_STAMP := $(TOOLS)/sam/.installed-$(SAM_CLI_VERSION)
 # sam validate needs a region, never credentials: any region checks the template the same way.
 VALIDATE_REGION ?= eu-west-1
+# make deploy: a samconfig.toml profile, parameters merged over the profile's, CONFIRM=0|1, GUIDED=1.
+CONFIG_ENV ?= default
+PARAMS ?=
+export PARAMS
+CONFIRM ?=
+REGION ?=
 export SAM_CLI_TELEMETRY := 0
 
 .PHONY: help install test lint validate fmt demo up bench openapi build deploy lock clean
@@ -88,8 +94,18 @@ build: $(STAMP) $(SAM_STAMP) ## sam build, drop runtime-provided packages, compi
 	$(PY) -m infra.build .aws-sam/build
 	python3.12 -m compileall -q --invalidation-mode unchecked-hash .aws-sam/build
 
-deploy: build ## sam deploy --guided
-	$(SAM) deploy --guided
+# PARAMS reaches the script through the environment: no Makefile quoting of its values.
+DEPLOY := $(PY) -m infra.deploy --sam $(SAM) --config-env '$(CONFIG_ENV)' --params "$$PARAMS" \
+  --confirm '$(CONFIRM)' --region '$(REGION)' $(if $(filter 1,$(GUIDED)),--guided)
+ifeq ($(DRY_RUN),1)
+deploy: $(STAMP)
+	$(DEPLOY) --dry-run
+else
+deploy: $(STAMP) $(SAM_STAMP) ## build, then sam deploy: CONFIG_ENV=prod PARAMS="K=V ..." CONFIRM=0 GUIDED=1 DRY_RUN=1
+	$(DEPLOY) --check
+	$(MAKE) --no-print-directory build
+	$(DEPLOY)
+endif
 
 lock: $(STAMP) ## re-pin constraints.txt from the current environment
 	$(PY) -m pip freeze --exclude-editable | sort > constraints.txt
