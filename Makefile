@@ -23,9 +23,12 @@ PARAMS ?=
 export PARAMS
 CONFIRM ?=
 REGION ?=
+# make smoke: the stack to check and, optionally, the address (or domain) its test lead uses.
+STACK ?=
+SMOKE_EMAIL ?=
 export SAM_CLI_TELEMETRY := 0
 
-.PHONY: help install test lint validate fmt demo up bench openapi build deploy lock clean
+.PHONY: help install test lint validate fmt demo up bench openapi build deploy smoke lock clean
 
 help: ## list the commands
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -106,6 +109,10 @@ deploy: $(STAMP) $(SAM_STAMP) ## build, then sam deploy: CONFIG_ENV=prod PARAMS=
 	$(MAKE) --no-print-directory build
 	$(DEPLOY)
 endif
+
+smoke: $(STAMP) ## check a deployed stack: STACK=crm-automation-dev [REGION=...] [SMOKE_EMAIL=...]
+	$(VENV)/bin/crm smoke --stack '$(STACK)' $(if $(REGION),--region '$(REGION)') \
+	  $(if $(SMOKE_EMAIL),--email '$(SMOKE_EMAIL)')
 
 lock: $(STAMP) ## re-pin constraints.txt from the current environment
 	$(PY) -m pip freeze --exclude-editable | sort > constraints.txt
