@@ -104,15 +104,14 @@ ifeq ($(DRY_RUN),1)
 deploy: $(STAMP)
 	$(DEPLOY) --dry-run
 else
-deploy: $(STAMP) $(SAM_STAMP) ## build, then sam deploy: CONFIG_ENV=prod PARAMS="K=V ..." CONFIRM=0 GUIDED=1 DRY_RUN=1
+deploy: $(STAMP) ## build, then sam deploy: CONFIG_ENV=prod PARAMS="K=V ..." CONFIRM=0 GUIDED=1 DRY_RUN=1
 	$(DEPLOY) --check
 	$(MAKE) --no-print-directory build
 	$(DEPLOY)
 endif
 
 smoke: $(STAMP) ## check a deployed stack: STACK=crm-automation-dev [REGION=...] [SMOKE_EMAIL=...]
-	$(VENV)/bin/crm smoke --stack '$(STACK)' $(if $(REGION),--region '$(REGION)') \
-	  $(if $(SMOKE_EMAIL),--email '$(SMOKE_EMAIL)')
+	$(VENV)/bin/crm smoke --stack '$(STACK)'$(if $(REGION), --region '$(REGION)')$(if $(SMOKE_EMAIL), --email '$(SMOKE_EMAIL)')
 
 lock: $(STAMP) ## re-pin constraints.txt from the current environment
 	$(PY) -m pip freeze --exclude-editable | sort > constraints.txt
