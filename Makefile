@@ -9,10 +9,26 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 TOOLS := .tools
-# pip's notes about optional local indexes are noise, not errors.
-QUIET_PIP := grep -v '^WARNING: Location' || true
+# pip's notes about optional local indexes are noise, not errors (pip's own failure still fails the pipe).
+QUIET_PIP := { grep -v '^WARNING: Location' || true; }
+# The SAM CLI release `make lint`, `make build` and `make deploy` were tested with.
+SAM_CLI_VERSION := 1.170.0
+SAM := $(TOOLS)/sam/bin/sam
+SAM_STAMP := $(TOOLS)/sam/.installed-$(SAM_CLI_VERSION)
+# sam validate needs a region, never credentials: any region checks the template the same way.
+VALIDATE_REGION ?= eu-west-1
+# make deploy: a samconfig.toml profile, parameters merged over the profile's, CONFIRM=0|1, GUIDED=1.
+CONFIG_ENV ?= default
+PARAMS ?=
+export PARAMS
+CONFIRM ?=
+REGION ?=
+# make smoke: the stack to check and, optionally, the address (or domain) its test lead uses.
+STACK ?=
+SMOKE_EMAIL ?=
+export SAM_CLI_TELEMETRY := 0
 
-.PHONY: help install test lint fmt demo up bench openapi build deploy lock clean
+.PHONY: help install test lint validate fmt demo up bench openapi build deploy smoke lock clean
 
 help: ## list the commands
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -30,12 +46,17 @@ install: $(STAMP) ## create .venv and install the project (editable) with dev to
 test: $(STAMP) ## run the test suite (unit, integration, infrastructure, e2e)
 	$(PY) -m pytest
 
-lint: $(STAMP) $(TOOLS)/checkov/bin/checkov ## ruff, mypy, cfn-lint and checkov
+lint: $(STAMP) $(TOOLS)/checkov/bin/checkov validate ## ruff, mypy, cfn-lint, checkov and sam validate
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy
 	$(VENV)/bin/cfn-lint template.yaml
 	$(TOOLS)/checkov/bin/checkov --quiet --compact --skip-download --framework cloudformation -f template.yaml
+
+# Plain `sam validate` runs the SAM transform (what CloudFormation runs); cfn-lint and `--lint` do not.
+# Offline: it needs a region and no credentials.
+validate: $(SAM_STAMP) ## sam validate: the SAM transform accepts template.yaml (offline)
+	$(SAM) validate --template-file template.yaml --region $(VALIDATE_REGION)
 
 fmt: $(STAMP) ## format and autofix
 	$(VENV)/bin/ruff format .
@@ -61,20 +82,36 @@ $(TOOLS)/checkov/bin/checkov:
 # sam build needs a python3.12 on PATH (the Lambda runtime); with pyenv, put its 3.12 beside the default.
 PYENV_312 := $(shell pyenv versions --bare 2>/dev/null | grep -m1 '^3\.12')
 ifneq ($(PYENV_312),)
-build deploy $(TOOLS)/sam/bin/sam: export PYENV_VERSION := $(PYENV_312):$(shell pyenv version-name 2>/dev/null)
+build deploy $(SAM_STAMP): export PYENV_VERSION := $(PYENV_312):$(shell pyenv version-name 2>/dev/null)
 endif
 
-$(TOOLS)/sam/bin/sam:
+# A new SAM_CLI_VERSION makes a new stamp, so the tool environment follows the pin.
+$(SAM_STAMP):
+	rm -rf $(TOOLS)/sam
 	python3.12 -m venv $(TOOLS)/sam
-	$(TOOLS)/sam/bin/pip install -q aws-sam-cli 2>&1 | $(QUIET_PIP)
+	$(TOOLS)/sam/bin/pip install -q aws-sam-cli==$(SAM_CLI_VERSION) 2>&1 | $(QUIET_PIP)
+	touch $@
 
-build: $(STAMP) $(TOOLS)/sam/bin/sam ## sam build, drop runtime-provided packages, compile .pyc
-	$(TOOLS)/sam/bin/sam build
+build: $(STAMP) $(SAM_STAMP) ## sam build, drop runtime-provided packages, compile .pyc
+	$(SAM) build
 	$(PY) -m infra.build .aws-sam/build
 	python3.12 -m compileall -q --invalidation-mode unchecked-hash .aws-sam/build
 
-deploy: build ## sam deploy --guided
-	$(TOOLS)/sam/bin/sam deploy --guided
+# PARAMS reaches the script through the environment: no Makefile quoting of its values.
+DEPLOY := $(PY) -m infra.deploy --sam $(SAM) --config-env '$(CONFIG_ENV)' --params "$$PARAMS" \
+  --confirm '$(CONFIRM)' --region '$(REGION)' $(if $(filter 1,$(GUIDED)),--guided)
+ifeq ($(DRY_RUN),1)
+deploy: $(STAMP)
+	$(DEPLOY) --dry-run
+else
+deploy: $(STAMP) ## build, then sam deploy: CONFIG_ENV=prod PARAMS="K=V ..." CONFIRM=0 GUIDED=1 DRY_RUN=1
+	$(DEPLOY) --check
+	$(MAKE) --no-print-directory build
+	$(DEPLOY)
+endif
+
+smoke: $(STAMP) ## check a deployed stack: STACK=crm-automation-dev [REGION=...] [SMOKE_EMAIL=...]
+	$(VENV)/bin/crm smoke --stack '$(STACK)'$(if $(REGION), --region '$(REGION)')$(if $(SMOKE_EMAIL), --email '$(SMOKE_EMAIL)')
 
 lock: $(STAMP) ## re-pin constraints.txt from the current environment
 	$(PY) -m pip freeze --exclude-editable | sort > constraints.txt
