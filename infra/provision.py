@@ -87,7 +87,10 @@ def provision(template: Template, session: boto3.Session | None = None) -> dict[
         created["topics"].append(template.physical_name(logical_id))
 
     ses = session.client("ses")
-    identities = [str(template.resolve(r["Properties"]["EmailIdentity"])) for _, r in template.of_type("AWS::SES::EmailIdentity")]
+    identities = [
+        str(template.resolve(r["Properties"]["EmailIdentity"]))
+        for _, r in template.of_type("AWS::SES::EmailIdentity")
+    ]
     # On AWS the user verifies the sender beforehand unless the stack creates it (CreateSenderIdentity).
     sender = template.param_values.get("SenderAddress")
     if sender and sender not in identities:

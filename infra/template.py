@@ -151,7 +151,9 @@ class Template:
             "AWS::Events::Rule": f"events:{self.region}:{ACCOUNT_ID}:rule/{name}",
             "AWS::KMS::Key": f"kms:{self.region}:{ACCOUNT_ID}:key/{name}",
             # Secrets Manager appends six random characters; ours are fixed so policies can name them.
-            "AWS::SecretsManager::Secret": f"secretsmanager:{self.region}:{ACCOUNT_ID}:secret:{name}-{SECRET_SUFFIX}",
+            "AWS::SecretsManager::Secret": (
+                f"secretsmanager:{self.region}:{ACCOUNT_ID}:secret:{name}-{SECRET_SUFFIX}"
+            ),
         }.get(kind, f"{kind.split('::')[1].lower()}:{self.region}:{ACCOUNT_ID}:{name}")
         return f"arn:aws:{service}"
 

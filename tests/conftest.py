@@ -36,7 +36,6 @@ from infra.aws_rules import enforce  # noqa: E402
 from infra.provision import provision  # noqa: E402
 from infra.template import Template  # noqa: E402
 
-
 enforce.install()  # before any client exists: every call a handler makes is checked against its role
 
 
@@ -137,8 +136,9 @@ def _no_call_aws_would_deny(request: pytest.FixtureRequest) -> Iterator[None]:
     yield
     new = denials[before:]
     if new and request.node.get_closest_marker("access_denied_expected") is None:
-        pytest.fail("AWS would deny these calls (template.yaml policies):\n  " + "\n  ".join(dict.fromkeys(new)))
-
+        pytest.fail(
+            "AWS would deny these calls (template.yaml policies):\n  " + "\n  ".join(dict.fromkeys(new))
+        )
 
 
 def pytest_terminal_summary(terminalreporter: Any) -> None:

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import base64
-import functools
 import email
+import functools
 import importlib.util
 import json
 import os

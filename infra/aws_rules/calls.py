@@ -91,7 +91,9 @@ def _raw_from(params: Mapping[str, Any]) -> str:
     return str(BytesHeaderParser().parsebytes(data).get("From", ""))
 
 
-def _ses_send(params: Mapping[str, Any], region: str, action: str, from_key: str, version: str) -> list[Request]:
+def _ses_send(
+    params: Mapping[str, Any], region: str, action: str, from_key: str, version: str
+) -> list[Request]:
     display, address = parseaddr(str(params.get(from_key) or _raw_from(params)))
     if display == "" and not params.get(from_key):
         display = parseaddr(_raw_from(params))[0]

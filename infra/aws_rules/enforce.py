@@ -97,7 +97,9 @@ class Deployment:
     @cached_property
     def transformed(self) -> _CloudResolver:
         parameters = {
-            k: v for k, v in self.template.param_values.items() if k in self.template.body.get("Parameters", {})
+            k: v
+            for k, v in self.template.param_values.items()
+            if k in self.template.body.get("Parameters", {})
         }
         body = transform_body(self.template.body, parameters, self.template.region)
         return _CloudResolver(
@@ -187,7 +189,9 @@ class Deployment:
         with _lock:
             return {k: set(v) for k, v in self._calls.items()}
 
-    def unused_grants(self, exercised: Mapping[str, set[tuple[str, str]]] | None = None) -> dict[str, list[str]]:
+    def unused_grants(
+        self, exercised: Mapping[str, set[tuple[str, str]]] | None = None
+    ) -> dict[str, list[str]]:
         """Per function, each granted action-on-resource that no recorded call needed.
 
         Managed policies (logs, X-Ray, the SQS poller's grants) are used by the Lambda service, not
@@ -274,7 +278,9 @@ def _checker(service: str, region: str | None) -> Any:
     return check
 
 
-def access_denied(deployment: Deployment, function: str, service: str, operation: str, decision: Decision) -> Any:
+def access_denied(
+    deployment: Deployment, function: str, service: str, operation: str, decision: Decision
+) -> Any:
     """The ClientError AWS raises for a denied call, with its message shape."""
     from botocore.exceptions import ClientError
 

@@ -111,9 +111,7 @@ class Statement:
         )
 
     def applies(self, action: str, resource: str, context: Mapping[str, str | Sequence[str]]) -> bool:
-        return (
-            self.covers_action(action) and self.covers_resource(resource) and self.conditions_hold(context)
-        )
+        return self.covers_action(action) and self.covers_resource(resource) and self.conditions_hold(context)
 
 
 @dataclass(frozen=True)
@@ -130,14 +128,22 @@ def evaluate(statements: Iterable[Statement], request: Request) -> Decision:
     statements = list(statements)
     for resource in request.resources:
         deny = next(
-            (s for s in statements if s.effect == "Deny" and s.applies(request.action, resource, request.context)),
+            (
+                s
+                for s in statements
+                if s.effect == "Deny" and s.applies(request.action, resource, request.context)
+            ),
             None,
         )
         if deny is not None:
             return Decision(False, request, resource, explicit_deny=deny)
     for resource in request.resources:
         allow = next(
-            (s for s in statements if s.effect == "Allow" and s.applies(request.action, resource, request.context)),
+            (
+                s
+                for s in statements
+                if s.effect == "Allow" and s.applies(request.action, resource, request.context)
+            ),
             None,
         )
         if allow is not None:
@@ -212,11 +218,14 @@ def _condition(operator: str, key: str, expected: Any, context: Mapping[str, str
         # A missing key: IfExists passes; a negated operator matches; any other fails.
         return if_exists or (base in _NEGATED and qualifier != "ForAnyValue")
     if base in _NEGATED:
+
         def hit(value: str) -> bool:
             return all(_one(base, w, value) for w in wanted)
     else:
+
         def hit(value: str) -> bool:
             return any(_one(base, w, value) for w in wanted)
+
     if qualifier == "ForAllValues":
         return all(hit(v) for v in actual)
     if qualifier == "ForAnyValue":

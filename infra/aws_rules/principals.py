@@ -167,7 +167,9 @@ class Paths:
                         key = self.props(topic).get("KmsMasterKeyId")
                         yield from self._key_problems(key, "ses.amazonaws.com", f"topic {topic}")
 
-    def _ses_to_bucket(self, rule_id: str, action: Mapping[str, Any], context: dict[str, str]) -> Iterator[str]:
+    def _ses_to_bucket(
+        self, rule_id: str, action: Mapping[str, Any], context: dict[str, str]
+    ) -> Iterator[str]:
         bucket_id = self.logical_of("AWS::S3::Bucket", str(action["BucketName"]))
         if bucket_id is None:
             yield f"SES receipt rule {rule_id} stores mail in a bucket the template does not declare"
@@ -180,7 +182,7 @@ class Paths:
         key = f"arn:aws:s3:::{self.t.physical_name(bucket_id)}/{action.get('ObjectKeyPrefix', '')}mail-id"
         request = Request("s3:PutObject", (key,), {**context, "aws:SecureTransport": "true"})
         if not evaluate(statements, request).allowed:
-            yield f"SES receipt rule {rule_id} cannot store mail in {bucket_id}: its bucket policy does not allow it"
+            yield f"SES receipt rule {rule_id} cannot store mail in {bucket_id}: not allowed by the bucket policy"
         encryption = self.props(bucket_id).get("BucketEncryption", {})
         for rule in encryption.get("ServerSideEncryptionConfiguration", []):
             default = rule.get("ServerSideEncryptionByDefault", {})
@@ -201,10 +203,12 @@ class Paths:
             source = f"arn:aws:ses:{self.region}:{ACCOUNT_ID}:configuration-set/{config_set}"
             policy = self._topic_policy(topic)
             request = Request(
-                "sns:Publish", (self.t.arn(topic),), {"aws:SourceArn": source, "aws:SourceAccount": ACCOUNT_ID}
+                "sns:Publish",
+                (self.t.arn(topic),),
+                {"aws:SourceArn": source, "aws:SourceAccount": ACCOUNT_ID},
             )
             if policy is not None and not evaluate(policy, request).allowed:
-                yield f"SES configuration set {config_set} cannot publish to {topic}: its topic policy does not allow it"
+                yield f"SES configuration set {config_set} cannot publish to {topic}: its topic policy"
             yield from self._key_problems(
                 self.props(topic).get("KmsMasterKeyId"), "ses.amazonaws.com", f"topic {topic} (SES feedback)"
             )
@@ -224,7 +228,7 @@ class Paths:
                     policy = self._topic_policy(topic)
                     request = Request("sns:Publish", (self.t.arn(topic),), {"aws:SourceAccount": ACCOUNT_ID})
                     if policy is not None and not evaluate(policy, request).allowed:
-                        yield f"alarm {logical_id} cannot publish to {topic}: its topic policy does not allow CloudWatch"
+                        yield f"alarm {logical_id} cannot publish to {topic}: no CloudWatch in topic policy"
 
     def subscriptions(self) -> Iterator[str]:
         for logical_id, _ in self.t.of_type("AWS::SNS::Subscription"):
@@ -265,12 +269,14 @@ class Paths:
                 continue
             for kind in ("OnFailure", "OnSuccess"):
                 target = str(props.get("DestinationConfig", {}).get(kind, {}).get("Destination", ""))
-                action = "sqs:SendMessage" if ":sqs:" in target else "sns:Publish" if ":sns:" in target else ""
+                action = (
+                    "sqs:SendMessage" if ":sqs:" in target else "sns:Publish" if ":sns:" in target else ""
+                )
                 if action and not self._role_allows(function, action, target):
                     yield f"{function} cannot deliver {kind} records to {target}: its role lacks {action}"
                 key = self.deployment.kms_keys.get(target)
                 if key and not self._role_allows(function, "kms:GenerateDataKey", key):
-                    yield f"{function} cannot deliver {kind} records to {target}: no kms:GenerateDataKey on {key}"
+                    yield f"{function} cannot deliver {kind} records to {target}: no kms:GenerateDataKey"
 
     def http_routes(self) -> Iterator[str]:
         for logical_id, _ in self.t.of_type("AWS::ApiGatewayV2::Api"):
@@ -283,6 +289,7 @@ class Paths:
                     if ":function:" not in uri:
                         continue
                     function_arn = uri.split("/functions/", 1)[1].split("/invocations", 1)[0]
-                    source = f"arn:aws:execute-api:{self.region}:{ACCOUNT_ID}:{self.t.ref(logical_id)}/*/{method.upper()}{path}"
+                    api = f"arn:aws:execute-api:{self.region}:{ACCOUNT_ID}:{self.t.ref(logical_id)}"
+                    source = f"{api}/*/{method.upper()}{path}"
                     if not self._invoke_allowed(function_arn, "apigateway.amazonaws.com", source):
-                        yield f"HTTP API route {method.upper()} {path} cannot invoke {function_arn}: no Lambda permission"
+                        yield f"route {method.upper()} {path} cannot invoke {function_arn}: no Lambda permission"

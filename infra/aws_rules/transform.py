@@ -25,7 +25,8 @@ class TransformRejected(ValueError):
     """The SAM transform refused the template; `causes` are its messages, one per problem."""
 
     def __init__(self, causes: list[str]) -> None:
-        super().__init__("the SAM transform rejects template.yaml:\n- " + "\n- ".join(causes))
+        intro = "the SAM transform (what CloudFormation runs) rejects the template:"
+        super().__init__(intro + "\n- " + "\n- ".join(causes))
         self.causes = causes
 
 

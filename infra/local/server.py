@@ -369,6 +369,7 @@ def static_file(root: Path, relative: str) -> Answer:
 class LocalHTTPServer(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
+    serving = False
 
     def __init__(self, address: tuple[str, int], stack: LocalStack) -> None:
         self.stack = stack
@@ -376,6 +377,7 @@ class LocalHTTPServer(ThreadingHTTPServer):
 
 
 def serve_in_thread(server: LocalHTTPServer) -> threading.Thread:
+    server.serving = True  # stop() waits for serve_forever only if it was ever started
     thread = threading.Thread(
         target=server.serve_forever, kwargs={"poll_interval": 0.1}, name="gateway", daemon=True
     )

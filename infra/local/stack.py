@@ -154,7 +154,8 @@ class LocalStack:
         if self._auto is not None:
             self._auto.stop()
         if self._http is not None:
-            self._http.shutdown()
+            if self._http.serving:  # shutdown() would wait forever for a loop that never ran
+                self._http.shutdown()
             self._http.server_close()
         if self._moto is not None:
             # The server stays up for the next stack of this process; this stack's state goes.

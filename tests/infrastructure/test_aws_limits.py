@@ -11,7 +11,12 @@ import pytest
 from infra.aws_rules.enforce import Deployment
 from infra.template import Template
 
-SCHEDULED = {"SendFollowupsFunction", "SendOccasionsFunction", "EscalateCasesFunction", "ExpirePointsFunction"}
+SCHEDULED = {
+    "SendFollowupsFunction",
+    "SendOccasionsFunction",
+    "EscalateCasesFunction",
+    "ExpirePointsFunction",
+}
 
 
 def transformed(**parameters: str) -> Template:
@@ -57,7 +62,9 @@ def test_the_receipt_rule_joins_an_existing_rule_set_when_named() -> None:
     assert ":receipt-rule-set/default-rule-set:receipt-rule/" in source
 
 
-@pytest.mark.parametrize("logical_id", ["SigningKeySecret", "ContactsTable", "LoyaltyTable", "InboundMailBucket"])
+@pytest.mark.parametrize(
+    "logical_id", ["SigningKeySecret", "ContactsTable", "LoyaltyTable", "InboundMailBucket"]
+)
 def test_what_links_and_customers_depend_on_survives_the_stack(logical_id: str) -> None:
     resource = transformed().resources[logical_id]
     assert resource["DeletionPolicy"] == resource["UpdateReplacePolicy"] == "Retain"
@@ -67,7 +74,9 @@ def test_every_function_logs_to_a_group_that_expires() -> None:
     template = transformed(LogRetentionDays="30")
     groups = {
         str(props["LogGroupName"]): int(props.get("RetentionInDays", 0))
-        for props in (resolved(template, logical_id) for logical_id, _ in template.of_type("AWS::Logs::LogGroup"))
+        for props in (
+            resolved(template, logical_id) for logical_id, _ in template.of_type("AWS::Logs::LogGroup")
+        )
         if "LogGroupName" in props
     }
     for logical_id, _ in template.of_type("AWS::Lambda::Function"):

@@ -62,8 +62,8 @@ def mutated(old: str, new: str) -> str:
             id="topic-policy-without-ses",
         ),
         pytest.param(
-            "            Action: s3:PutObject\n            Resource: !Sub \"${InboundMailBucket.Arn}/inbound/*\"",
-            "            Action: s3:PutObject\n            Resource: !Sub \"${InboundMailBucket.Arn}/other/*\"",
+            'Action: s3:PutObject\n            Resource: !Sub "${InboundMailBucket.Arn}/inbound/*"',
+            'Action: s3:PutObject\n            Resource: !Sub "${InboundMailBucket.Arn}/other/*"',
             "cannot store mail in InboundMailBucket",
             id="bucket-policy-on-another-prefix",
         ),

@@ -25,7 +25,9 @@ def test_an_allow_must_match_action_and_resource() -> None:
 def test_a_table_grant_does_not_cover_its_indexes() -> None:
     statements = [allow("dynamodb:Query", TABLE)]
     assert not evaluate(statements, Request("dynamodb:Query", (TABLE + "/index/due",))).allowed
-    assert evaluate([allow("dynamodb:Query", TABLE + "/index/*")], Request("dynamodb:Query", (TABLE + "/index/due",))).allowed
+    assert evaluate(
+        [allow("dynamodb:Query", TABLE + "/index/*")], Request("dynamodb:Query", (TABLE + "/index/due",))
+    ).allowed
 
 
 def test_wildcards_in_actions_are_case_insensitive_and_resources_are_not() -> None:
@@ -34,13 +36,18 @@ def test_wildcards_in_actions_are_case_insensitive_and_resources_are_not() -> No
 
 
 def test_an_explicit_deny_wins() -> None:
-    statements = [allow("*", "*"), Statement.parse({"Effect": "Deny", "Action": "dynamodb:Scan", "Resource": "*"})]
+    statements = [
+        allow("*", "*"),
+        Statement.parse({"Effect": "Deny", "Action": "dynamodb:Scan", "Resource": "*"}),
+    ]
     decision = evaluate(statements, Request("dynamodb:Scan", (TABLE,)))
     assert not decision.allowed and decision.explicit_deny is not None
 
 
 def test_ses_from_address_condition() -> None:
-    statements = [allow("ses:SendEmail", "*", Condition={"StringEquals": {"ses:FromAddress": "crm@shop.example"}})]
+    statements = [
+        allow("ses:SendEmail", "*", Condition={"StringEquals": {"ses:FromAddress": "crm@shop.example"}})
+    ]
     ok = Request("ses:SendEmail", ("*",), {"ses:FromAddress": "crm@shop.example"})
     forged = Request("ses:SendEmail", ("*",), {"ses:FromAddress": "ceo@shop.example"})
     missing = Request("ses:SendEmail", ("*",), {})
@@ -72,7 +79,10 @@ def test_a_transaction_is_authorized_per_item_with_the_item_actions() -> None:
             {"ConditionCheck": {"TableName": "Contacts", "Key": {}}},
         ]
     }
-    found = [(r.action, r.resource.rsplit("/", 1)[1]) for r in requests_for("dynamodb", "TransactWriteItems", params, "eu-west-1")]
+    found = [
+        (r.action, r.resource.rsplit("/", 1)[1])
+        for r in requests_for("dynamodb", "TransactWriteItems", params, "eu-west-1")
+    ]
     assert found == [
         ("dynamodb:PutItem", "Ledger"),
         ("dynamodb:UpdateItem", "Balances"),
@@ -112,19 +122,30 @@ def test_an_ses_v2_send_needs_the_identity_and_the_configuration_set() -> None:
 
 
 def test_the_from_address_of_a_raw_message_is_read_from_its_header() -> None:
-    params = {"Destination": {"ToAddresses": ["a@b.c"]}, "Content": {"Raw": {"Data": b"From: Shop <crm@shop.example>\r\n\r\nhi"}}}
+    params = {
+        "Destination": {"ToAddresses": ["a@b.c"]},
+        "Content": {"Raw": {"Data": b"From: Shop <crm@shop.example>\r\n\r\nhi"}},
+    }
     (identity,) = requests_for("sesv2", "SendEmail", params, "eu-west-1")
     assert identity.context["ses:FromAddress"] == "crm@shop.example"
 
 
 def test_a_secret_named_or_arned_has_one_arn() -> None:
     by_name = secret_arn("crm-local-SigningKeySecret", "eu-west-1")
-    by_arn = secret_arn("arn:aws:secretsmanager:eu-west-1:123456789012:secret:crm-local-SigningKeySecret-AbCdEf", "eu-west-1")
+    by_arn = secret_arn(
+        "arn:aws:secretsmanager:eu-west-1:123456789012:secret:crm-local-SigningKeySecret-AbCdEf", "eu-west-1"
+    )
     assert by_name == by_arn
 
 
 def test_a_queue_under_a_customer_key_also_needs_kms() -> None:
     url = "https://sqs.eu-west-1.amazonaws.com/123456789012/orders"
     key = "arn:aws:kms:eu-west-1:123456789012:key/k"
-    found = requests_for("sqs", "SendMessage", {"QueueUrl": url, "MessageBody": "{}"}, "eu-west-1", {"arn:aws:sqs:eu-west-1:123456789012:orders": key}.get)
+    found = requests_for(
+        "sqs",
+        "SendMessage",
+        {"QueueUrl": url, "MessageBody": "{}"},
+        "eu-west-1",
+        {"arn:aws:sqs:eu-west-1:123456789012:orders": key}.get,
+    )
     assert [r.action for r in found] == ["sqs:SendMessage", "kms:GenerateDataKey", "kms:Decrypt"]
