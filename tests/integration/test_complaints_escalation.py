@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from datetime import timedelta
+from unittest import mock
 from email import message_from_bytes, policy
 
 import boto3
@@ -142,3 +143,29 @@ def test_an_agent_reply_meets_the_first_response_target(
 
     assert _escalate(lambda_context)["breaches"] == 0
     assert alerts() == []
+
+
+def test_an_alert_that_cannot_be_sent_fails_the_run_visibly_and_the_next_run_sends_it(
+    case_id, frozen_clock, alerts, lambda_context, capsys
+) -> None:
+    """A failing alert (SES down, or AccessDenied on AWS) must not vanish into a log line: the run
+    fails (Lambda's Errors metric, the on-failure queue), counts CaseEscalationFailures, and the
+    next run, five minutes later, sends the warning once."""
+    from botocore.exceptions import ClientError
+
+    from crm_core import aws
+    from crm_core.errors import RetryableError
+
+    def ses_down(**_: object) -> None:
+        raise ClientError({"Error": {"Code": "ServiceUnavailable", "Message": "down"}}, "SendEmail")
+
+    frozen_clock.advance(timedelta(hours=6, minutes=1))
+    capsys.readouterr()
+    with mock.patch.object(aws.sesv2(), "send_email", side_effect=ses_down), pytest.raises(RetryableError):
+        _escalate(lambda_context)
+    assert '"CaseEscalationFailures":[1.0]' in capsys.readouterr().out.replace(" ", "")
+    assert alerts() == []
+
+    frozen_clock.advance(timedelta(minutes=5))
+    assert _escalate(lambda_context)["warnings"] == 1
+    assert _kinds(alerts()) == ["first_response:sla.warning:0"]

@@ -12,7 +12,7 @@ announcement that fails is un-recorded and the next run tries again.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING
 
@@ -20,6 +20,7 @@ from crm_core import clock
 from crm_core.cases import notify, store
 from crm_core.cases.rules import get_policy
 from crm_core.cases.sla import Checkpoint, SlaState, due_now, instant, iso, next_checkpoint
+from crm_core.errors import RetryableError
 from crm_core.models.cases import SLA_SHARDS, Case, CaseEvent
 from crm_core.observability import count, get_logger
 
@@ -47,7 +48,11 @@ def state_of(case: Case) -> SlaState:
 
 
 def run(now: datetime | None = None) -> RunReport:
-    """Examine every due case; never lets one case's failure stop the others."""
+    """Examine every due case; never lets one case's failure stop the others.
+
+    Raises RetryableError after the run if any case failed (its alert is retried by the next run):
+    a failure must reach Lambda's Errors metric and the on-failure queue, not only a log line.
+    """
     now = now or clock.now()
     policy, report = get_policy(), RunReport()
     for shard in range(SLA_SHARDS):
@@ -58,6 +63,10 @@ def run(now: datetime | None = None) -> RunReport:
             except Exception:  # noqa: BLE001 - logged and retried by the next run; other cases go on
                 report.failed.append(case.case_id)
                 get_logger().exception("escalation failed", extra={"case_id": case.case_id})
+    if report.failed:
+        count("CaseEscalationFailures", len(report.failed))
+        get_logger().info("escalation run", extra=asdict(report))
+        raise RetryableError(f"{len(report.failed)} cases could not be escalated: {report.failed[:5]}")
     return report
 
 
