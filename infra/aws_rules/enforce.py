@@ -194,8 +194,7 @@ class Deployment:
     ) -> dict[str, list[str]]:
         """Per function, each granted action-on-resource that no recorded call needed.
 
-        Managed policies (logs, X-Ray, the SQS poller's grants) are used by the Lambda service, not
-        by our code, and are left out.
+        Grants the Lambda service itself uses (managed policies, on-failure destinations) are left out.
         """
         exercised = self.record() if exercised is None else exercised
         report: dict[str, list[str]] = {}
@@ -203,7 +202,7 @@ class Deployment:
             calls = exercised.get(function, set())
             unused = []
             for statement in statements:
-                if statement.effect != "Allow" or statement.source in MANAGED_POLICIES:
+                if statement.effect != "Allow" or _used_by_lambda_itself(statement):
                     continue
                 for action in statement.actions:
                     for resource in statement.resources:
@@ -214,6 +213,12 @@ class Deployment:
             if unused:
                 report[function] = sorted(set(unused))
         return report
+
+
+def _used_by_lambda_itself(statement: Statement) -> bool:
+    """Managed policies (logs, X-Ray, the SQS poller) and SAM's destination policies serve the Lambda
+    service, not our code: no call of ours needs them."""
+    return statement.source in MANAGED_POLICIES or "EventInvokeConfig" in statement.source
 
 
 def _listed(value: Any) -> list[dict[str, Any]]:

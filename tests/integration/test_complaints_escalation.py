@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import json
 from datetime import timedelta
-from unittest import mock
 from email import message_from_bytes, policy
+from unittest import mock
 
 import boto3
 import pytest
