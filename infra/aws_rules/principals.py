@@ -182,7 +182,7 @@ class Paths:
         key = f"arn:aws:s3:::{self.t.physical_name(bucket_id)}/{action.get('ObjectKeyPrefix', '')}mail-id"
         request = Request("s3:PutObject", (key,), {**context, "aws:SecureTransport": "true"})
         if not evaluate(statements, request).allowed:
-            yield f"SES receipt rule {rule_id} cannot store mail in {bucket_id}: not allowed by the bucket policy"
+            yield f"SES receipt rule {rule_id} cannot store mail in {bucket_id}: bucket policy refuses it"
         encryption = self.props(bucket_id).get("BucketEncryption", {})
         for rule in encryption.get("ServerSideEncryptionConfiguration", []):
             default = rule.get("ServerSideEncryptionByDefault", {})
@@ -292,4 +292,5 @@ class Paths:
                     api = f"arn:aws:execute-api:{self.region}:{ACCOUNT_ID}:{self.t.ref(logical_id)}"
                     source = f"{api}/*/{method.upper()}{path}"
                     if not self._invoke_allowed(function_arn, "apigateway.amazonaws.com", source):
-                        yield f"route {method.upper()} {path} cannot invoke {function_arn}: no Lambda permission"
+                        route = f"{method.upper()} {path}"
+                        yield f"route {route} cannot invoke {function_arn}: no Lambda permission"

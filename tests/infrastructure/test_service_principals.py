@@ -64,7 +64,7 @@ def mutated(old: str, new: str) -> str:
         pytest.param(
             'Action: s3:PutObject\n            Resource: !Sub "${InboundMailBucket.Arn}/inbound/*"',
             'Action: s3:PutObject\n            Resource: !Sub "${InboundMailBucket.Arn}/other/*"',
-            "cannot store mail in InboundMailBucket",
+            "cannot store mail in InboundMailBucket: bucket policy refuses it",
             id="bucket-policy-on-another-prefix",
         ),
         pytest.param(
