@@ -19,7 +19,7 @@ import threading
 from collections import defaultdict
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cached_property
 from typing import Any
 
@@ -147,13 +147,20 @@ class Deployment:
         """Queue and topic ARNs -> the ARN of the customer managed key that encrypts them."""
         resolved = self.transformed
         found: dict[str, str] = {}
+        aliases: dict[str, str] = {}
+        for _, alias in resolved.of_type("AWS::KMS::Alias"):
+            target = alias["Properties"].get("TargetKeyId")
+            if isinstance(target, dict) and "Ref" in target:
+                aliases[str(alias["Properties"]["AliasName"])] = resolved.arn(str(target["Ref"]))
         for logical_id, resource in resolved.of_type("AWS::SQS::Queue", "AWS::SNS::Topic"):
             key = resolved.resolve(resource.get("Properties", {}).get("KmsMasterKeyId"))
-            if not key or str(key).startswith("alias/aws/"):
-                continue
+            if not key or str(key).startswith("alias/aws/") or ":alias/aws/" in str(key):
+                continue  # an AWS managed key's policy lets the account's principals use it via the service
             key = str(key)
-            if not key.startswith("arn:"):
-                key = f"arn:aws:kms:{resolved.region}:{ACCOUNT_ID}:key/{key.rpartition('/')[2]}"
+            if key.startswith("alias/"):
+                key = aliases.get(key, f"arn:aws:kms:{resolved.region}:{ACCOUNT_ID}:{key}")
+            elif not key.startswith("arn:"):
+                key = f"arn:aws:kms:{resolved.region}:{ACCOUNT_ID}:key/{key}"
             found[resolved.arn(logical_id)] = key
         return found
 
@@ -165,7 +172,10 @@ class Deployment:
         statements = self.roles.get(function)
         if statements is None:
             raise KeyError(f"{function} is not a function of the template")
-        requests = requests_for(service, operation, params, self.template.region, self.kms_keys.get)
+        requests = [
+            self._sending_identity(r)
+            for r in requests_for(service, operation, params, self.template.region, self.kms_keys.get)
+        ]
         decisions = [evaluate(statements, request) for request in requests]
         with _lock:
             for decision in decisions:
@@ -183,6 +193,29 @@ class Deployment:
                 function, _, what = denial.partition(": ")
                 used.setdefault(function, set()).add(what)
         return {k: sorted(v) for k, v in sorted(used.items())}
+
+    @cached_property
+    def verified_identities(self) -> set[str]:
+        """SES identities of this deployment: the template's, and the sender the user verified beforehand."""
+        found = {
+            str(self.template.resolve(r["Properties"]["EmailIdentity"])).lower()
+            for _, r in self.template.of_type("AWS::SES::EmailIdentity")
+        }
+        sender = self.template.param_values.get("SenderAddress")
+        return found | ({sender.lower()} if sender else set())
+
+    def _sending_identity(self, request: Request) -> Request:
+        """SES authorizes a send on the identity it uses: the address if verified, else its domain."""
+        if not request.action.startswith("ses:Send") or len(request.resources) != 2:
+            return request
+        address, domain = request.resources
+        chosen = address if address.rpartition("/")[2].lower() in self.verified_identities else domain
+        return replace(request, resources=(chosen,))
+
+    def lists_bucket(self, function: str, bucket: str, key: str) -> bool:
+        """Whether the role may list where `key` is: else S3 answers a missing object with 403, not 404."""
+        request = Request("s3:ListBucket", (f"arn:aws:s3:::{bucket}",), {"s3:prefix": key})
+        return evaluate(self.roles[function], request).allowed
 
     def record(self) -> dict[str, set[tuple[str, str]]]:
         """Per function, every (action, resource) that a call needed and was allowed."""
@@ -264,14 +297,27 @@ def install() -> None:
         client = original(self, *args, **kwargs)
         service = client.meta.service_model.service_name
         client.meta.events.register("before-parameter-build", _checker(service, client.meta.region_name))
+        if service == "s3":
+            client.meta.events.register("after-call.s3", _missing_object_is_denied)
         return client
 
     ClientCreator.create_client = create_client  # type: ignore[method-assign]
     _installed = True
 
 
+def _missing_object_is_denied(parsed: dict[str, Any], context: dict[str, Any], **_: Any) -> None:
+    """S3 answers a missing object with 403 AccessDenied to a caller that may not list the bucket."""
+    error = parsed.get("Error", {})
+    if context.get(_NO_LIST) and error.get("Code") in {"NoSuchKey", "404"}:
+        parsed["Error"] = {"Code": "AccessDenied", "Message": "Access Denied"}
+        parsed.setdefault("ResponseMetadata", {})["HTTPStatusCode"] = 403
+
+
+_NO_LIST = "aws_rules_cannot_list_bucket"
+
+
 def _checker(service: str, region: str | None) -> Any:
-    def check(params: Mapping[str, Any], model: Any, **_: Any) -> None:
+    def check(params: Mapping[str, Any], model: Any, context: dict[str, Any], **_: Any) -> None:
         active = _current.get()
         if active is None:
             return
@@ -279,6 +325,8 @@ def _checker(service: str, region: str | None) -> Any:
         for decision in deployment.check(function, service, model.name, params):
             if not decision.allowed and not deployment.audit_only:
                 raise access_denied(deployment, function, service, model.name, decision)
+        if service == "s3" and model.name in {"GetObject", "HeadObject"}:
+            context[_NO_LIST] = not deployment.lists_bucket(function, params["Bucket"], params["Key"])
 
     return check
 

@@ -215,8 +215,9 @@ def _condition(operator: str, key: str, expected: Any, context: Mapping[str, str
     if base == "Null":
         return (actual is None) == (wanted[0].lower() == "true")
     if actual is None:
-        # A missing key: IfExists passes; a negated operator matches; any other fails.
-        return if_exists or (base in _NEGATED and qualifier != "ForAnyValue")
+        # A missing key: IfExists passes, ForAllValues holds (vacuously), a plain negated operator
+        # matches; anything else fails.
+        return if_exists or qualifier == "ForAllValues" or (base in _NEGATED and qualifier == "")
     if base in _NEGATED:
 
         def hit(value: str) -> bool:

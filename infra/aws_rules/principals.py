@@ -70,12 +70,14 @@ class Paths:
                 return logical_id
         return None
 
-    def _key_problems(self, key_ref: Any, service: str, what: str) -> Iterator[str]:
+    def _key_problems(
+        self, key_ref: Any, service: str, what: str, context: dict[str, str] | None = None
+    ) -> Iterator[str]:
         """A KMS key a service principal must use: never AWS managed, and its policy must allow it."""
         key = str(key_ref or "")
         if not key:
             return
-        if key.startswith("alias/aws/"):
+        if key.startswith("alias/aws/") or ":alias/aws/" in key:
             yield f"{what} is encrypted with the AWS managed key {key}, which {service} cannot use"
             return
         key_id = self.logical_of("AWS::KMS::Key", key) or (key if key in self.t.resources else None)
@@ -85,7 +87,7 @@ class Paths:
         policy = self.props(key_id).get("KeyPolicy", {})
         statements = service_statements(policy, service, f"{key_id} key policy")
         for action in ("kms:GenerateDataKey", "kms:Decrypt"):
-            request = Request(action, ("*",), {"aws:SourceAccount": ACCOUNT_ID})
+            request = Request(action, ("*",), context or {"aws:SourceAccount": ACCOUNT_ID})
             if not evaluate(statements, request).allowed:
                 yield f"{what}: the policy of KMS key {key_id} does not allow {service} to {action}"
 
@@ -222,11 +224,15 @@ class Paths:
                     if topic is None:
                         continue
                     what = f"topic {topic} (alarm {logical_id})"
+                    alarm = (
+                        f"arn:aws:cloudwatch:{self.region}:{ACCOUNT_ID}:alarm:{props.get('AlarmName', '')}"
+                    )
+                    context = {"aws:SourceAccount": ACCOUNT_ID, "aws:SourceArn": alarm}
                     yield from self._key_problems(
-                        self.props(topic).get("KmsMasterKeyId"), "cloudwatch.amazonaws.com", what
+                        self.props(topic).get("KmsMasterKeyId"), "cloudwatch.amazonaws.com", what, context
                     )
                     policy = self._topic_policy(topic)
-                    request = Request("sns:Publish", (self.t.arn(topic),), {"aws:SourceAccount": ACCOUNT_ID})
+                    request = Request("sns:Publish", (self.t.arn(topic),), context)
                     if policy is not None and not evaluate(policy, request).allowed:
                         yield f"alarm {logical_id} cannot publish to {topic}: no CloudWatch in topic policy"
 
@@ -275,8 +281,11 @@ class Paths:
                 if action and not self._role_allows(function, action, target):
                     yield f"{function} cannot deliver {kind} records to {target}: its role lacks {action}"
                 key = self.deployment.kms_keys.get(target)
-                if key and not self._role_allows(function, "kms:GenerateDataKey", key):
-                    yield f"{function} cannot deliver {kind} records to {target}: no kms:GenerateDataKey"
+                for kms_action in ("kms:GenerateDataKey", "kms:Decrypt") if key else ():
+                    if not self._role_allows(function, kms_action, str(key)):
+                        yield f"{function} cannot deliver {kind} records to {target}: no {kms_action}"
+                if target and not action:
+                    yield f"{function}: {kind} destination {target} is of a kind this check does not know"
 
     def http_routes(self) -> Iterator[str]:
         for logical_id, _ in self.t.of_type("AWS::ApiGatewayV2::Api"):

@@ -134,3 +134,30 @@ def test_the_operator_command_lists_overdue_cases_and_shows_one(case_id, frozen_
     shown = capsys.readouterr().out
     assert f"Case {case_id}" in shown and "inbound" in shown and "addebitato due volte" in shown
     assert main(["cases", "show", "C-000000"]) == 1
+
+
+def test_an_agent_releasing_a_quarantined_case_tells_the_helpdesk_queue(
+    stack, frozen_clock, lambda_context
+) -> None:
+    """A mail quarantined as spam, released by an agent, reaches the team's queue like any new case
+    (ServeCases needs sqs:SendMessage on CaseQueue for it, as RouteComplaint does)."""
+    import boto3
+
+    raw = compose(subject="Pacco mai arrivato", body="Il mio ordine A-1001 non è mai arrivato.")
+    (result,) = load_handler("route_complaint").lambda_handler(ses_event(raw, spam="FAIL"), lambda_context)[
+        "cases"
+    ]
+    sqs = boto3.client("sqs")
+    url = stack.env["CASE_QUEUE_URL"]
+    assert (
+        sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["ApproximateNumberOfMessages"])["Attributes"][
+            "ApproximateNumberOfMessages"
+        ]
+        == "0"
+    ), "a quarantined case is not the helpdesk's yet"
+
+    status, body = _http("POST", f"/cases/{result['case_id']}/status", lambda_context, {"status": "open"})
+
+    assert status == 200 and body["status"] == "open"
+    (message,) = sqs.receive_message(QueueUrl=url, MessageAttributeNames=["All"])["Messages"]
+    assert result["case_id"] in message["Body"]

@@ -149,3 +149,20 @@ def test_a_queue_under_a_customer_key_also_needs_kms() -> None:
         {"arn:aws:sqs:eu-west-1:123456789012:orders": key}.get,
     )
     assert [r.action for r in found] == ["sqs:SendMessage", "kms:GenerateDataKey", "kms:Decrypt"]
+
+
+def test_for_all_values_holds_for_a_missing_key_and_for_any_value_does_not() -> None:
+    all_values = [
+        allow(
+            "ses:SendEmail", "*", Condition={"ForAllValues:StringLike": {"ses:Recipients": "*@shop.example"}}
+        )
+    ]
+    any_value = [
+        allow(
+            "ses:SendEmail", "*", Condition={"ForAnyValue:StringLike": {"ses:Recipients": "*@shop.example"}}
+        )
+    ]
+    nobody = Request("ses:SendEmail", ("*",), {})
+    outsider = Request("ses:SendEmail", ("*",), {"ses:Recipients": ["ana@shop.example", "eve@evil.example"]})
+    assert evaluate(all_values, nobody).allowed and not evaluate(any_value, nobody).allowed
+    assert not evaluate(all_values, outsider).allowed and evaluate(any_value, outsider).allowed
