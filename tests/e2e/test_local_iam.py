@@ -41,3 +41,20 @@ def test_the_same_post_succeeds_with_the_template_as_it_is() -> None:
         answer = LocalClient(stack.url).post("/leads", json=LEAD)
         assert stack.deployment.denials == []
     assert answer.status == 201
+
+
+def test_the_stack_refuses_to_start_on_a_template_cloudformation_would_refuse(tmp_path: Path) -> None:
+    import pytest
+
+    from infra.aws_rules.transform import TransformRejected
+
+    broken = tmp_path / "template.yaml"
+    broken.write_text(
+        TEMPLATE_PATH.read_text().replace("EnableIamAuthorizer: true", "EnableIamAuthorizer: false")
+    )
+    stack = LocalStack(Template(body=load(broken), path=TEMPLATE_PATH), port=0, log=lambda _: None)
+    with pytest.raises(TransformRejected, match="AWS_IAM"):
+        stack.start()
+    # and it let go of everything: a good stack starts right after
+    with LocalStack(Template(), port=0, log_requests=False, log=lambda _: None) as good:
+        assert LocalClient(good.url).get("/_local/schedules").status == 200
