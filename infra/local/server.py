@@ -48,6 +48,7 @@ class ControlRoutes:
             ("GET", re.compile(r"/_local/topics"), self.topics),
             ("POST", re.compile(r"/_local/topics/(?P<name>[^/]+)"), self.publish),
             ("POST", re.compile(r"/_local/buckets/(?P<name>[^/]+)/(?P<key>.+)"), self.put_object),
+            ("GET", re.compile(r"/_local/iam"), self.iam),
         ]
 
     def handle(self, method: str, path: str, query: dict[str, str], body: bytes) -> Answer:
@@ -105,6 +106,19 @@ class ControlRoutes:
 
     def routes(self, **_: Any) -> Answer:
         return json_answer(200, self._route_list())
+
+    def iam(self, **_: Any) -> Answer:
+        """What the IAM check saw: per function, the calls its role allowed, the denials, unused grants."""
+        deployment = self.stack.deployment
+        return json_answer(
+            200,
+            {
+                "enforced": True,
+                "used": deployment.usage(),
+                "denials": list(deployment.denials),
+                "unused_grants": deployment.unused_grants(),
+            },
+        )
 
     def outbox(self, **_: Any) -> Answer:
         return json_answer(200, self.stack.outbox.entries())
