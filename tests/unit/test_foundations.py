@@ -102,3 +102,19 @@ def test_movable_clock_jumps_and_keeps_ticking() -> None:
 def test_naive_instants_are_refused() -> None:
     with pytest.raises(ValueError, match="timezone"):
         clock.parse_instant("2027-02-28T09:30:00")
+
+
+def test_every_metric_carries_the_deployment_environment(stack, monkeypatch) -> None:
+    """dev and prod share an account and a namespace: without the dimension, each trips the other's alarms."""
+    from crm_core.observability import count, get_metrics
+    from crm_core.settings import reset_settings
+
+    monkeypatch.setenv("ENVIRONMENT", "prod")
+    reset_settings()
+    metrics = get_metrics()
+    count("LeadsThrottled")
+    emitted = metrics.serialize_metric_set()
+    metrics.clear_metrics()
+    metrics.clear_default_dimensions()
+    assert emitted["environment"] == "prod"
+    assert ["environment", "service"] == sorted(emitted["_aws"]["CloudWatchMetrics"][0]["Dimensions"][0])
