@@ -117,4 +117,4 @@ def test_every_metric_carries_the_deployment_environment(stack, monkeypatch) -> 
     metrics.clear_metrics()
     metrics.clear_default_dimensions()
     assert emitted["environment"] == "prod"
-    assert ["environment", "service"] == sorted(emitted["_aws"]["CloudWatchMetrics"][0]["Dimensions"][0])
+    assert sorted(emitted["_aws"]["CloudWatchMetrics"][0]["Dimensions"][0]) == ["environment", "service"]
