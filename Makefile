@@ -26,9 +26,11 @@ REGION ?=
 # make smoke: the stack to check and, optionally, the address (or domain) its test lead uses.
 STACK ?=
 SMOKE_EMAIL ?=
+# make publish: the S3 bucket for the packaged artifacts (its policy lets SAR read them), REGION, DRY_RUN=1.
+S3_BUCKET ?=
 export SAM_CLI_TELEMETRY := 0
 
-.PHONY: help install test lint validate fmt demo up bench openapi build deploy smoke lock clean
+.PHONY: help install test lint validate fmt demo up bench openapi build deploy publish smoke lock clean
 
 help: ## list the commands
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -108,6 +110,18 @@ deploy: $(STAMP) ## build, then sam deploy: CONFIG_ENV=prod PARAMS="K=V ..." CON
 	$(DEPLOY) --check
 	$(MAKE) --no-print-directory build
 	$(DEPLOY)
+endif
+
+# Checked offline first (infra/publish.py), then built, then sam package + sam publish.
+PUBLISH := $(PY) -m infra.publish --sam $(SAM) --bucket '$(S3_BUCKET)' --region '$(REGION)'
+ifeq ($(DRY_RUN),1)
+publish: $(STAMP)
+	$(PUBLISH) --dry-run
+else
+publish: $(STAMP) ## publish to the Serverless Application Repository: S3_BUCKET=... [REGION=...] DRY_RUN=1
+	$(PUBLISH) --check
+	$(MAKE) --no-print-directory build
+	$(PUBLISH)
 endif
 
 smoke: $(STAMP) ## check a deployed stack: STACK=crm-automation-dev [REGION=...] [SMOKE_EMAIL=...]
