@@ -26,11 +26,9 @@ REGION ?=
 # make smoke: the stack to check and, optionally, the address (or domain) its test lead uses.
 STACK ?=
 SMOKE_EMAIL ?=
-# make publish: the S3 bucket for the packaged artifacts (its policy lets SAR read them), REGION, DRY_RUN=1.
-S3_BUCKET ?=
 export SAM_CLI_TELEMETRY := 0
 
-.PHONY: help install test lint validate fmt demo up bench openapi build deploy publish smoke lock clean
+.PHONY: help install test lint validate fmt demo up bench openapi build deploy smoke lock clean
 
 help: ## list the commands
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -102,17 +100,24 @@ build: $(STAMP) $(SAM_STAMP) ## sam build, drop runtime-provided packages, compi
 # PARAMS reaches the script through the environment: no Makefile quoting of its values.
 DEPLOY := $(PY) -m infra.deploy --sam $(SAM) --config-env '$(CONFIG_ENV)' --params "$$PARAMS" \
   --confirm '$(CONFIRM)' --region '$(REGION)' $(if $(filter 1,$(GUIDED)),--guided)
+# After sam deploy, the pending data migrations of the new release run against the deployed stack.
+MIGRATE := $(VENV)/bin/crm migrate run --endpoint aws --config-env '$(CONFIG_ENV)'$(if $(REGION), --region '$(REGION)')
 ifeq ($(DRY_RUN),1)
 deploy: $(STAMP)
 	$(DEPLOY) --dry-run
+	@echo "$(MIGRATE)"
 else
 deploy: $(STAMP) ## build, then sam deploy: CONFIG_ENV=prod PARAMS="K=V ..." CONFIRM=0 GUIDED=1 DRY_RUN=1
 	$(DEPLOY) --check
 	$(MAKE) --no-print-directory build
 	$(DEPLOY)
+	$(MIGRATE)
 endif
 
-# Checked offline first (infra/publish.py), then built, then sam package + sam publish.
+# make publish: checked offline first (infra/publish.py), then built, then sam package + sam publish.
+# S3_BUCKET holds the packaged artifacts (its policy lets SAR read them); REGION; DRY_RUN=1 only checks.
+.PHONY: publish
+S3_BUCKET ?=
 PUBLISH := $(PY) -m infra.publish --sam $(SAM) --bucket '$(S3_BUCKET)' --region '$(REGION)'
 ifeq ($(DRY_RUN),1)
 publish: $(STAMP)

@@ -1,7 +1,9 @@
 """`crm migrate status` and `crm migrate run [--dry-run]`: the data migrations of crm_core.migrations.
 
 Against a local stack (default http://127.0.0.1:3000, or $CRM_ENDPOINT) or a deployed one
-(`--endpoint aws --stack NAME`: the table names are read from the stack), like `crm contacts`.
+(`--endpoint aws --stack NAME`, or `--config-env PROFILE` for the stack of a samconfig.toml profile:
+the table names are read from the stack), like `crm contacts`. `make deploy` runs
+`crm migrate run --endpoint aws --config-env PROFILE` after `sam deploy`: the post-deploy step.
 Progress is recorded in the deployment's messages table, so a run that stops (Ctrl-C, a crash, a
 lost connection, `--max-pages`) resumes where it was, and a finished migration is never run again.
 """
@@ -18,8 +20,19 @@ if TYPE_CHECKING:
     from crm_core.migrations import Migration, Outcome, Progress, Runner
 
 
+def _endpoint_arguments(parser: argparse.ArgumentParser) -> None:
+    from infra.commands.contacts import _endpoint_arguments as contacts_endpoint
+
+    contacts_endpoint(parser)
+    parser.add_argument(
+        "--config-env",
+        default=None,
+        help="with --endpoint aws: the samconfig.toml profile whose stack_name to use instead of --stack",
+    )
+    parser.add_argument("--region", default=None, help="with --endpoint aws: the stack's AWS region")
+
+
 def register(subparsers: argparse._SubParsersAction[Any]) -> None:
-    from infra.commands.contacts import _endpoint_arguments
 
     migrate = subparsers.add_parser("migrate", help="data migrations: what has run, run what is pending")
     sub = migrate.add_subparsers(dest="migrate_command", required=True, metavar="ACTION")
@@ -52,12 +65,32 @@ def runner_for(args: argparse.Namespace) -> Runner:
     from crm_core.migrations import Pace, Runner
     from infra.commands.contacts import connect
 
-    connect(args.endpoint, args.stack)
+    stack = args.stack
+    if args.endpoint == "aws" and getattr(args, "config_env", None) and not stack:
+        stack = _profile_stack(args.config_env)
+    if args.endpoint == "aws" and getattr(args, "region", None):
+        os.environ.update(AWS_REGION=args.region, AWS_DEFAULT_REGION=args.region)
+    connect(args.endpoint, stack)
     tables = {name: value for name, value in os.environ.items() if name.endswith("_TABLE") and value}
     pace = Pace(
         page_size=getattr(args, "page_size", 100), units_per_second=getattr(args, "units_per_second", 50.0)
     )
     return Runner(aws.dynamodb(), tables, pace=pace)
+
+
+def _profile_stack(config_env: str) -> str:
+    """The stack_name of a samconfig.toml profile (what `make deploy CONFIG_ENV=...` deployed).
+
+    Raises SystemExit when the profile names no stack.
+    """
+    from infra.deploy import load_samconfig
+
+    profile = load_samconfig().get(config_env, {})
+    for command in ("deploy", "global"):
+        name = profile.get(command, {}).get("parameters", {}).get("stack_name")
+        if name:
+            return str(name)
+    raise SystemExit(f"samconfig.toml profile {config_env!r} names no stack_name")
 
 
 def _registered() -> tuple[Migration, ...]:

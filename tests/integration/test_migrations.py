@@ -266,3 +266,10 @@ def test_no_migration_is_registered_until_a_stored_shape_changes(capsys: pytest.
     if not MIGRATIONS:
         assert migrate_command.run_migrations(argparse.Namespace(dry_run=False, max_pages=None)) == 0
         assert capsys.readouterr().out == "no migrations: nothing to run\n"
+
+
+def test_make_deploy_migrates_the_stack_of_its_samconfig_profile() -> None:
+    assert migrate_command._profile_stack("default") == "crm-automation-dev"
+    assert migrate_command._profile_stack("prod") == "crm-automation-prod"
+    with pytest.raises(SystemExit, match="names no stack_name"):
+        migrate_command._profile_stack("no-such-profile")
