@@ -100,14 +100,33 @@ build: $(STAMP) $(SAM_STAMP) ## sam build, drop runtime-provided packages, compi
 # PARAMS reaches the script through the environment: no Makefile quoting of its values.
 DEPLOY := $(PY) -m infra.deploy --sam $(SAM) --config-env '$(CONFIG_ENV)' --params "$$PARAMS" \
   --confirm '$(CONFIRM)' --region '$(REGION)' $(if $(filter 1,$(GUIDED)),--guided)
+# After sam deploy, the pending data migrations of the new release run against the deployed stack.
+MIGRATE := $(VENV)/bin/crm migrate run --endpoint aws --config-env '$(CONFIG_ENV)'$(if $(REGION), --region '$(REGION)')
 ifeq ($(DRY_RUN),1)
 deploy: $(STAMP)
 	$(DEPLOY) --dry-run
+	@echo "$(MIGRATE)"
 else
 deploy: $(STAMP) ## build, then sam deploy: CONFIG_ENV=prod PARAMS="K=V ..." CONFIRM=0 GUIDED=1 DRY_RUN=1
 	$(DEPLOY) --check
 	$(MAKE) --no-print-directory build
 	$(DEPLOY)
+	$(MIGRATE)
+endif
+
+# make publish: checked offline first (infra/publish.py), then built, then sam package + sam publish.
+# S3_BUCKET holds the packaged artifacts (its policy lets SAR read them); REGION; DRY_RUN=1 only checks.
+.PHONY: publish
+S3_BUCKET ?=
+PUBLISH := $(PY) -m infra.publish --sam $(SAM) --bucket '$(S3_BUCKET)' --region '$(REGION)'
+ifeq ($(DRY_RUN),1)
+publish: $(STAMP)
+	$(PUBLISH) --dry-run
+else
+publish: $(STAMP) ## publish to the Serverless Application Repository: S3_BUCKET=... [REGION=...] DRY_RUN=1
+	$(PUBLISH) --check
+	$(MAKE) --no-print-directory build
+	$(PUBLISH)
 endif
 
 smoke: $(STAMP) ## check a deployed stack: STACK=crm-automation-dev [REGION=...] [SMOKE_EMAIL=...]

@@ -11,6 +11,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="crm", description="Operate the CRM automation (locally or on AWS)."
     )
+    from crm_core import __version__
+
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     from infra.commands import register_all
 

@@ -1,3 +1,5 @@
 """crm_core: the domain code of the CRM automation, shipped to every function as one Lambda layer."""
 
-__version__ = "0.1.0"
+from crm_core._version import __version__
+
+__all__ = ["__version__"]

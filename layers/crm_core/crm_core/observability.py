@@ -11,6 +11,8 @@ import re
 from functools import cache
 from typing import TYPE_CHECKING, Any
 
+from crm_core import __version__
+
 if TYPE_CHECKING:
     from aws_lambda_powertools import Logger, Metrics
 
@@ -33,11 +35,13 @@ def _formatter() -> Any:
         def serialize(self, log: Any) -> str:
             return redact(super().serialize(log))
 
-    return RedactingFormatter()
+    # A constructor key, not append_keys(): it survives inject_lambda_context(clear_state=True).
+    return RedactingFormatter(service_version=__version__)
 
 
 def get_logger() -> Logger:
-    """The structured JSON logger of the running function (service name from POWERTOOLS_SERVICE_NAME).
+    """The structured JSON logger of the running function (service name from POWERTOOLS_SERVICE_NAME),
+    with the release in every line's `service_version`.
 
     One per service name, so functions sharing a process (the local stack) keep their own names.
     """

@@ -1,0 +1,143 @@
+"""`crm migrate status` and `crm migrate run [--dry-run]`: the data migrations of crm_core.migrations.
+
+Against a local stack (default http://127.0.0.1:3000, or $CRM_ENDPOINT) or a deployed one
+(`--endpoint aws --stack NAME`, or `--config-env PROFILE` for the stack of a samconfig.toml profile:
+the table names are read from the stack), like `crm contacts`. `make deploy` runs
+`crm migrate run --endpoint aws --config-env PROFILE` after `sam deploy`: the post-deploy step.
+Progress is recorded in the deployment's messages table, so a run that stops (Ctrl-C, a crash, a
+lost connection, `--max-pages`) resumes where it was, and a finished migration is never run again.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from crm_core.migrations import Migration, Outcome, Progress, Runner
+
+
+def _endpoint_arguments(parser: argparse.ArgumentParser) -> None:
+    from infra.commands.contacts import _endpoint_arguments as contacts_endpoint
+
+    contacts_endpoint(parser)
+    parser.add_argument(
+        "--config-env",
+        default=None,
+        help="with --endpoint aws: the samconfig.toml profile whose stack_name to use instead of --stack",
+    )
+    parser.add_argument("--region", default=None, help="with --endpoint aws: the stack's AWS region")
+
+
+def register(subparsers: argparse._SubParsersAction[Any]) -> None:
+
+    migrate = subparsers.add_parser("migrate", help="data migrations: what has run, run what is pending")
+    sub = migrate.add_subparsers(dest="migrate_command", required=True, metavar="ACTION")
+
+    status = sub.add_parser("status", help="every migration and how far it got in this deployment")
+    status.add_argument("--json", action="store_true", help="print JSON instead of text")
+    _endpoint_arguments(status)
+    status.set_defaults(run=run_status)
+
+    run = sub.add_parser("run", help="run the pending migrations, in order (resumes an interrupted one)")
+    run.add_argument("--dry-run", action="store_true", help="read and count what would change; write nothing")
+    run.add_argument("--page-size", type=int, default=100, help="items per Scan page (default 100)")
+    run.add_argument(
+        "--units-per-second",
+        type=float,
+        default=50.0,
+        help="capacity units per second to stay under, reads and writes (default 50)",
+    )
+    run.add_argument("--max-pages", type=int, default=None, help="stop after this many pages (resume later)")
+    _endpoint_arguments(run)
+    run.set_defaults(run=run_migrations)
+
+
+def runner_for(args: argparse.Namespace) -> Runner:
+    """A runner on the deployment `args` name (see the module docstring).
+
+    Raises SystemExit when the local stack does not answer.
+    """
+    from crm_core import aws
+    from crm_core.migrations import Pace, Runner
+    from infra.commands.contacts import connect
+
+    stack = args.stack
+    if args.endpoint == "aws" and getattr(args, "config_env", None) and not stack:
+        stack = _profile_stack(args.config_env)
+    if args.endpoint == "aws" and getattr(args, "region", None):
+        os.environ.update(AWS_REGION=args.region, AWS_DEFAULT_REGION=args.region)
+    connect(args.endpoint, stack)
+    tables = {name: value for name, value in os.environ.items() if name.endswith("_TABLE") and value}
+    pace = Pace(
+        page_size=getattr(args, "page_size", 100), units_per_second=getattr(args, "units_per_second", 50.0)
+    )
+    return Runner(aws.dynamodb(), tables, pace=pace)
+
+
+def _profile_stack(config_env: str) -> str:
+    """The stack_name of a samconfig.toml profile (what `make deploy CONFIG_ENV=...` deployed).
+
+    Raises SystemExit when the profile names no stack.
+    """
+    from infra.deploy import load_samconfig
+
+    profile = load_samconfig().get(config_env, {})
+    for command in ("deploy", "global"):
+        name = profile.get(command, {}).get("parameters", {}).get("stack_name")
+        if name:
+            return str(name)
+    raise SystemExit(f"samconfig.toml profile {config_env!r} names no stack_name")
+
+
+def _registered() -> tuple[Migration, ...]:
+    from crm_core.migrations.registry import MIGRATIONS
+
+    return MIGRATIONS
+
+
+def run_status(args: argparse.Namespace, migrations: Sequence[Migration] | None = None) -> int:
+    """Print every migration's recorded progress."""
+    migrations = _registered() if migrations is None else migrations
+    if not migrations:
+        print("no migrations: no stored shape has changed")
+        return 0
+    states = runner_for(args).status(migrations)
+    if args.json:
+        print(json.dumps([state.as_dict() for state in states], indent=1))
+    else:
+        for state in states:
+            print(_line(state))
+    return 0
+
+
+def run_migrations(args: argparse.Namespace, migrations: Sequence[Migration] | None = None) -> int:
+    """Run the pending migrations; 0 when all are done (or a dry run finished), 3 when paused."""
+    migrations = _registered() if migrations is None else migrations
+    if not migrations:
+        print("no migrations: nothing to run")
+        return 0
+    outcomes = runner_for(args).run_pending(migrations, dry_run=args.dry_run, max_pages=args.max_pages)
+    for outcome in outcomes:
+        print(_outcome_line(outcome))
+    return 3 if any(o.paused for o in outcomes) else 0
+
+
+def _line(state: Progress) -> str:
+    when = state.completed_at or state.updated_at or ""
+    return (
+        f"{state.migration:32} {state.status:8} pages {state.pages}  scanned {state.scanned}  "
+        f"rewritten {state.rewritten}  already {state.already}  {when}"
+    ).rstrip()
+
+
+def _outcome_line(outcome: Outcome) -> str:
+    line = _line(outcome.progress)
+    if outcome.dry_run:
+        return f"{line}  (dry run: would rewrite {outcome.would_rewrite})"
+    if outcome.paused:
+        return f"{line}  (paused: run again to resume)"
+    return line
