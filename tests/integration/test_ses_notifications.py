@@ -162,3 +162,32 @@ def test_every_example_notification_parses() -> None:
         "complaint-event.json": "Complaint",
         "delivery.json": "Delivery",
     }
+
+
+def test_notifications_of_an_unexpected_shape_are_dropped_with_a_reason_not_retried(handler) -> None:
+    shapes = [
+        {"notificationType": "Bounce", "bounce": "not an object", "mail": {}},
+        {
+            "eventType": "Bounce",
+            "bounce": {"bouncedRecipients": {"emailAddress": "x@example.com"}},
+            "mail": {},
+        },
+        {"eventType": "Delivery", "delivery": {"recipients": ["a@example.com"]}, "mail": ["list"]},
+        {"eventType": ["Bounce"]},
+        "[" * 100_000,  # nests deeper than json's recursion limit
+    ]
+    assert handler(sns_event(*shapes)) == {"unreadable": 5}  # nothing raised: no retry, no failure queue
+    assert list(Suppression.scan()) == []
+
+
+def test_a_replayed_old_delivery_does_not_forgive_a_newer_soft_bounce(handler) -> None:
+    bounce = example("bounce-transient-event.json", **{"bounce.timestamp": "2026-11-23T10:06:12.101Z"})
+    old_delivery = example("delivery.json", **{"delivery.timestamp": "2026-11-23T09:00:00.000Z"})
+    new_delivery = example("delivery.json", **{"delivery.timestamp": "2026-11-23T11:00:00.000Z"})
+
+    handler(sns_event(bounce))
+    assert handler(sns_event(old_delivery)) == {"deliveries": 1}  # SNS replays an earlier notification
+    assert Suppression.get("full@example.com").transient_bounces == 1
+
+    handler(sns_event(new_delivery))
+    assert scope_of("full@example.com") is None

@@ -15,17 +15,22 @@ if TYPE_CHECKING:
     from mypy_boto3_sqs import SQSClient
 
 _lock = threading.Lock()  # boto3's default session is not thread-safe while it creates clients
+# SES v2 sends are never retried by botocore: a retry after a read timeout may send the message twice
+# (SES has no idempotency key); the sent-message ledger decides when to send again instead.
+_ATTEMPTS = {"sesv2": 1}
 
 
 @cache
 def client(service: str) -> Any:
-    """A cached boto3 client with bounded, jittered retries (standard mode)."""
+    """A cached boto3 client with bounded, jittered retries (standard mode; none for SES v2 sends)."""
     import boto3  # noqa: PLC0415 - deferred: boto3 costs ~150 ms of cold start where unused
     from botocore.config import Config  # noqa: PLC0415
 
     with _lock:
         factory: Any = boto3.client  # typed per service by the wrappers below
-        return factory(service, config=Config(retries={"mode": "standard", "max_attempts": 3}))
+        return factory(
+            service, config=Config(retries={"mode": "standard", "max_attempts": _ATTEMPTS.get(service, 3)})
+        )
 
 
 def reset_clients() -> None:

@@ -16,16 +16,36 @@ from crm_core import __version__
 if TYPE_CHECKING:
     from aws_lambda_powertools import Logger, Metrics
 
-_EMAIL = re.compile(r"[A-Za-z0-9._%+\-']+@[A-Za-z0-9.\-]+\.[A-Za-z]{2,}")
-# International numbers (+39 333 123 4567) and national ones written with separators (030 1234 567).
-_PHONE = re.compile(
-    r"\+\d[\d \-().]{6,18}\d|(?<![\w.:-])\(?0\d{1,4}\)?[ .\-/]\d{2,4}[ .\-/]?\d{2,5}(?![\w:])"
+# An address in any script, written plainly, with a full-width at sign, or percent-encoded once or twice
+# ("john%40example.com", "john%2540example.com" in a logged URL): the local part is everything up to
+# a space or delimiter before the at sign, the domain any run of letters, digits, dots and hyphens.
+_AT = r"(?:@|＠|%40|%2540)"
+_EMAIL = re.compile(
+    rf"[^\s<>()\[\]{{}},;:\"'=&?/\\@＠]+{_AT}[\w\-]+(?:\.[\w\-]+)*\.(?:[^\W\d_]{{2,}}|xn--[\w\-]+)",
+    re.IGNORECASE,
 )
+# International numbers (+39 333 123 4567, 0039 333 1234567) and national ones with or without
+# separators (030 1234 567, 08123456789, 3331234567): 7 to 15 digits, not inside a word or an id.
+_PHONE = re.compile(r"(?<![\w.:/%-])(?:\+|\(0|0)?\d[\d \-()./]{5,20}\d(?![\w:/%-]|\.\d)")
+_PHONE_DIGITS = range(7, 18)  # E.164 allows 15 digits, and "00" may stand for "+"
+_DATE_LIKE = re.compile(r"\d{4}[-/]\d{2}[-/]\d{2}|\d{1,2}[./]\d{1,2}[./]\d{2,4}\b|\d{1,2}:\d{2}")
+
+
+def _phone(match: re.Match[str]) -> str:
+    """A candidate number is masked when its digit count fits a phone number and it is not a date or
+    a time (log lines are full of those)."""
+    text = match.group(0)
+    digits = sum(c.isdigit() for c in text)
+    if digits not in _PHONE_DIGITS or _DATE_LIKE.search(text):
+        return text
+    if not text.startswith(("+", "0", "(")) and " " in text.strip():
+        return text  # "took 1234 5678 ms": separated groups without a prefix are not a number we know
+    return "<phone>"
 
 
 def redact(text: str) -> str:
     """Replace every email address and phone number in `text` with a placeholder."""
-    return _PHONE.sub("<phone>", _EMAIL.sub("<email>", text))
+    return _PHONE.sub(_phone, _EMAIL.sub("<email>", text))
 
 
 def _formatter() -> Any:

@@ -35,6 +35,8 @@ class Settings:
     configuration_set: str = _env("SES_CONFIGURATION_SET", "")
     public_base_url: str = _env("PUBLIC_BASE_URL", "http://127.0.0.1:3000")
     claim_grace_seconds: int = _env("CLAIM_GRACE_SECONDS", "900")
+    # How long a send SES may have accepted waits for SES's Send event before it is sent again.
+    unknown_outcome_window_seconds: int = _env("UNKNOWN_OUTCOME_WINDOW_SECONDS", "3600")
     signing_key_secret: str = _env("SIGNING_KEY_SECRET")
     quiet_hours: str = _env("QUIET_HOURS", "21:00-08:00")
     # Loyalty (issue 7)

@@ -25,6 +25,7 @@ from crm_core.errors import CrmError
 from crm_core.messaging import Outcome, Outgoing, deliver, suppressions
 from crm_core.messaging.delivery import Delivery
 from crm_core.models import Contact, Enrollment
+from crm_core.models.contacts import greeting_name
 from crm_core.models.enrollments import DUE_SHARDS
 from crm_core.observability import count, get_logger
 from crm_core.settings import get_settings
@@ -102,7 +103,7 @@ def _message(
     enrollment: Enrollment, campaign: Campaign, step: Step, contact: Contact, catalog: Catalog
 ) -> Outgoing:
     context: dict[str, Any] = json.loads(enrollment.context or "{}")
-    context.update(first_name=contact.first_name or "", brand=dict(catalog.brand))
+    context.update(first_name=greeting_name(contact.first_name), brand=dict(catalog.brand))
     return Outgoing(
         contact_id=enrollment.contact_id,
         to=contact.email,

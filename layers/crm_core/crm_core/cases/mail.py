@@ -15,10 +15,11 @@ from pynamodb.exceptions import DoesNotExist
 
 from crm_core.cases import addressing, store
 from crm_core.cases.sla import iso
-from crm_core.messaging import Outcome, Outgoing, deliver
+from crm_core.messaging import Outcome, Outgoing, deliver, mime
 from crm_core.messaging.ledger import message_key
 from crm_core.messaging.templates import locale_chain
 from crm_core.models.cases import Case, CaseEvent, CaseLink
+from crm_core.models.contacts import greeting_name
 from crm_core.models.messages import SentMessage
 from crm_core.settings import get_settings
 
@@ -111,6 +112,8 @@ def send(
             },
             reply_to=addressing.reply_address(settings.support_address, case.case_id),
             headers=_threading_headers(case),
+            # RFC 3834: the acknowledgement answers the customer's mail automatically; a reply is an agent's.
+            auto_submitted=mime.AUTO_REPLIED if kind == ACK_KIND else None,
         )
     )
     header = None
@@ -128,7 +131,7 @@ def acknowledge(case: Case, first_response: timedelta, now: datetime) -> Sent:
         kind=ACK_KIND,
         occurrence=case.case_id,
         context={
-            "name": case.name or "",
+            "name": greeting_name(case.name),  # a plausible personal name, else the nameless greeting
             "subject": case.subject,
             "expected": human_duration(first_response, case.locale),
         },

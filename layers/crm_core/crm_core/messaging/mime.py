@@ -1,26 +1,31 @@
-"""Building the raw MIME message SES sends: text + HTML alternatives, safe headers."""
+"""Building the raw MIME message SES sends: text + HTML alternatives under headers we write ourselves.
+
+The `email` package builds only the body (its MIME-Version and Content-* headers carry no data);
+every header made from data is written by `crm_core.messaging.headers`, which hands nothing to the
+`email` package's header parser (it decodes encoded-words into CR/LF on some Python patch levels).
+"""
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
-from email.headerregistry import Address
 from email.message import EmailMessage
 from email.policy import SMTP
-from email.utils import formataddr
+from email.utils import parseaddr
 
-_CONTROL = re.compile(r"[\r\n\x00-\x08\x0b\x0c\x0e-\x1f\x7f]+")
+from crm_core.messaging import headers as header_builder
+
+AUTO_GENERATED = "auto-generated"  # RFC 3834: sent by a program on its own (campaigns, greetings, alerts)
+AUTO_REPLIED = "auto-replied"  # RFC 3834: sent by a program in answer to a message (case acknowledgement)
 
 
 def header_safe(value: str) -> str:
-    """A header value with every CR, LF and control character folded to a space (no header injection)."""
-    return " ".join(_CONTROL.sub(" ", value).split())
+    """One line of display text with no control character, line separator or encoded-word."""
+    return header_builder.clean_text(value, limit=len(value))
 
 
 def display_address(name: str | None, address: str) -> str:
-    """`"Name" <address>` with the name made header-safe and encoded as needed."""
-    clean = header_safe(name or "")
-    return formataddr((clean, header_safe(address))) if clean else header_safe(address)
+    """`"Name" <address>` with the name cleaned and quoted or encoded; raises UnsendableAddress."""
+    return header_builder.address(name, address)
 
 
 def build(
@@ -32,17 +37,27 @@ def build(
     html: str,
     reply_to: str | None = None,
     headers: Mapping[str, str] | None = None,
+    auto_submitted: str | None = None,
 ) -> bytes:
-    """The RFC 5322 bytes of a multipart/alternative message; every header value is sanitized."""
-    msg = EmailMessage(policy=SMTP)
-    msg["From"] = header_safe(sender)
-    msg["To"] = Address(addr_spec=header_safe(to)) if "@" in to else header_safe(to)
-    msg["Subject"] = header_safe(subject)
-    if reply_to:
-        msg["Reply-To"] = header_safe(reply_to)
-    for name, value in (headers or {}).items():
-        msg[header_safe(name)] = header_safe(value)
+    """The RFC 5322 bytes of a multipart/alternative message.
+
+    `auto_submitted` ("auto-generated" / "auto-replied") is written as RFC 3834's Auto-Submitted.
+    Raises UnsendableAddress when SES cannot send to an address, HeaderError for a custom header
+    name that is invalid or one the builder writes itself.
+    """
+    name, address = parseaddr(sender)  # the sender comes from settings: "crm@x" or "Brand <crm@x>"
+    custom = dict(headers or {})
+    if auto_submitted:
+        custom["Auto-Submitted"] = auto_submitted
+    lines = header_builder.build_headers(
+        sender=(name or None, address or sender),
+        to=to,
+        subject=subject,
+        reply_to=reply_to,
+        custom=custom,
+    )
+    body = EmailMessage(policy=SMTP)
     # Quoted-printable keeps non-ASCII text 7-bit safe across every relay, as SES recommends.
-    msg.set_content(text, subtype="plain", charset="utf-8", cte="quoted-printable")
-    msg.add_alternative(html, subtype="html", charset="utf-8", cte="quoted-printable")
-    return msg.as_bytes()
+    body.set_content(text, subtype="plain", charset="utf-8", cte="quoted-printable")
+    body.add_alternative(html, subtype="html", charset="utf-8", cte="quoted-printable")
+    return header_builder.render(lines) + body.as_bytes()

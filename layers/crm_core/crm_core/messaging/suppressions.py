@@ -82,9 +82,12 @@ def lift_marketing(address: str, *, now: datetime) -> bool:
         raise
 
 
-def count_transient_bounce(address: str, feedback_id: str, *, now: datetime) -> int:
+def count_transient_bounce(
+    address: str, feedback_id: str, *, now: datetime, bounced_at: datetime | None = None
+) -> int:
     """Count one soft bounce (once per SES feedback id, so a redelivered notification is not counted
-    twice); returns the address's count so far."""
+    twice); returns the address's count so far. `bounced_at` (SES's own time of the bounce) is kept
+    when it is the latest, so an older Delivery replayed later cannot forgive it. Raises DynamoDB errors."""
     key = normalize_email(address)
     item = Suppression(key)
     try:
@@ -104,21 +107,47 @@ def count_transient_bounce(address: str, feedback_id: str, *, now: datetime) -> 
             raise
         current = suppression_for(key)
         return int(current.transient_bounces or 0) if current else 0
+    _latest_bounce(key, bounced_at or now)
     return int(item.transient_bounces or 0)
 
 
-def clear_transient_bounces(address: str) -> bool:
-    """Forget the soft bounces of an address that has since received mail; True if there were any."""
+def _latest_bounce(key: str, at: datetime) -> None:
+    """Keep the latest SES bounce time on the item (a second conditional write: DynamoDB has no max)."""
+    try:
+        Suppression(key).update(
+            actions=[Suppression.last_bounce_at.set(at)],
+            condition=Suppression.email.exists()
+            & (Suppression.last_bounce_at.does_not_exist() | (Suppression.last_bounce_at < at)),
+        )
+    except UpdateError as exc:
+        if not condition_failed(exc):
+            raise
+
+
+def clear_transient_bounces(address: str, *, delivered_at: datetime | None = None) -> bool:
+    """Forget the soft bounces of an address that has since received mail; True if there were any.
+
+    With `delivered_at` (SES's time of the delivery) only bounces older than it are forgiven: a
+    replayed old Delivery notification leaves a later bounce count as it is; without it (an operator's
+    reset) the count is forgotten whatever its age. Raises DynamoDB errors.
+    """
     current = suppression_for(address)
     if current is None or not current.transient_bounces:
         return False
+    condition = Suppression.scope == current.scope
+    if delivered_at is not None:
+        condition &= Suppression.last_bounce_at.does_not_exist() | (Suppression.last_bounce_at < delivered_at)
     try:
         if current.scope == SCOPE_NONE:
-            current.delete(condition=Suppression.scope == SCOPE_NONE)
+            current.delete(condition=condition)
         else:
             current.update(
-                actions=[Suppression.transient_bounces.remove(), Suppression.feedback_ids.remove()],
-                condition=Suppression.scope == current.scope,
+                actions=[
+                    Suppression.transient_bounces.remove(),
+                    Suppression.feedback_ids.remove(),
+                    Suppression.last_bounce_at.remove(),
+                ],
+                condition=condition,
             )
     except (UpdateError, DeleteError) as exc:
         if not condition_failed(exc):

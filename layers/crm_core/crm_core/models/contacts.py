@@ -134,5 +134,36 @@ class Contact(Model):
 
     @property
     def display_name(self) -> str:
-        """How a message greets the contact: the first name if known, else the last name, else ''."""
-        return self.first_name or self.last_name or ""
+        """How a message greets the contact: the first name if it is a plausible name, else the last
+        name if it is, else '' (the nameless greeting). See `greeting_name`."""
+        return greeting_name(self.first_name) or greeting_name(self.last_name)
+
+
+GREETING_NAME_MAX = 40  # characters; longer is a sentence or a payload, not a name to greet by
+GREETING_NAME_WORDS = 4  # "María José García López"; more words read as a sentence
+_NAME_PUNCTUATION = frozenset("'’-‐. ")
+
+
+def greeting_name(value: str | None) -> str:
+    """The name a message may greet someone by, or '' for the nameless greeting.
+
+    Only a plausible personal name is used (mail under the brand must not carry a sentence, a link
+    or an address someone typed into a form): letters of any script with their combining marks,
+    spaces, apostrophes, hyphens and dots, at most GREETING_NAME_MAX characters and
+    GREETING_NAME_WORDS words, a letter first, and a dot only to end an initial ("J. R."), so
+    "example.com" is not a name. No digit, "@", "/", ":" or any other sign. Raises nothing.
+    """
+    name = " ".join(unicodedata.normalize("NFC", value or "").split())
+    if not name or len(name) > GREETING_NAME_MAX or len(name.split()) > GREETING_NAME_WORDS:
+        return ""
+    if not unicodedata.category(name[0]).startswith("L"):
+        return ""
+    for index, char in enumerate(name):
+        category = unicodedata.category(char)
+        if category.startswith(("L", "M")):
+            continue
+        if char not in _NAME_PUNCTUATION:
+            return ""
+        if char == "." and index + 1 < len(name) and name[index + 1] != " ":
+            return ""  # a dot inside a word: a domain or a URL, not an initial
+    return name

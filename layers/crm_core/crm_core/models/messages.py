@@ -13,7 +13,8 @@ class SentMessage(Model):
     """A claim on one message `(contact, kind, occurrence)`: the guard against sending twice.
 
     status: `claimed` (a sender owns it), `sent` (SES accepted it), `failed` (a retryable failure:
-    the next run may claim it again), `skipped` (not sent on purpose: suppressed, opted out).
+    the next run may claim it again), `unknown` (SES may have accepted it: settled by SES's Send event
+    or retried after a window), `skipped` (not sent on purpose: suppressed, opted out, unsendable).
     """
 
     class Meta:
@@ -30,6 +31,7 @@ class SentMessage(Model):
     ses_message_id = UnicodeAttribute(null=True)
     template = UnicodeAttribute(null=True)
     reason = UnicodeAttribute(null=True)
+    confirmed_by = UnicodeAttribute(null=True)  # "Send" / "Delivery": SES's own event recorded it
 
 
 @register
@@ -49,3 +51,4 @@ class Suppression(Model):
     contact_id = UnicodeAttribute(null=True)
     transient_bounces = NumberAttribute(null=True)
     feedback_ids = UnicodeSetAttribute(null=True)  # SES feedback ids counted (a redelivery counts once)
+    last_bounce_at = UTCDateTimeAttribute(null=True)  # SES's time of the latest soft bounce counted
