@@ -11,7 +11,10 @@ hardened for what real mail does:
 - mail above `LARGE_MESSAGE_BYTES` is reduced to its skeleton first (`skeleton`), so a 40 MB
   message costs what its text costs;
 - the quoted history under "On ... wrote:" (and its Italian, German, Indonesian and Outlook forms)
-  is trimmed from the new text.
+  is trimmed from the new text;
+- every field and list is bounded (`crm_core.cases.limits`), and a message of more MIME parts or
+  multipart containers than the limits is refused as "too complex" by a linear scan of its bytes,
+  before the parser walks it (tens of thousands of tiny parts took 16 s to parse).
 `parse` raises `Unreadable` only when nothing usable is left (no sender, not a message at all);
 the intake turns that, and any other surprise, into a quarantined case with the reason.
 """
@@ -29,6 +32,7 @@ from email.message import EmailMessage, Message
 from email.utils import getaddresses, parseaddr
 from typing import TYPE_CHECKING
 
+from crm_core.cases import limits
 from crm_core.cases.html_text import html_to_text
 from crm_core.cases.skeleton import STRIPPED_SIZE_HEADER, skeleton
 
@@ -36,7 +40,7 @@ if TYPE_CHECKING:
     from collections.abc import Iterator
 
 LARGE_MESSAGE_BYTES = 1_000_000
-MAX_TEXT_CHARS = 20_000  # what a case event keeps of a body (DynamoDB items stop at 400 KB)
+MAX_TEXT_CHARS = limits.TEXT_CHARS  # what a case event keeps of a body (DynamoDB items stop at 400 KB)
 SCREENING_HEADERS = (
     "auto-submitted",
     "precedence",
@@ -86,6 +90,7 @@ class ParsedMail:
     size: int
     reduced: bool  # parsed from the skeleton of a very large message
     notes: tuple[str, ...] = field(default=())  # what was repaired (charset fallbacks, defects)
+    attachments_omitted: int = 0  # attachments beyond limits.ATTACHMENTS_LISTED: counted, not listed
 
 
 # ---- text decoding ---------------------------------------------------------------------------
@@ -187,11 +192,12 @@ _ID = re.compile(r"<([^<>\s]+)>")
 
 
 def message_ids(value: str) -> tuple[str, ...]:
-    """The ids in a Message-ID / In-Reply-To / References value, without angle brackets."""
+    """The ids in a Message-ID / In-Reply-To / References value, without angle brackets; ids longer
+    than limits.MESSAGE_ID_CHARS are left out (no real id is that long, and they could not thread)."""
     found = _ID.findall(value)
     if not found and value.strip() and " " not in value.strip():
         found = [value.strip().strip("<>")]
-    return tuple(dict.fromkeys(found))
+    return tuple(i for i in dict.fromkeys(found) if len(i) <= limits.MESSAGE_ID_CHARS)
 
 
 # ---- quoted history ---------------------------------------------------------------------------
@@ -245,7 +251,8 @@ def _sender(msg: Message) -> tuple[str, str]:
 
 def _recipients(msg: Message) -> tuple[str, ...]:
     values = [v for h in ("To", "Cc") for v in _raw_headers(msg, h)]
-    return tuple(a for _, a in getaddresses(values) if "@" in a)
+    found = (a for _, a in getaddresses(values) if "@" in a and len(a) <= limits.ADDRESS_CHARS)
+    return tuple(found)[: limits.RECIPIENTS]
 
 
 def _bodies(msg: Message, notes: list[str]) -> tuple[str, bool]:
@@ -331,24 +338,80 @@ def _attachments(msg: Message, body_parts: set[int]) -> list[Attachment]:
                 payload = None
             size = len(payload) if isinstance(payload, bytes) else len(str(part.get_payload()))
         found.append(
-            Attachment(name=_repair(name or f"unnamed.{kind.split('/')[-1]}"), content_type=kind, size=size)
+            Attachment(
+                name=limits.clip(
+                    _repair(name or f"unnamed.{kind.split('/')[-1]}"), limits.ATTACHMENT_NAME_CHARS
+                ),
+                content_type=limits.clip(kind, limits.CONTENT_TYPE_CHARS),
+                size=size,
+            )
         )
     return found
 
 
+_BOUNDARY = re.compile(rb"""boundary\s*=\s*(?:"([^"\r\n]{1,200})"|([^\s;"]{1,200}))""", re.IGNORECASE)
+_DASHES = re.compile(rb"^--([^\r\n]{0,210})", re.MULTILINE)
+
+
+def check_complexity(raw: bytes) -> None:
+    """Refuse a message with more MIME parts or multipart containers than the limits, in one linear
+    pass over its bytes (before any parser walks it); raises Unreadable("too complex: ...")."""
+    boundaries = {quoted or bare for quoted, bare in _BOUNDARY.findall(raw)}
+    if len(boundaries) > limits.MAX_MULTIPARTS:
+        raise Unreadable(f"too complex: more than {limits.MAX_MULTIPARTS} multipart containers")
+    parts = 0
+    for lines, match in enumerate(_DASHES.finditer(raw), start=1):
+        marker = match.group(1).rstrip(b" \t")
+        if marker in boundaries:  # an opening delimiter: one more part (closing ones end with --)
+            parts += 1
+        # lines starting with "--" bound the parts even when a boundary hides from the pattern above
+        if parts > limits.MAX_PARTS or lines > 4 * limits.MAX_PARTS:
+            raise Unreadable(f"too complex: more than {limits.MAX_PARTS} MIME parts")
+
+
+_HEADER_END = re.compile(rb"\r?\n\r?\n")
+_FIELD_START = re.compile(rb"\r?\n(?=[^ \t])")
+
+
+def bound_headers(raw: bytes) -> tuple[bytes, list[str]]:
+    """The message with each top-level header field cut to limits.HEADER_FIELD_BYTES (the parser's
+    time grows with a field's length), and notes on what was cut; raises Unreadable("too complex")
+    beyond limits.MAX_HEADER_FIELDS fields."""
+    end = _HEADER_END.search(raw)
+    split = end.start() if end else len(raw)
+    head, body = raw[:split], raw[split:]
+    if len(head) <= limits.HEADER_FIELD_BYTES:
+        return raw, []
+    fields = _FIELD_START.split(head)
+    if len(fields) > limits.MAX_HEADER_FIELDS:
+        raise Unreadable(f"too complex: more than {limits.MAX_HEADER_FIELDS} header fields")
+    long = [f for f in fields if len(f) > limits.HEADER_FIELD_BYTES]
+    if not long:
+        return raw, []
+    newline = b"\r\n" if b"\r\n" in head[:2000] else b"\n"
+    cut = [f[: limits.HEADER_FIELD_BYTES] for f in fields]
+    names = [f.split(b":", 1)[0][:40].decode("ascii", "replace") for f in long]
+    return newline.join(cut) + body, [f"header {name} cut" for name in names[:3]]
+
+
 def parse(raw: bytes) -> ParsedMail:
-    """Parse one RFC 5322 message; raises Unreadable when no case can be made of it."""
+    """Parse one RFC 5322 message; raises Unreadable when no case can be made of it (empty, not a
+    message, no sender, a sender address over limits.ADDRESS_CHARS, too complex)."""
     if not raw or not raw.strip():
         raise Unreadable("empty message")
-    reduced = len(raw) > LARGE_MESSAGE_BYTES
-    source = skeleton(raw) if reduced else raw
+    check_complexity(raw)
+    bounded, cut = bound_headers(raw)
+    reduced = len(bounded) > LARGE_MESSAGE_BYTES
+    source = skeleton(bounded) if reduced else bounded
     msg = message_from_bytes(source, policy=policy.default)
     if not msg.keys():
         raise Unreadable("no headers: not an email message")
-    notes = [type(d).__name__ for d in getattr(msg, "defects", [])][:5]
+    notes = cut + [type(d).__name__ for d in getattr(msg, "defects", [])][:5]
     sender, name = _sender(msg)
     if not sender:
         raise Unreadable("no sender address in From")
+    if len(sender) > limits.ADDRESS_CHARS:
+        raise Unreadable(f"sender address longer than {limits.ADDRESS_CHARS} characters")
     text, html_only = _bodies(msg, notes)
     body_parts: set[int] = set()
     for part in _leaves(msg):
@@ -356,23 +419,26 @@ def parse(raw: bytes) -> ParsedMail:
             body_parts.add(id(part))
     text = text.replace("\r\n", "\n").strip()
     reply_to = _header(msg, "Reply-To")
-    headers = {h: _header(msg, h) for h in SCREENING_HEADERS if msg.get_all(h)}
+    headers = {h: _header(msg, h)[: limits.HEADER_CHARS] for h in SCREENING_HEADERS if msg.get_all(h)}
+    attachments = _attachments(msg, body_parts)
+    reply_address = parseaddr(reply_to)[1]
     return ParsedMail(
         sender=sender,
-        sender_name=name,
+        sender_name=limits.clip(name, limits.NAME_CHARS),
         recipients=_recipients(msg),
-        reply_to=parseaddr(reply_to)[1] or None,
-        subject=_header(msg, "Subject"),
+        reply_to=reply_address if reply_address and len(reply_address) <= limits.ADDRESS_CHARS else None,
+        subject=limits.clip(_header(msg, "Subject"), limits.SUBJECT_CHARS),
         message_id=next(iter(message_ids(_header(msg, "Message-ID"))), None),
-        in_reply_to=message_ids(_header(msg, "In-Reply-To")),
-        references=message_ids(_header(msg, "References")),
+        in_reply_to=message_ids(_header(msg, "In-Reply-To"))[: limits.THREAD_IDS],
+        references=message_ids(_header(msg, "References"))[-limits.THREAD_IDS :],  # the nearest last
         text=text[:MAX_TEXT_CHARS],
-        new_text=trim_quoted(text)[:MAX_TEXT_CHARS],
+        new_text=trim_quoted(text[: 2 * MAX_TEXT_CHARS])[:MAX_TEXT_CHARS],
         html_only=html_only,
-        attachments=tuple(_attachments(msg, body_parts)),
+        attachments=tuple(attachments[: limits.ATTACHMENTS_LISTED]),
         headers=headers,
-        content_type=msg.get_content_type(),
+        content_type=limits.clip(msg.get_content_type(), limits.CONTENT_TYPE_CHARS),
         size=len(raw),
         reduced=reduced,
-        notes=tuple(dict.fromkeys(notes)),
+        notes=tuple(limits.clip(n, limits.NOTE_CHARS) for n in dict.fromkeys(notes))[: limits.NOTES],
+        attachments_omitted=max(0, len(attachments) - limits.ATTACHMENTS_LISTED),
     )
