@@ -165,3 +165,23 @@ def test_absurdly_long_addresses_and_ids_are_bounded(stack, frozen_clock, lambda
     assert len(case.email) <= limits.ADDRESS_CHARS and len(event.from_address or "") <= limits.ADDRESS_CHARS
     assert len(event.message_id or "") <= limits.MESSAGE_ID_CHARS
     assert len(case.last_message_id or "") <= limits.MESSAGE_ID_CHARS
+
+
+def test_the_ack_cap_is_a_sliding_hour_not_a_clock_hour(stack, frozen_clock, lambda_context) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    frozen_clock.set(datetime(2026, 11, 23, 10, 59, 10, tzinfo=UTC))
+
+    def one(n: int) -> str:
+        raw = compose(subject=f"Problema {n}", body=f"Messaggio numero {n}")
+        return _route(ses_event(raw), lambda_context)["ack"]
+
+    before = [one(n) for n in range(3)]
+    frozen_clock.advance(timedelta(seconds=80))  # 11:00:30: a new clock hour, the same sliding hour
+    across = [one(n) for n in range(3, 6)]
+    frozen_clock.set(datetime(2026, 11, 23, 11, 59, 20, tzinfo=UTC))  # the first three left the window
+    later = one(6)
+
+    assert before == ["sent"] * 3
+    assert across == ["none: rate-limited"] * 3
+    assert later == "sent"
