@@ -8,8 +8,9 @@ read, spam and automated mail become quarantined cases with the reason.
 
 Threading, in order: the signed reply address; In-Reply-To/References against ids we recorded
 (ours: any sender; the customer's own earlier ids: only the same sender); the `[Case #...]`
-subject reference only when the sender is the case's contact. Unverified mail (SPF, DKIM or
-DMARC FAIL) never threads.
+subject reference only when the sender is the case's contact. Unverified mail (anything but a
+DMARC PASS: `screening`) never threads and is never acknowledged; mail from our own addresses is
+quarantined (a loop).
 """
 
 from __future__ import annotations
@@ -113,7 +114,9 @@ def _read(ses: SesMessage, now: datetime) -> _Inbound:
             problem = f"unreadable: {exc}"
         except Exception as exc:  # noqa: BLE001 - any parser surprise quarantines the mail, never loses it
             problem = f"unreadable: parser failed ({type(exc).__name__})"
-    screening = screen(parsed, ses.receipt.verdicts(), ses.mail.source)
+    settings = get_settings()
+    own = (settings.sender_address, settings.support_address)
+    screening = screen(parsed, ses.receipt.verdicts(), ses.mail.source, own)
     sender = parsed.sender if parsed else _fallback_sender(ses)
     return _Inbound(ses, parsed, screening, problem, sender, contact_id_for(sender), now)
 
