@@ -6,5 +6,6 @@ Tests and the local stack use the same code, so "works locally" means "allowed o
 - `calls`: which IAM action and resource ARN each AWS API call is authorized against;
 - `enforce`: a botocore hook on every client that evaluates each call made while a function runs
   against the role SAM generates for it, and raises AccessDenied as AWS would;
+- `limits`: DynamoDB's 400 KB item limit on the calls that write items (installed by `enforce`);
 - `principals`: service-to-service paths (SES, CloudWatch, SNS, SQS, S3, EventBridge -> their targets).
 """

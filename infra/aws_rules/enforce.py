@@ -1,4 +1,5 @@
-"""IAM enforced on every AWS call a function makes, in the tests and on the local stack.
+"""IAM enforced on every AWS call a function makes, in the tests and on the local stack (and
+DynamoDB's item size limit counted as AWS counts it: `limits`).
 
 `install()` adds a botocore hook to every client the process creates from then on (boto3's and
 pynamodb's alike). While a function runs (`acting_as("CaptureLeadFunction")`, which the tests'
@@ -24,6 +25,7 @@ from functools import cached_property
 from typing import Any
 
 from infra.aws_rules.calls import requests_for
+from infra.aws_rules.limits import check_item_size
 from infra.aws_rules.policy import Decision, Request, Statement, evaluate, matches
 from infra.aws_rules.transform import transform_body
 from infra.template import ACCOUNT_ID, Template
@@ -299,6 +301,8 @@ def install() -> None:
         client.meta.events.register("before-parameter-build", _checker(service, client.meta.region_name))
         if service == "s3":
             client.meta.events.register("after-call.s3", _missing_object_is_denied)
+        if service == "dynamodb":  # the limit holds for every caller, inside a function or not
+            client.meta.events.register("before-parameter-build.dynamodb", check_item_size)
         return client
 
     ClientCreator.create_client = create_client  # type: ignore[method-assign]

@@ -17,6 +17,8 @@ from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
+from infra.terminal import echo
+
 SEGMENT_FIELDS = ("locale", "time_zone", "tier", "vip", "company")
 
 
@@ -156,10 +158,10 @@ def enroll_command(args: argparse.Namespace) -> int:
 
     catalog = definitions.load()
     if catalog.get(args.campaign) is None:
-        print(
+        echo(
             f"no campaign {args.campaign!r}; campaigns.yaml has {', '.join(sorted(catalog.campaigns))}",
             file=sys.stderr,
-        )  # noqa: T201
+        )
         return 2
     at = clock.parse_instant(args.at) if args.at else clock.now()
     tally: Counter[str] = Counter()
@@ -172,9 +174,9 @@ def enroll_command(args: argparse.Namespace) -> int:
         else:
             tally["already enrolled"] += 1
     for address in missing:
-        print(f"not a contact: {address}", file=sys.stderr)  # noqa: T201
+        echo(f"not a contact: {address}", file=sys.stderr)
     summary = ", ".join(f"{n} {what}" for what, n in sorted(tally.items())) or "nobody matched"
-    print(f"{args.campaign}: {summary}" + (f", {len(missing)} not a contact" if missing else ""))  # noqa: T201
+    echo(f"{args.campaign}: {summary}" + (f", {len(missing)} not a contact" if missing else ""))
     return 1 if missing and not tally else 0
 
 
@@ -205,11 +207,11 @@ def status_command(args: argparse.Namespace) -> int:
         if item.status == "active" and item.due_at and item.due_at <= now:
             due[item.campaign] += 1
     if not counts:
-        print("No enrollments yet.")  # noqa: T201
+        echo("No enrollments yet.")
         return 0
     width = max(len(c) for c, _ in counts)
-    print(f"{'campaign'.ljust(width)}  {'status'.ljust(24)}  count")  # noqa: T201
+    echo(f"{'campaign'.ljust(width)}  {'status'.ljust(24)}  count")
     for (campaign, label), n in sorted(counts.items()):
-        print(f"{campaign.ljust(width)}  {label.ljust(24)}  {n}")  # noqa: T201
-    print(f"due now ({now}): " + (", ".join(f"{c} {n}" for c, n in sorted(due.items())) or "nothing"))  # noqa: T201
+        echo(f"{campaign.ljust(width)}  {label.ljust(24)}  {n}")
+    echo(f"due now ({now}): " + (", ".join(f"{c} {n}" for c, n in sorted(due.items())) or "nothing"))
     return 0

@@ -14,6 +14,8 @@ import urllib.parse
 import urllib.request
 from typing import Any
 
+from infra.terminal import echo, echo_json, safe
+
 
 def register(subparsers: argparse._SubParsersAction[Any]) -> None:
     cases = subparsers.add_parser("cases", help="list and show complaint cases")
@@ -48,18 +50,18 @@ def _list(args: argparse.Namespace) -> int:
 
         found = service.list_cases(args.status, overdue=args.overdue)
     if args.json:
-        print(json.dumps(found, indent=2, ensure_ascii=False))
+        echo_json(found)
         return 0
     rows = found["cases"]
-    print(f"{'CASE':10} {'STATUS':11} {'PRI':4} {'TEAM':13} {'DUE':25} {'LATE':5} SUBJECT")
+    echo(f"{'CASE':10} {'STATUS':11} {'PRI':4} {'TEAM':13} {'DUE':25} {'LATE':5} SUBJECT")
     for case in rows:
         due = case["resolution_due"] if case.get("first_responded_at") else case["first_response_due"]
         late = "yes" if case.get("overdue") else ""
-        print(
-            f"{case['case_id']:10} {case['status']:11} {case['priority']:4} {case['team']:13} "
-            f"{due or '':25} {late:5} {case['subject'][:60]}"
+        echo(
+            f"{safe(case['case_id']):10} {safe(case['status']):11} {safe(case['priority']):4} "
+            f"{safe(case['team']):13} {safe(due or ''):25} {late:5} {safe(case['subject'][:60])}"
         )
-    print(f"{len(rows)} case(s)")
+    echo(f"{len(rows)} case(s)")
     return 0
 
 
@@ -68,7 +70,7 @@ def _show(args: argparse.Namespace) -> int:
         try:
             case = _get(args.url, f"/cases/{urllib.parse.quote(args.case_id)}")
         except urllib.error.HTTPError as exc:
-            print(f"{args.case_id}: {exc.code} {exc.reason}", file=sys.stderr)
+            echo(f"{args.case_id}: {exc.code} {exc.reason}", file=sys.stderr)
             return 1
     else:
         from crm_core.cases import service
@@ -77,21 +79,21 @@ def _show(args: argparse.Namespace) -> int:
         try:
             case = service.get_case(args.case_id)
         except NotFound:
-            print(f"{args.case_id}: no such case", file=sys.stderr)
+            echo(f"{args.case_id}: no such case", file=sys.stderr)
             return 1
     if args.json:
-        print(json.dumps(case, indent=2, ensure_ascii=False))
+        echo_json(case)
         return 0
     head = f"Case {case['case_id']}  [{case['status']}]  {case['priority']}  team {case['team']}"
-    print(f"{head}  ({case['category']})")
-    print(f"  from     {case.get('name') or ''} <{case['email']}>  tier {case.get('tier') or '-'}")
-    print(f"  subject  {case['subject']}")
-    print(f"  due      first response {case['first_response_due']}, resolution {case['resolution_due']}")
+    echo(safe(f"{head}  ({case['category']})"))
+    echo(safe(f"  from     {case.get('name') or ''} <{case['email']}>  tier {case.get('tier') or '-'}"))
+    echo(f"  subject  {safe(case['subject'])}")
+    echo(f"  due      first response {case['first_response_due']}, resolution {case['resolution_due']}")
     if case.get("quarantine_reason"):
-        print(f"  quarantined: {case['quarantine_reason']}")
+        echo(f"  quarantined: {safe(case['quarantine_reason'])}")
     for event in case["events"]:
-        print(f"- {event['at']}  {event['kind']:8} {event.get('subject') or ''}")
+        echo(safe(f"- {event['at']}  {event['kind']:8} {event.get('subject') or ''}"))
         if event.get("text"):
             for line in str(event["text"]).splitlines()[:6]:
-                print(f"      {line}")
+                echo(f"      {safe(line)}")
     return 0

@@ -21,6 +21,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from infra.terminal import echo, echo_json
+
 DEFAULT_ENDPOINT = "http://127.0.0.1:3000"
 ROW_ATTEMPTS = 4
 
@@ -182,12 +184,12 @@ def run_import(args: argparse.Namespace) -> int:
     rows = read_rows(args.file)
     connect(args.endpoint, args.stack)
     report = import_rows(_progress(rows), form_id=args.form_id, welcome=not args.no_welcome)
-    print(
+    echo(
         f"{report.rows} rows: {report.created} created, {report.merged} merged, "
         f"{report.unchanged} unchanged, {len(report.errors)} with errors"
     )
     for line, problem in report.errors:
-        print(f"  line {line}: {problem}")
+        echo(f"  line {line}: {problem}")
     return 1 if report.errors else 0
 
 
@@ -212,12 +214,12 @@ def run_show(args: argparse.Namespace) -> int:
     connect(args.endpoint, args.stack)
     view = contact_view(args.email)
     if view is None:
-        print(f"no contact for {args.email}", file=sys.stderr)
+        echo(f"no contact for {args.email}", file=sys.stderr)
         return 1
     if args.json:
-        print(json.dumps(view, indent=2, ensure_ascii=False, default=str))
+        echo_json(view)
         return 0
-    print(format_view(view))
+    echo(format_view(view))
     return 0
 
 

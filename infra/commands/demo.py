@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from infra.terminal import echo
+
 
 def register(subparsers: argparse._SubParsersAction[Any]) -> None:
     demo = subparsers.add_parser("demo", help="start the local stack and play the demo scenes through it")
@@ -29,18 +31,18 @@ def demo_command(args: argparse.Namespace) -> int:
     try:
         stack.start()
     except OSError as exc:
-        print(f"cannot start the local stack on {args.host}:{args.port}: {exc} (try --port 0)")  # noqa: T201
+        echo(f"cannot start the local stack on {args.host}:{args.port}: {exc} (try --port 0)")
         return 1
     try:
-        print(f"CRM demo: local stack on {stack.url} (moto at {stack.moto_url})", flush=True)  # noqa: T201
+        echo(f"CRM demo: local stack on {stack.url} (moto at {stack.moto_url})", flush=True)
         results = play_all(LocalClient(stack.url), scenes())
-        print(summary(results), flush=True)  # noqa: T201
+        echo(summary(results), flush=True)
         if args.keep:
             stack.wait(
-                lambda: print(f"\nThe stack keeps running on {stack.url}; Ctrl-C stops it.", flush=True)
+                lambda: echo(f"\nThe stack keeps running on {stack.url}; Ctrl-C stops it.", flush=True)
             )
     except KeyboardInterrupt:
-        print("\nDemo interrupted.", flush=True)  # noqa: T201
+        echo("\nDemo interrupted.", flush=True)
         return 130
     finally:
         stack.stop()

@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from infra.terminal import echo
+
 
 def register(subparsers: argparse._SubParsersAction[Any]) -> None:
     local = subparsers.add_parser("local", help="run the template on this machine (moto + HTTP gateway)")
@@ -32,19 +34,19 @@ def up_command(args: argparse.Namespace) -> int:
         stack.runtime.preload()  # a handler that cannot import shows now, not at its first request
     except OSError as exc:
         stack.stop()
-        print(f"cannot start the local stack on {args.host}:{args.port}: {exc}")  # noqa: T201
+        echo(f"cannot start the local stack on {args.host}:{args.port}: {exc}")
         return 1
     except KeyboardInterrupt:
         stack.stop()
         return 130
 
     def ready() -> None:
-        print(stack.banner(), flush=True)  # noqa: T201
-        print("\nReady. Ctrl-C stops it.", flush=True)  # noqa: T201
+        echo(stack.banner(), flush=True)
+        echo("\nReady. Ctrl-C stops it.", flush=True)
 
     try:
         stack.wait(ready)
     finally:
         stack.stop()
-        print("Local stack stopped.", flush=True)  # noqa: T201
+        echo("Local stack stopped.", flush=True)
     return 0

@@ -8,6 +8,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from infra.terminal import echo
+
 
 def register(subparsers: argparse._SubParsersAction[Any]) -> None:
     parser = subparsers.add_parser(
@@ -26,5 +28,5 @@ def run(args: argparse.Namespace) -> int:
         return 0
     document = openapi.write(Path(args.output))
     operations = sum(len(ops) for ops in document["paths"].values())
-    print(f"wrote {args.output}: {operations} operations on {len(document['paths'])} paths")
+    echo(f"wrote {args.output}: {operations} operations on {len(document['paths'])} paths")
     return 0

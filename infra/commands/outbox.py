@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import textwrap
 from typing import Any
+
+from infra.terminal import echo, echo_json
 
 
 def register(subparsers: argparse._SubParsersAction[Any]) -> None:
@@ -25,12 +26,12 @@ def outbox_command(args: argparse.Namespace) -> int:
     try:
         emails = LocalClient(url, timeout=10).outbox()
     except OSError as exc:
-        print(f"no local stack answers at {url} ({exc}); start one with `make up`", file=sys.stderr)  # noqa: T201
+        echo(f"no local stack answers at {url} ({exc}); start one with `make up`", file=sys.stderr)
         return 1
     if args.json:
-        print(json.dumps(emails, indent=2, ensure_ascii=False))  # noqa: T201
+        echo_json(emails)
     else:
-        print(render(emails, full=args.full))  # noqa: T201
+        echo(render(emails, full=args.full))
     return 0
 
 

@@ -17,6 +17,7 @@ from typing import Any, Protocol
 
 from crm_core import clock
 from crm_core.models.contacts import contact_id_for
+from infra.terminal import echo, echo_json
 
 
 class Target(Protocol):
@@ -135,15 +136,15 @@ def show_command(args: argparse.Namespace) -> int:
         summary = target.summary(contact_id)
         entries = target.history(contact_id, args.entries) if summary else []
     except OSError as exc:
-        print(f"cannot reach the stack: {exc}", file=sys.stderr)  # noqa: T201
+        echo(f"cannot reach the stack: {exc}", file=sys.stderr)
         return 1
     if summary is None:
-        print(f"{args.email} is not a contact ({contact_id})", file=sys.stderr)  # noqa: T201
+        echo(f"{args.email} is not a contact ({contact_id})", file=sys.stderr)
         return 1
     if args.json:
-        print(json.dumps({"summary": summary, "entries": entries}, indent=2))  # noqa: T201
+        echo_json({"summary": summary, "entries": entries})
     else:
-        print(render(args.email, summary, entries))  # noqa: T201
+        echo(render(args.email, summary, entries))
     return 0
 
 
@@ -171,7 +172,7 @@ def render(email: str, summary: dict[str, Any], entries: list[dict[str, Any]]) -
 
 def adjust_command(args: argparse.Namespace) -> int:
     if args.points == 0:
-        print("points must not be 0", file=sys.stderr)  # noqa: T201
+        echo("points must not be 0", file=sys.stderr)
         return 2
     event = {
         "event_id": args.event_id or f"adj-{uuid.uuid4()}",
@@ -184,7 +185,7 @@ def adjust_command(args: argparse.Namespace) -> int:
     try:
         outcome = target_of(args).send_order_event(event)
     except OSError as exc:
-        print(f"cannot reach the stack: {exc}", file=sys.stderr)  # noqa: T201
+        echo(f"cannot reach the stack: {exc}", file=sys.stderr)
         return 1
-    print(f"adjustment {event['event_id']} of {args.points:+d} points for {args.email}: {outcome}")  # noqa: T201
+    echo(f"adjustment {event['event_id']} of {args.points:+d} points for {args.email}: {outcome}")
     return 0

@@ -23,6 +23,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from infra.terminal import echo
+
 API_OUTPUT = "HttpApiUrl"
 CONTACTS_TABLE = "ContactsTable"
 HTTP_TIMEOUT_SECONDS = 30
@@ -217,9 +219,9 @@ def run(args: argparse.Namespace) -> int:
             email=args.email,
         )
     except SmokeFailed as exc:
-        print(f"smoke FAILED: {exc}")
+        echo(f"smoke FAILED: {exc}")
         return 1
     shown = {k: smoked.contact.get(k) for k in ("contact_id", "email", "first_name", "created_at")}
-    print(f"smoke ok: POST /leads {smoked.status} for {smoked.email}")
-    print(f"contact in the table: {json.dumps(shown, default=str, ensure_ascii=False)}")
+    echo(f"smoke ok: POST /leads {smoked.status} for {smoked.email}")
+    echo(f"contact in the table: {json.dumps(shown, default=str, ensure_ascii=False)}")
     return 0

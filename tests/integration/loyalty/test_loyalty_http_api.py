@@ -63,6 +63,27 @@ def test_a_redemption_is_201_once_and_the_replay_answers_the_same(api) -> None:
     assert balance_of(ANA) == 80
 
 
+def test_a_reused_idempotency_key_with_another_order_is_409_with_a_message(api) -> None:
+    loyalty.apply_order_event(purchase("A-1", "100.00"))
+    route = "POST /contacts/{contact_id}/loyalty/redemptions"
+    headers = {"Idempotency-Key": "checkout-9"}
+    first = api("POST", f"{BASE}/redemptions", route, body={"points": 10, "order_id": "S-1"}, headers=headers)
+
+    other = api("POST", f"{BASE}/redemptions", route, body={"points": 10, "order_id": "S-2"}, headers=headers)
+
+    assert first[0] == 201
+    assert other[0] == 409 and "checkout-9" in other[1]["message"] and "S-1" in other[1]["message"]
+    assert balance_of(ANA) == 190
+
+
+def test_an_idempotency_key_over_the_limit_is_refused_not_truncated(api) -> None:
+    loyalty.apply_order_event(purchase("A-1", "100.00"))
+
+    status, body, _ = redeem(api, 10, key="k" * 129)
+
+    assert status == 400 and body["errors"][0]["field"] == "Idempotency-Key"
+
+
 def test_a_body_sent_base64_encoded_is_read_the_same(api) -> None:
     loyalty.apply_order_event(purchase("A-1", "100.00"))
     assert redeem(api, 10, base64_body=True)[0] == 201

@@ -1,5 +1,6 @@
 """The orders queue handler with real SQS Lambda events (received from moto's SQS, shaped as Lambda
-delivers them): batches with a poison message, replays, an SES failure on the tier email,
+delivers them): batches with a poison message, replays, an SES failure on the tier email (the
+purchase still succeeds),
 DynamoDB throttling, and dead letters that say why they died."""
 
 from __future__ import annotations
@@ -100,22 +101,25 @@ def test_an_empty_batch_is_answered_without_error(orders) -> None:
     assert orders.handler({"Records": []}, orders.context) == {"batchItemFailures": []}
 
 
-def test_a_failed_tier_email_fails_the_record_and_its_redelivery_sends_it_without_earning_again(
+def test_a_failed_tier_email_does_not_fail_the_applied_purchase_and_the_daily_review_sends_it(
     orders, stack
 ) -> None:
+    from crm_core.loyalty import daily
+
     send(orders.queue_url, purchase_body("A-2000", "620.00"))  # 620 qualifying points: silver at once
     throttled = ClientError({"Error": {"Code": "TooManyRequestsException", "Message": "slow"}}, "SendEmail")
     with mock.patch.object(aws.sesv2(), "send_email", side_effect=throttled):
-        failed = orders.deliver(orders.receive())
+        applied = orders.deliver(orders.receive())
 
-    assert len(failed["batchItemFailures"]) == 1
-    assert balance_of(ANA) == 720  # 620 x 1 (bronze when bought) + 100 bonus: kept, not rolled back
+    assert applied == {"batchItemFailures": []}  # points applied = success: never parked for an email
+    assert dead_letters(stack) == []
+    assert balance_of(ANA) == 720  # 620 x 1 (bronze when bought) + 100 bonus
     assert stack.sent_emails() == []
+    assert LoyaltyBalance.get(contact_id_for(ANA), "balance").notice is not None  # pending, not lost
 
-    retried = orders.deliver(orders.receive())
+    daily.review_tier(contact_id_for(ANA))  # the notice's own path: the daily run's tier review
 
-    assert retried == {"batchItemFailures": []}
-    assert balance_of(ANA) == 720  # the redelivery found the entry: no second award
+    assert balance_of(ANA) == 720
     (email,) = stack.sent_emails()
     assert "Silver" in email.raw_data
     claim = SentMessage.get(f"{contact_id_for(ANA)}#tier-change#silver#2026-11-23")
@@ -173,3 +177,62 @@ def test_an_adjustment_moves_points_once_with_its_reason(orders) -> None:
     assert balance_of(ANA) == 170
     entry = LedgerEntry.get(contact_id_for(ANA), "adjust#evt-adj-1")
     assert (int(entry.points), entry.reason) == (-30, "points given twice by the old till")
+
+
+def _parked_reasons(orders, stack) -> list[str]:
+    orders.drain()
+    return [m["MessageAttributes"]["reason"]["StringValue"] for m in dead_letters(stack)]
+
+
+def test_an_order_seen_again_with_another_amount_is_parked_with_the_reason(orders, stack) -> None:
+    send(orders.queue_url, purchase_body("A-3000", "49.90"))
+    orders.drain()
+    send(orders.queue_url, purchase_body("A-3000", "4990.00", event_id="evt-A-3000-bis"))
+
+    (reason,) = _parked_reasons(orders, stack)
+
+    assert "A-3000" in reason and "amount" in reason
+    assert balance_of(ANA) == 149
+
+
+def test_an_order_seen_again_in_another_currency_is_parked(orders, stack) -> None:
+    send(orders.queue_url, purchase_body("A-3001", "49.90"))
+    orders.drain()
+    send(orders.queue_url, purchase_body("A-3001", "49.90", currency="USD", event_id="evt-x"))
+
+    (reason,) = _parked_reasons(orders, stack)
+
+    assert "currency" in reason
+
+
+def test_a_refund_id_reused_on_another_order_is_parked_with_the_reason(orders, stack) -> None:
+    for order in ("A-4000", "A-4001"):
+        send(orders.queue_url, purchase_body(order, "100.00"))
+    orders.drain()
+    refund = {"type": "refund", "refund_id": "R-1", "amount": "10.00"}
+    send(orders.queue_url, purchase_body("A-4000", event_id="evt-r1", **refund))
+    orders.drain()
+    send(orders.queue_url, purchase_body("A-4001", event_id="evt-r2", **refund))
+
+    (reason,) = _parked_reasons(orders, stack)
+
+    assert "R-1" in reason and "A-4000" in reason
+
+
+def test_the_same_order_event_delivered_twice_is_still_a_harmless_replay(orders, stack) -> None:
+    send(orders.queue_url, purchase_body("A-5000", "49.90"))
+    send(orders.queue_url, purchase_body("A-5000", "49.900"))  # the same amount, written differently
+
+    assert _parked_reasons(orders, stack) == []
+    assert balance_of(ANA) == 149
+
+
+def test_a_first_purchase_below_the_minimum_earns_no_bonus(orders, stack) -> None:
+    send(orders.queue_url, purchase_body("A-6000", "0.0001"))
+    orders.drain()
+    tiny = balance_of(ANA)
+    send(orders.queue_url, purchase_body("A-6001", "20.00"))
+    orders.drain()
+
+    assert tiny == 0
+    assert balance_of(ANA) == 20 + 100  # the bonus waits for the first purchase that reaches the minimum

@@ -8,20 +8,21 @@ read, spam and automated mail become quarantined cases with the reason.
 
 Threading, in order: the signed reply address; In-Reply-To/References against ids we recorded
 (ours: any sender; the customer's own earlier ids: only the same sender); the `[Case #...]`
-subject reference only when the sender is the case's contact. Unverified mail (SPF, DKIM or
-DMARC FAIL) never threads.
+subject reference only when the sender is the case's contact. Unverified mail (anything but a
+DMARC PASS: `screening`) never threads and is never acknowledged; mail from our own addresses is
+quarantined (a loop).
 """
 
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from datetime import datetime
 from email.utils import parseaddr
 from typing import TYPE_CHECKING, Any
 
 from crm_core import aws, clock
-from crm_core.cases import addressing, lifecycle, mail, notify, store
+from crm_core.cases import addressing, lifecycle, limits, mail, notify, store
 from crm_core.cases.events import SesEvent, SesMessage
 from crm_core.cases.language import guess_language
 from crm_core.cases.parsing import ParsedMail, Unreadable, parse
@@ -90,11 +91,17 @@ def _fetch(ses_message_id: str) -> tuple[bytes | None, str | None]:
 
 
 def _fallback_sender(ses: SesMessage) -> str:
-    for candidate in [*ses.mail.common_headers.from_, ses.mail.source or ""]:
-        address = parseaddr(candidate)[1]
-        if "@" in address:
+    for candidate in [*ses.mail.common_headers.from_[:5], ses.mail.source or ""]:
+        address = parseaddr(candidate[: 4 * limits.ADDRESS_CHARS])[1]
+        if "@" in address and len(address) <= limits.ADDRESS_CHARS:
             return address
     return "unknown-sender@invalid"
+
+
+def _subject(inbound: _Inbound) -> str:
+    parsed = inbound.parsed
+    subject = parsed.subject if parsed else inbound.ses.mail.common_headers.subject
+    return limits.clip(subject, limits.SUBJECT_CHARS)
 
 
 def _read(ses: SesMessage, now: datetime) -> _Inbound:
@@ -107,7 +114,9 @@ def _read(ses: SesMessage, now: datetime) -> _Inbound:
             problem = f"unreadable: {exc}"
         except Exception as exc:  # noqa: BLE001 - any parser surprise quarantines the mail, never loses it
             problem = f"unreadable: parser failed ({type(exc).__name__})"
-    screening = screen(parsed, ses.receipt.verdicts(), ses.mail.source)
+    settings = get_settings()
+    own = (settings.sender_address, settings.support_address)
+    screening = screen(parsed, ses.receipt.verdicts(), ses.mail.source, own)
     sender = parsed.sender if parsed else _fallback_sender(ses)
     return _Inbound(ses, parsed, screening, problem, sender, contact_id_for(sender), now)
 
@@ -131,7 +140,15 @@ def receive_message(ses: SesMessage) -> Received:
     if parsed is not None and not inbound.screening.quarantine and not inbound.screening.unverified:
         thread = find_thread(parsed, ses.receipt.recipients, inbound.contact_id)
     for _ in range(3):
-        written = _add_to_case(inbound, *thread) if thread else _open_case(inbound)
+        try:
+            written = _add_to_case(inbound, *thread) if thread else _open_case(inbound)
+        except Exception as exc:
+            if aws.error_code(exc) != "ValidationException":
+                raise
+            # Refused for good (e.g. too large despite the limits): kept as a bare quarantine, never lost.
+            get_logger().warning("inbound message not storable; quarantined", extra={"error": str(exc)[:200]})
+            bare = replace(inbound, parsed=None, problem=f"not storable: {str(exc)[:200]}")
+            written = _open_case(bare)
         if written is not None:
             return _follow_up(*written, replay=False)
         link = store.get_link(guard)  # a concurrent delivery of the same email won the race
@@ -173,6 +190,7 @@ def _detail(inbound: _Inbound, **extra: object) -> str:
     if parsed is not None:
         detail.update(
             attachments=[asdict(a) for a in parsed.attachments],
+            attachments_omitted=parsed.attachments_omitted,
             html_only=parsed.html_only,
             size=parsed.size,
             reduced=parsed.reduced,
@@ -192,7 +210,7 @@ def _event(inbound: _Inbound, case_id: str, **extra: object) -> CaseEvent:
         message_id=parsed.message_id if parsed else None,
         ses_message_id=ses_id,
         from_address=inbound.sender,
-        subject=(parsed.subject if parsed else inbound.ses.mail.common_headers.subject) or "",
+        subject=_subject(inbound),
         text=parsed.new_text if parsed else None,
         detail=_detail(inbound, **extra),
     )
@@ -215,7 +233,7 @@ def _open_case(inbound: _Inbound) -> tuple[str, str] | None:
     policy, parsed, now = get_policy(), inbound.parsed, inbound.now
     contact = store.contact(inbound.contact_id)
     tier, vip = (contact.tier, bool(contact.vip)) if contact else (None, False)
-    subject = (parsed.subject if parsed else inbound.ses.mail.common_headers.subject) or ""
+    subject = _subject(inbound)
     text = f"{subject}\n{parsed.new_text if parsed else ''}"
     routing = route(policy, text=text, sender=inbound.sender, tier=tier, vip=vip)
     quarantine = inbound.quarantine or (
@@ -228,7 +246,7 @@ def _open_case(inbound: _Inbound) -> tuple[str, str] | None:
         contact_id=inbound.contact_id,
         email=normalize_email(inbound.sender),
         name=(contact.first_name if contact else None) or (parsed.sender_name if parsed else None) or None,
-        subject=subject[:500],
+        subject=subject,
         status="quarantined" if quarantine else "open",
         category=routing.category,
         team=routing.team,

@@ -3,19 +3,20 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from pynamodb.connection import Connection
 from pynamodb.exceptions import DoesNotExist, PutError, TransactWriteError, UpdateError
-from pynamodb.expressions.condition import size
 from pynamodb.expressions.update import Action
 from pynamodb.transactions import TransactWrite
 
 from crm_core.cases.sla import iso
-from crm_core.errors import NotFound
+from crm_core.errors import NotFound, RetryableError
 from crm_core.models.base import condition_failed
-from crm_core.models.cases import CASE_SK, LINK_SK, AckWindow, Case, CaseEvent, CaseLink
+from crm_core.models.cases import ACK_WINDOW_SK, CASE_SK, LINK_SK, AckWindow, Case, CaseEvent, CaseLink
 from crm_core.models.contacts import Contact
+
+ACK_WINDOW = timedelta(hours=1)
 
 
 def _connection() -> Connection:
@@ -155,29 +156,44 @@ def mark_event_routed(event: CaseEvent) -> None:
     event.update(actions=[CaseEvent.routed.set(True)])
 
 
-def reserve_ack(contact_id: str, case_id: str, *, now: datetime, limit: int) -> bool:
-    """Count this case's acknowledgement in the contact's hourly window; False when the window is full.
-
-    Idempotent per case: the same case asking again finds itself in the set and is allowed.
-    """
-    window = AckWindow(f"ackrate#{contact_id}", now.strftime("%Y-%m-%dT%H"))
-    try:
-        window.update(
-            actions=[
-                AckWindow.cases.add({case_id}),
-                AckWindow.expires_at.set(int(now.timestamp()) + 2 * 3600),
-            ],
-            condition=(
-                AckWindow.cases.does_not_exist()
-                | (size(AckWindow.cases) < limit)  # type: ignore[no-untyped-call]
-                | AckWindow.cases.contains(case_id)
-            ),
-        )
-        return True
-    except UpdateError as exc:
-        if condition_failed(exc):
+def reserve_ack(
+    contact_id: str, case_id: str, *, now: datetime, limit: int, window: timedelta = ACK_WINDOW
+) -> bool:
+    """Count this case's acknowledgement in the contact's sliding window (the last `window` before
+    `now`); False when `limit` acks were sent in it. Idempotent per case: the same case asking
+    again finds itself and is allowed. Read, prune, write on the revision read (optimistic lock);
+    raises RetryableError when the window kept changing under us."""
+    item = AckWindow(f"ackrate#{contact_id}", ACK_WINDOW_SK)
+    stamp = int(now.timestamp())
+    for _ in range(5):
+        try:
+            current: AckWindow | None = AckWindow.get(item.key, ACK_WINDOW_SK, consistent_read=True)
+        except DoesNotExist:
+            current = None
+        sent = {str(k): int(v) for k, v in ((current.sent if current else None) or {}).items()}
+        if case_id in sent:
+            return True
+        horizon = stamp - int(window.total_seconds())
+        recent = {k: v for k, v in sent.items() if v > horizon}
+        if len(recent) >= limit:
             return False
-        raise
+        recent[case_id] = stamp
+        revision = int(current.revision or 0) if current else 0
+        condition = AckWindow.key.does_not_exist() if current is None else AckWindow.revision == revision
+        try:
+            item.update(
+                actions=[
+                    AckWindow.sent.set(recent),
+                    AckWindow.revision.set(revision + 1),
+                    AckWindow.expires_at.set(stamp + 2 * int(window.total_seconds())),
+                ],
+                condition=condition,
+            )
+            return True
+        except UpdateError as exc:
+            if not condition_failed(exc):
+                raise
+    raise RetryableError(f"the acknowledgement window of {contact_id} kept changing; try again")
 
 
 def add_mark(case: Case, mark: str, *, now: datetime) -> bool:

@@ -1,4 +1,4 @@
-"""Why a redemption is refused: both are conflicts with the account's state (HTTP 409)."""
+"""Why a movement is refused: conflicts with the account's state or with what was recorded (HTTP 409)."""
 
 from __future__ import annotations
 
@@ -24,8 +24,16 @@ class OutstandingDebt(Conflict):
 
 
 class IdempotencyKeyReused(Conflict):
-    """The Idempotency-Key already named a different redemption."""
+    """The Idempotency-Key already named a different redemption (other points or another order)."""
 
-    def __init__(self, key: str, points: int) -> None:
-        super().__init__(f"Idempotency-Key {key!r} was already used for a redemption of {points} points")
-        self.details: dict[str, Any] = {"points": points}
+    def __init__(self, key: str, points: int, order_id: str | None = None) -> None:
+        order = f" for order {order_id}" if order_id else ""
+        super().__init__(
+            f"Idempotency-Key {key!r} was already used for a redemption of {points} points{order}; "
+            "use a new key for a new redemption"
+        )
+        self.details: dict[str, Any] = {"points": points, "order_id": order_id}
+
+
+class EventConflict(Conflict):
+    """An order event reuses a source id (order, refund) with other content: never applied in silence."""

@@ -23,7 +23,7 @@ from crm_core import clock
 from crm_core.errors import FieldError, NotFound, RetryableError, ValidationFailed
 from crm_core.loyalty import account as acc
 from crm_core.loyalty import store
-from crm_core.loyalty.errors import IdempotencyKeyReused, InsufficientPoints, OutstandingDebt
+from crm_core.loyalty.errors import EventConflict, IdempotencyKeyReused, InsufficientPoints, OutstandingDebt
 from crm_core.loyalty.rules import EarningRules, rulebook
 from crm_core.models.contacts import Contact, occasion_day
 from crm_core.models.loyalty import LedgerEntry, LotMarker, LoyaltyBalance, OrderRecord
@@ -64,18 +64,34 @@ class Applied:
 
 
 Planner = Callable[[store.Snapshot, datetime], store.Change | None]
+# Called with the entry a replay found: raises when the retried movement is not the recorded one.
+SameCheck = Callable[[LedgerEntry], None]
 
 
-def execute(contact_id: str, entry_key: str, plan: Planner, *, order_id: str | None = None) -> Applied | None:
+def _replayed(entry: LedgerEntry, same: SameCheck | None) -> Applied:
+    if same is not None:
+        same(entry)
+    count("LoyaltyReplays")
+    return Applied.of(entry, replay=True)
+
+
+def execute(
+    contact_id: str,
+    entry_key: str,
+    plan: Planner,
+    *,
+    order_id: str | None = None,
+    same: SameCheck | None = None,
+) -> Applied | None:
     """Apply one movement at most once. Returns the entry (None when the planner found nothing to
-    write); raises what the planner raises, RetryableError when DynamoDB throttles or the account
-    kept changing under us."""
+    write); raises what the planner raises, what `same` raises when the entry found differs from
+    this movement (EventConflict, IdempotencyKeyReused), RetryableError when DynamoDB throttles or
+    the account kept changing under us."""
     for attempt in range(MAX_ATTEMPTS):
         now = clock.now()
         snap = store.snapshot(contact_id, entry_key, order_id=order_id)
         if snap.entry is not None:
-            count("LoyaltyReplays")
-            return Applied.of(snap.entry, replay=True)
+            return _replayed(snap.entry, same)
         change = plan(snap, now)
         if change is None:
             return None
@@ -85,8 +101,7 @@ def execute(contact_id: str, entry_key: str, plan: Planner, *, order_id: str | N
             found = store.load_entry(contact_id, entry_key)
             if found is None:  # pragma: no cover - the condition said it exists
                 raise RetryableError("the entry vanished after a conflict") from None
-            count("LoyaltyReplays")
-            return Applied.of(found, replay=True)
+            return _replayed(found, same)
         except store.WriteConflict:
             count("LoyaltyWriteConflicts")
             pause(attempt)
@@ -184,12 +199,13 @@ def purchase(contact_id: str, event: Purchase) -> Applied | None:
         account = copy.deepcopy(snap.account)
         acc.evaluate_tier(account, rules, today)  # a new account starts in the base tier
         points, qualifying = rules.purchase_points(event.amount, event.currency, account.tier)
-        bonus = rules.first_purchase_bonus if account.purchases == 0 else 0
+        counts = qualifying >= rules.first_purchase_minimum_points  # `purchases` counts only these
+        bonus = rules.first_purchase_bonus if account.purchases == 0 and counts else 0
         lot_id = f"purchase#{event.order_id}"
         lots = acc.credit(
             account, points + bonus, lot_id, today=today, lifetime_months=rules.lot_lifetime_months
         )
-        account.purchases += 1
+        account.purchases += 1 if counts else 0
         account.lifetime_points += points + bonus
         acc.record_qualifying(account, acc.month_key(today), qualifying, today=today)
         change = acc.evaluate_tier(account, rules, today)
@@ -246,7 +262,19 @@ def purchase(contact_id: str, event: Purchase) -> Applied | None:
             contact_update=contact_sync(snap.contact, account, now, customer_since=since),
         )
 
-    return execute(contact_id, f"purchase#{event.order_id}", plan)
+    def same(entry: LedgerEntry) -> None:
+        _same_content(f"order {event.order_id}", entry, event.amount, event.currency)
+
+    return execute(contact_id, f"purchase#{event.order_id}", plan, same=same)
+
+
+def _same_content(what: str, entry: LedgerEntry, amount: Decimal, currency: str) -> None:
+    """Raise EventConflict unless the recorded entry has this amount and currency (by value)."""
+    recorded = f"{entry.amount} {entry.currency}"
+    if entry.currency != currency:
+        raise EventConflict(f"{what} was recorded in currency {entry.currency}, not {currency}")
+    if entry.amount is None or Decimal(entry.amount) != amount:
+        raise EventConflict(f"{what} was recorded with amount {recorded}, not {amount} {currency}")
 
 
 def refund(contact_id: str, event: Refund) -> Applied | None:
@@ -306,7 +334,14 @@ def refund(contact_id: str, event: Refund) -> Applied | None:
             contact_update=contact_sync(snap.contact, account, now),
         )
 
-    return execute(contact_id, f"refund#{event.refund_id}", plan, order_id=event.order_id)
+    def same(entry: LedgerEntry) -> None:
+        if entry.order_id != event.order_id:
+            raise EventConflict(
+                f"refund {event.refund_id} was recorded on order {entry.order_id}, not {event.order_id}"
+            )
+        _same_content(f"refund {event.refund_id}", entry, event.amount, event.currency)
+
+    return execute(contact_id, f"refund#{event.refund_id}", plan, order_id=event.order_id, same=same)
 
 
 def adjust(contact_id: str, event: Adjustment) -> Applied | None:
@@ -468,10 +503,12 @@ def redeem(contact_id: str, idempotency_key: str, points: int, *, order_id: str 
         covers = LoyaltyBalance.balance >= points
         return store.Change(entry=entry, account=account, balance_condition=covers)
 
-    applied = execute(contact_id, entry_key, plan)
+    def same(entry: LedgerEntry) -> None:
+        if int(entry.points) != -points or entry.order_id != order_id:
+            raise IdempotencyKeyReused(key, -int(entry.points), entry.order_id)
+
+    applied = execute(contact_id, entry_key, plan, same=same)
     assert applied is not None  # the planner always writes
-    if applied.replay and applied.points != -points:
-        raise IdempotencyKeyReused(key, -applied.points)
     return applied
 
 

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from crm_core.errors import RetryableError
 from crm_core.loyalty import ledger
 from crm_core.models.contacts import contact_id_for
+from crm_core.observability import count, get_logger
 
 if TYPE_CHECKING:
     from crm_core.loyalty.events import Adjustment, Purchase, Refund
@@ -27,8 +29,12 @@ def apply_order_event(event: Purchase | Refund | Adjustment) -> ledger.Applied |
     runs on replays too, so a crash between the ledger write and the enrollment is healed by the
     redelivery (enrolling is idempotent).
 
-    Raises ValidationFailed / NotFound (the event can never apply), RetryableError (try again later:
-    throttling, a refund before its purchase, a tier message that could not be sent).
+    A tier message that cannot be sent now does not fail the event: the points are applied, the
+    notice stays pending and the daily run sends it.
+
+    Raises ValidationFailed / NotFound (the event can never apply), EventConflict (an order or refund
+    id seen before with other content: parked with the reason), RetryableError (try again later:
+    throttling, a refund before its purchase).
     """
     contact_id = contact_of(event)
     if event.type == "purchase":
@@ -44,5 +50,11 @@ def apply_order_event(event: Purchase | Refund | Adjustment) -> ledger.Applied |
     if applied is not None and (applied.replay or applied.tier_to):  # a replay may find one still unsent
         from crm_core.loyalty import notices  # noqa: PLC0415 - the message engine only when a tier moved
 
-        notices.settle_tier_notice(contact_id)
+        try:
+            notices.settle_tier_notice(contact_id)
+        except RetryableError as exc:
+            # The points are applied: the event succeeded. The notice stays pending on the balance,
+            # in the tier-reviews index, and the daily run sends it (its own retry path).
+            count("TierNoticeDeferred")
+            get_logger().warning("tier notice deferred to the daily run", extra={"reason": str(exc)[:200]})
     return applied

@@ -62,6 +62,9 @@ class EarningRules(BaseModel):
     lot_lifetime_months: Annotated[int, Field(ge=1, le=120, strict=True)]
     tiers: Annotated[list[TierRule], Field(min_length=1)]
     first_purchase_bonus: Points
+    # The bonus goes to the first purchase earning at least this many qualifying points (a purchase
+    # of 0.0001 is not a first purchase); smaller purchases earn their points and do not count.
+    first_purchase_minimum_points: Annotated[int, Field(ge=1, le=1_000_000, strict=True)] = 1
     birthday_bonus: dict[str, Points]
     goodwill: GoodwillRule
 

@@ -9,7 +9,7 @@ link that makes a replay harmless, the event, the case) are one transaction on o
 | case | `C-7Q4M2X` | `case` |
 | event | `C-7Q4M2X` | `event#2026-11-23T10:00:00.000Z#inbound#<id>` (sortable by time) |
 | message link | `msg#<message id>` | `link` (inbound ids: replays are harmless; outbound: replies thread) |
-| ack window | `ackrate#<contact id>` | `2026-11-23T10` (which cases got an ack that hour; expires by TTL) |
+| ack window | `ackrate#<contact id>` | `sliding` (acks of the last hour: case id -> when; TTL) |
 
 Indexes (sparse: only case items carry their keys): `by-contact` (contact_id, opened_at),
 `by-status` (status, updated_at) and `sla-due` (due_shard, due_at), which the escalator queries
@@ -22,6 +22,7 @@ import hashlib
 
 from pynamodb.attributes import (
     BooleanAttribute,
+    JSONAttribute,
     NumberAttribute,
     UnicodeAttribute,
     UnicodeSetAttribute,
@@ -34,6 +35,7 @@ from crm_core.models.base import SettingsTableName, register
 
 CASE_SK = "case"
 LINK_SK = "link"
+ACK_WINDOW_SK = "sliding"
 SLA_SHARDS = 4
 
 
@@ -162,7 +164,9 @@ class CaseLink(Model):
 
 @register
 class AckWindow(Model):
-    """The cases acknowledged to one contact within one hour: the rate limit on acknowledgements."""
+    """The cases acknowledged to one contact within the last hour (a sliding window, so a burst
+    around the turn of a clock hour counts as one hour): the rate limit on acknowledgements.
+    Bounded: entries older than the window are dropped on every write, so it holds at most the limit."""
 
     class Meta:
         table_name = SettingsTableName("cases_table")
@@ -172,6 +176,7 @@ class AckWindow(Model):
         return Case._get_connection()  # one table, one client: a client per class costs ~150 ms each
 
     key = UnicodeAttribute(hash_key=True, attr_name="pk")  # "ackrate#<contact id>"
-    hour = UnicodeAttribute(range_key=True, attr_name="sk")
-    cases = UnicodeSetAttribute(null=True)
+    window = UnicodeAttribute(range_key=True, attr_name="sk", default=ACK_WINDOW_SK)
+    sent = JSONAttribute(null=True)  # {case id: epoch seconds of its ack}, the last hour only
+    revision = NumberAttribute(null=True)  # optimistic lock: each write expects the revision it read
     expires_at = NumberAttribute(null=True)  # TTL
