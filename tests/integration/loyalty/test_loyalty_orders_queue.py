@@ -236,3 +236,22 @@ def test_a_first_purchase_below_the_minimum_earns_no_bonus(orders, stack) -> Non
 
     assert tiny == 0
     assert balance_of(ANA) == 20 + 100  # the bonus waits for the first purchase that reaches the minimum
+
+
+def test_an_event_id_seen_again_with_other_content_is_parked_and_changes_nothing(orders, stack) -> None:
+    send(orders.queue_url, purchase_body("A-7000", "49.90", event_id="evt-7"))
+    orders.drain()
+    send(orders.queue_url, purchase_body("A-7001", "500.00", event_id="evt-7"))  # same id, another order
+
+    (reason,) = _parked_reasons(orders, stack)
+
+    assert "evt-7" in reason and "other content" in reason
+    assert balance_of(ANA) == 149  # the first purchase only (49 points + the first-purchase bonus)
+
+
+def test_an_event_id_longer_than_the_limit_is_parked_not_truncated(orders, stack) -> None:
+    send(orders.queue_url, purchase_body("A-7100", event_id="e" * 300))
+
+    (reason,) = _parked_reasons(orders, stack)
+
+    assert "event_id" in reason

@@ -55,18 +55,19 @@ class Run:
 
     def apply(self, op: tuple[Any, ...]) -> None:
         kind, n = op[0], next(self.counter)
+        who = self.email.split("@")[0]  # event, order and refund ids are unique per shop, not per contact
         if kind == "purchase":
-            event = purchase(f"O{n}", op[1], email=self.email)
+            event = purchase(f"{who}-O{n}", op[1], email=self.email)
             self.orders.append(event.order_id)
             self.movement(lambda: loyalty.apply_order_event(event))
         elif kind == "refund" and self.orders:
             order = self.orders[op[1] % len(self.orders)]
-            event = refund(order, f"R{n}", op[2], email=self.email)
+            event = refund(order, f"{who}-R{n}", op[2], email=self.email)
             self.movement(lambda: loyalty.apply_order_event(event))
         elif kind == "redeem":
             self.movement(lambda: loyalty.redeem(self.contact_id, f"K{n}", op[1]))
         elif kind == "adjust":
-            event = adjustment(f"E{n}", op[1], email=self.email)
+            event = adjustment(f"{who}-E{n}", op[1], email=self.email)
             self.movement(lambda: loyalty.apply_order_event(event))
         elif kind == "time":
             self.clock.advance(timedelta(days=op[1]))

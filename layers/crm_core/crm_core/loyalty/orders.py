@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from crm_core.errors import RetryableError
-from crm_core.loyalty import ledger
+from crm_core.loyalty import event_ids, ledger
 from crm_core.models.contacts import contact_id_for
 from crm_core.observability import count, get_logger
 
@@ -32,11 +32,12 @@ def apply_order_event(event: Purchase | Refund | Adjustment) -> ledger.Applied |
     A tier message that cannot be sent now does not fail the event: the points are applied, the
     notice stays pending and the daily run sends it.
 
-    Raises ValidationFailed / NotFound (the event can never apply), EventConflict (an order or refund
-    id seen before with other content: parked with the reason), RetryableError (try again later:
+    Raises ValidationFailed / NotFound (the event can never apply), EventConflict (an event, order or
+    refund id seen before with other content: parked with the reason), RetryableError (try again later:
     throttling, a refund before its purchase).
     """
     contact_id = contact_of(event)
+    event_ids.claim(event)  # the same event id with other content is parked, never applied
     if event.type == "purchase":
         applied = ledger.purchase(contact_id, event)
     elif event.type == "refund":
