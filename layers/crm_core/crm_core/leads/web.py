@@ -12,10 +12,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from html import escape
 from typing import Any
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import urlsplit
 
 from crm_core import clock
 from crm_core.errors import CrmError, FieldError, RetryableError, ValidationFailed
+from crm_core.http.redirects import safe_redirect
 from crm_core.leads.fields import MAX_BODY_BYTES, json_schema, label
 from crm_core.leads.merge import Outcome
 from crm_core.leads.parsing import (
@@ -144,13 +145,10 @@ def _success(request: Request, submission: Submission, contact_id: str, outcome:
 
 
 def _thank_you_target(request: Request, posted: str | None) -> str | None:
-    """The thank-you URL, resolved against the posting page's origin; None unless that origin is allowed."""
-    if not posted:
-        return None
+    """The thank-you URL, resolved against the posting page and percent-encoded; None unless its origin
+    is allowed (crm_core.http.redirects)."""
     base = request.header("origin") or request.header("referer")
-    target = urljoin(base, posted) if base and base != "null" else posted
-    parts = urlsplit(target)
-    return target if parts.scheme in {"http", "https"} and _allowed(target) else None
+    return safe_redirect(posted, base, get_settings().allowed_origins)
 
 
 def _back_link(request: Request) -> str | None:
