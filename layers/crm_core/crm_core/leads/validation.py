@@ -1,6 +1,7 @@
 """Validate and normalize posted fields into a Lead, reporting every problem at once.
 
-Email: email-validator (syntax and internationalized domains, no DNS lookups on the request path).
+Email: crm_core.contacts.identity (syntax, ASCII local parts only, international domains stored as
+punycode; no DNS lookups on the request path).
 Phone: phonenumbers to E.164, with a default region from the country or the locale; a number that
 does not parse is kept as written. Time zone: any IANA name zoneinfo knows (tzdata is pinned).
 """
@@ -17,6 +18,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import date, datetime
 from urllib.parse import parse_qsl, urlsplit, urlunsplit
 
+from crm_core.contacts.identity import deliverable_address
 from crm_core.errors import FieldError, ValidationFailed
 from crm_core.leads import fields as F
 from crm_core.leads.parsing import Value
@@ -185,12 +187,10 @@ def _email(value: str | None, errors: list[FieldError]) -> str | None:
     if not value:
         errors.append(FieldError("email", "is required"))
         return None
-    from email_validator import EmailNotValidError, validate_email  # noqa: PLC0415 - ~40 ms, only when used
-
     try:
-        return validate_email(value, check_deliverability=False).normalized
-    except EmailNotValidError as exc:
-        errors.append(FieldError("email", f"is not a valid address ({exc})"))
+        return deliverable_address(value)
+    except ValidationFailed as exc:
+        errors.extend(exc.errors)
         return None
 
 

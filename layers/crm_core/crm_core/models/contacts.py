@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import base64
 import hashlib
-import unicodedata
 
 from pynamodb.attributes import (
     BooleanAttribute,
@@ -18,22 +16,10 @@ from pynamodb.attributes import (
 from pynamodb.indexes import GlobalSecondaryIndex, KeysOnlyProjection
 from pynamodb.models import Model
 
+from crm_core.contacts.identity import contact_id_for, normalize_email
 from crm_core.models.base import SettingsTableName, register
 
-
-def normalize_email(address: str) -> str:
-    """Canonical form of an address for identity: trimmed, NFC, lower-cased.
-
-    Local parts are case-insensitive at every mainstream provider; dots and plus tags are kept,
-    since dropping them is only right for some providers.
-    """
-    return unicodedata.normalize("NFC", address.strip()).lower()
-
-
-def contact_id_for(address: str) -> str:
-    """The stable contact id of an address: no PII in keys, logs or URLs."""
-    digest = hashlib.sha256(normalize_email(address).encode("utf-8")).digest()
-    return "ct_" + base64.b32encode(digest).decode("ascii").lower().rstrip("=")[:26]
+__all__ = ["Contact", "contact_id_for", "normalize_email", "occasion_day"]
 
 
 OCCASION_SHARDS = 4  # spreads one popular day (say 01-01) over a few index partitions
