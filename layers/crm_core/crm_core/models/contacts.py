@@ -77,6 +77,9 @@ class Consent(MapAttribute[str, str]):
     at = UnicodeAttribute()
     form_id = UnicodeAttribute(null=True)
     source_page = UnicodeAttribute(null=True)
+    # Who said so (crm_core.leads.merge.Source): "form", "import", "order", "agent" or "confirmed" (the
+    # address owner followed the emailed link). None on decisions recorded before sources existed.
+    source = UnicodeAttribute(null=True)
 
 
 @register
@@ -98,6 +101,10 @@ class Contact(Model):
     time_zone = UnicodeAttribute(null=True)  # IANA name
     consent = Consent(null=True)
     marketing_opt_out = BooleanAttribute(null=True)
+    # A consent that waits for the address owner to confirm it (double opt-in); `at` names the link sent.
+    consent_pending = Consent(null=True)
+    # Which source last set each profile field (field -> Source value): a less trusted one never overwrites.
+    field_sources = MapAttribute[str, str](null=True)
     first_touch = Touch(null=True)
     last_touch = Touch(null=True)
     custom = MapAttribute[str, str](null=True)
