@@ -28,7 +28,7 @@ STACK ?=
 SMOKE_EMAIL ?=
 export SAM_CLI_TELEMETRY := 0
 
-.PHONY: help install test lint validate fmt demo up bench openapi build deploy smoke lock clean
+.PHONY: help install test fuzz lint validate fmt demo up bench openapi build deploy smoke lock clean
 
 help: ## list the commands
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -45,6 +45,9 @@ install: $(STAMP) ## create .venv and install the project (editable) with dev to
 
 test: $(STAMP) ## run the test suite (unit, integration, infrastructure, e2e)
 	$(PY) -m pytest
+
+fuzz: $(STAMP) ## the public routes' fuzz suite with many more examples (hypothesis profile "fuzz")
+	CRM_HYPOTHESIS_PROFILE=fuzz $(PY) -m pytest tests/integration/test_public_routes_fuzz.py -p no:cacheprovider -q
 
 lint: $(STAMP) $(TOOLS)/checkov/bin/checkov validate ## ruff, mypy, cfn-lint, checkov and sam validate
 	$(VENV)/bin/ruff check .

@@ -1,14 +1,17 @@
-"""GET /unsubscribe shows a confirmation (changes nothing); POST unsubscribes, including RFC 8058
-one-click from mail clients (crm_core.campaigns.unsubscribe does the work and the pages)."""
+"""Signed-link pages: GET shows (changes nothing), POST acts. /unsubscribe unsubscribes, including RFC 8058
+one-click (crm_core.campaigns.unsubscribe); /consent confirms a marketing consent, double opt-in
+(crm_core.contacts.consent)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.logging import correlation_paths
 
 from crm_core.campaigns import unsubscribe
+from crm_core.contacts import consent
 from crm_core.observability import get_logger, get_metrics
 
 if TYPE_CHECKING:
@@ -20,37 +23,31 @@ app = APIGatewayHttpResolver()
 HTML: Any = {"text/html": {"schema": {"type": "string"}}}
 PAGES: dict[int, Any] = {
     200: {"description": "An HTML page in the contact's language", "content": HTML},
-    400: {"description": "The token is missing, forged or altered (HTML page)", "content": HTML},
+    400: {"description": "The token is missing, forged, altered or expired (HTML page)", "content": HTML},
 }
+Action = Callable[[str | None, str | None], unsubscribe.Page]
+ROUTES: list[tuple[str, str, str, Action]] = [
+    ("GET", "/unsubscribe", "Ask to confirm an unsubscribe (changes nothing)", unsubscribe.confirmation_page),
+    ("POST", "/unsubscribe", "Unsubscribe from marketing (page button or RFC 8058 one-click)",
+     unsubscribe.unsubscribe),
+    ("GET", "/consent", "Ask the address owner to confirm a marketing consent (changes nothing)",
+     consent.confirmation_page),
+    ("POST", "/consent", "Confirm a marketing consent (double opt-in) from the mailed link", consent.confirm),
+]  # fmt: skip
 
 
-def _answer(page: unsubscribe.Page) -> Response[str]:
-    return Response(page.status, page.headers["Content-Type"], page.html, headers=page.headers)
+def _page_route(action: Action) -> Callable[[], Response[str]]:
+    def answer() -> Response[str]:
+        event = app.current_event
+        page = action(event.get_query_string_value("token"), (event.headers or {}).get("accept-language"))
+        return Response(page.status, page.headers["Content-Type"], page.html, headers=page.headers)
+
+    answer.__name__ = f"{action.__module__.rsplit('.', 1)[-1]}_{action.__name__}"  # the OpenAPI operation id
+    return answer
 
 
-def _token_and_language() -> tuple[str | None, str | None]:
-    event = app.current_event
-    return event.get_query_string_value("token"), (event.headers or {}).get("accept-language")
-
-
-@app.get(
-    "/unsubscribe",
-    summary="Ask to confirm an unsubscribe (changes nothing)",
-    tags=["unsubscribe"],
-    responses=PAGES,
-)
-def confirm() -> Response[str]:
-    return _answer(unsubscribe.confirmation_page(*_token_and_language()))
-
-
-@app.post(
-    "/unsubscribe",
-    summary="Unsubscribe from marketing (page button or RFC 8058 one-click)",
-    tags=["unsubscribe"],
-    responses=PAGES,
-)
-def act() -> Response[str]:
-    return _answer(unsubscribe.unsubscribe(*_token_and_language()))
+for method, path, summary, action in ROUTES:
+    app.route(path, method, summary=summary, tags=[path.strip("/")], responses=PAGES)(_page_route(action))
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)

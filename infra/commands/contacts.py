@@ -142,6 +142,7 @@ def import_rows(
     """Capture each row as a lead; a bad row is reported and the import goes on."""
     from crm_core import clock
     from crm_core.errors import RetryableError, ValidationFailed
+    from crm_core.leads.merge import Source
     from crm_core.leads.service import capture
     from crm_core.leads.validation import read_submission
 
@@ -157,7 +158,12 @@ def import_rows(
             continue
         for attempt in range(ROW_ATTEMPTS):
             try:
-                captured = capture(submission.lead, submission_id=submission.submission_id, welcome=welcome)
+                captured = capture(
+                    submission.lead,
+                    submission_id=submission.submission_id,
+                    welcome=welcome,
+                    source=Source.IMPORT,
+                )
             except RetryableError as exc:
                 if attempt == ROW_ATTEMPTS - 1:
                     report.errors.append((line, f"not stored: {exc}"))

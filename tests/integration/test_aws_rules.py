@@ -18,11 +18,13 @@ LIST_GRANT = (
 )
 
 
-def _deployment(tmp_path, old: str, new: str) -> Deployment:
+def _deployment(tmp_path, old: str, new: str, within: str = "") -> Deployment:
+    """The template with the first `old` after the line `within` (a resource's logical id) replaced."""
     text = TEMPLATE_PATH.read_text()
-    assert old in text, f"{old!r} moved in template.yaml: update this test"
+    start = text.index(f"\n  {within}:\n") if within else 0
+    assert old in text[start:], f"{old!r} moved in template.yaml: update this test"
     path = tmp_path / "template.yaml"
-    path.write_text(text.replace(old, new, 1))
+    path.write_text(text[:start] + text[start:].replace(old, new, 1))
     return Deployment(Template(body=load(path)))
 
 
@@ -47,7 +49,7 @@ def test_without_list_bucket_a_missing_mail_is_access_denied_as_s3_answers(stack
 def test_a_send_is_authorized_on_the_verified_address_not_its_domain(stack, tmp_path) -> None:
     identity = '!Sub "arn:${AWS::Partition}:ses:${AWS::Region}:${AWS::AccountId}:identity/*"'
     only_domain = '!Sub "arn:${AWS::Partition}:ses:${AWS::Region}:${AWS::AccountId}:identity/example.com"'
-    deployment = _deployment(tmp_path, identity, only_domain)  # SendFollowups' grant, first in the file
+    deployment = _deployment(tmp_path, identity, only_domain, within="SendFollowupsFunction")
     request = {
         "FromEmailAddress": stack.env["SENDER_ADDRESS"],
         "Destination": {"ToAddresses": ["ana@example.com"]},

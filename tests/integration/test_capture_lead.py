@@ -195,11 +195,12 @@ def test_same_post_twice_gives_one_contact_and_the_same_answer(post: Any) -> Non
     assert len(list(Enrollment.query(contact_id_for("ana@example.com")))) == 1
 
 
-def test_an_older_post_replayed_after_a_newer_one_still_gets_its_first_answer(post: Any) -> None:
-    a = {"email": "ana@example.com", "first_name": "Ana"}
-    b = {"email": "ana@example.com", "company": "Acme"}
-    assert [post(a)["statusCode"], post(b)["statusCode"], post(a)["statusCode"]] == [201, 200, 201]
-    assert contact("ana@example.com").posts == 2
+def test_an_older_post_sent_again_after_a_different_one_is_applied_not_dropped(post: Any) -> None:
+    # Issue 11: post Z, then Y, then Z again: the third says something Y changed, so it is news.
+    z = {"email": "ana@example.com", "first_name": "Ana"}
+    y = {"email": "ana@example.com", "first_name": "Anna", "company": "Acme"}
+    assert [post(z)["statusCode"], post(y)["statusCode"], post(z)["statusCode"]] == [201, 200, 200]
+    assert (contact("ana@example.com").posts, contact("ana@example.com").first_name) == (3, "Ana")
 
 
 def test_idempotency_key_names_the_submission(post: Any) -> None:
@@ -210,7 +211,8 @@ def test_idempotency_key_names_the_submission(post: Any) -> None:
     assert [first["statusCode"], retried["statusCode"], other["statusCode"]] == [201, 201, 200]
 
 
-def test_opt_out_is_undone_only_by_a_post_that_explicitly_consents(post: Any) -> None:
+def test_opt_out_is_undone_only_by_a_consent_the_address_owner_confirms(post: Any) -> None:
+    # Issue 11: an anonymous post used to lift the opt-out; now it only asks the owner (double opt-in).
     post({"email": "ana@example.com", "consent": True})
     stored = contact("ana@example.com")
     stored.update(actions=[Contact.marketing_opt_out.set(True)])  # she unsubscribed
@@ -229,15 +231,15 @@ def test_opt_out_is_undone_only_by_a_post_that_explicitly_consents(post: Any) ->
         }
     )
     stored = contact("ana@example.com")
-    assert stored.marketing_opt_out is False
-    assert (stored.consent.granted, stored.consent.form_id) == (True, "newsletter")
-    assert (stored.consent.source_page, stored.consent.at) == (
+    assert stored.marketing_opt_out is True and stored.consent.granted is False
+    assert (stored.consent_pending.granted, stored.consent_pending.form_id) == (True, "newsletter")
+    assert (stored.consent_pending.source_page, stored.consent_pending.at) == (
         "https://example.com/n",
         "2026-11-23T10:00:00Z",
     )
 
 
-def test_consenting_again_after_an_unsubscribe_lifts_it_but_never_a_bounce(
+def test_consenting_again_after_an_unsubscribe_lifts_nothing_until_confirmed(
     post: Any, frozen_clock: Any
 ) -> None:
     from crm_core.messaging import suppressions
@@ -255,7 +257,7 @@ def test_consenting_again_after_an_unsubscribe_lifts_it_but_never_a_bounce(
     post({"email": "bo@example.com", "consent": "on", "form_id": "newsletter"})
 
     ana, bo = suppressions.suppression_for("ana@example.com"), suppressions.suppression_for("bo@example.com")
-    assert not suppressions.blocks(ana, marketing=True)
+    assert suppressions.blocks(ana, marketing=True)  # lifted only by the owner's confirmation
     assert suppressions.blocks(bo, marketing=False)  # a bounced address stays closed to all mail
 
 

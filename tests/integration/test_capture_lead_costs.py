@@ -41,9 +41,16 @@ def post(stack: Any, frozen_clock: Any, lambda_context: Any) -> Any:
 
 
 def test_a_new_lead_costs_exactly_one_write_and_no_read(post: Any, calls: list[str]) -> None:
-    assert post({"email": "ana@example.com", "first_name": "Ana", "consent": True}) == 201
+    assert post({"email": "ana@example.com", "first_name": "Ana"}) == 201
     # One TransactWriteItems holds the contact and its welcome enrollment.
     assert calls == ["TransactWriteItems"]
+
+
+def test_a_consent_costs_one_suppression_read_more(post: Any, calls: list[str]) -> None:
+    # Issue 11: a consent for an address that unsubscribed must be confirmed by its owner, and an
+    # erased contact leaves only its suppression behind: one GetItem on the suppression list says so.
+    assert post({"email": "ana@example.com", "first_name": "Ana", "consent": True}) == 201
+    assert calls == ["GetItem", "TransactWriteItems"]
 
 
 def test_a_merge_costs_one_cancelled_transaction_and_one_update(post: Any, calls: list[str]) -> None:

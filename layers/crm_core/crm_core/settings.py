@@ -49,6 +49,9 @@ class Settings:
     default_time_zone: str = _env("DEFAULT_TIME_ZONE", "Europe/Rome")
     default_locale: str = _env("DEFAULT_LOCALE", "en")
     allowed_origins: tuple[str, ...] = _env("ALLOWED_ORIGINS", "")
+    # Marketing consent from a form: "renewed-only" asks the address owner to confirm a consent that
+    # follows an opt-out; "always" asks for every one (double opt-in, expected in Germany).
+    double_opt_in: str = _env("DOUBLE_OPT_IN", "renewed-only")
     # Complaints and cases (issue 6)
     cases_table: str = _env("CASES_TABLE")
     support_address: str = _env("SUPPORT_ADDRESS")

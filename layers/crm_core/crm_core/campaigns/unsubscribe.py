@@ -83,7 +83,8 @@ def browser_locales(accept_language: str | None) -> list[str]:
     return [tag for _, _, tag in sorted(ranked)]
 
 
-def _locale(contact: Contact | None, accept_language: str | None) -> str:
+def page_locale(contact: Contact | None, accept_language: str | None) -> str:
+    """The pages' language: the contact's, else the browser's, else the default."""
     known = _strings()
     wanted = [contact.locale] if contact is not None and contact.locale else []
     for tag in [*wanted, *browser_locales(accept_language)]:
@@ -93,25 +94,53 @@ def _locale(contact: Contact | None, accept_language: str | None) -> str:
     return get_settings().default_locale if get_settings().default_locale in known else "en"
 
 
+def render_page(
+    status: int,
+    locale: str,
+    title: str,
+    paragraphs: list[str],
+    *,
+    button: str = "",
+    note: str = "",
+    token: str = "",
+) -> Page:
+    """A page of this family (unsubscribe, consent confirmation): `{brand}` and `{support}` are filled in
+    the paragraphs; a `button` posts back to the same path with the token."""
+    fill = {"brand": definitions.load().brand.get("name", ""), "support": get_settings().support_address}
+    context: dict[str, Any] = {
+        "locale": locale,
+        "brand": fill["brand"],
+        "title": title,
+        "paragraphs": [p.format(**fill) for p in paragraphs],
+        "button": button,
+        "note": note,
+        "token": token,
+    }
+    return Page(status, _environment().get_template("page.html.j2").render(context))
+
+
+def strings(locale: str) -> dict[str, str]:
+    """The pages' wording in `locale` (one of page_locale's answers)."""
+    return _strings()[locale]
+
+
 def _page(status: int, name: str, locale: str, token: str = "", button: bool = False) -> Page:
     words = _strings()[locale]
-    fill = {"brand": definitions.load().brand.get("name", ""), "support": get_settings().support_address}
     paragraphs = {
         "confirm": [words["confirm_body"]],
         "done": [words["done_body"], words["done_mistake"]],
         "already": [words["already_body"]],
         "invalid": [words["invalid_body"]],
     }[name]
-    context: dict[str, Any] = {
-        "locale": locale,
-        "brand": fill["brand"],
-        "title": words[f"{name}_title"],
-        "paragraphs": [p.format(**fill) for p in paragraphs],
-        "button": words["confirm_button"] if button else "",
-        "note": words["confirm_keep"] if button else "",
-        "token": token,
-    }
-    return Page(status, _environment().get_template("page.html.j2").render(context))
+    return render_page(
+        status,
+        locale,
+        words[f"{name}_title"],
+        paragraphs,
+        button=words["confirm_button"] if button else "",
+        note=words["confirm_keep"] if button else "",
+        token=token,
+    )
 
 
 def _verified(token: str | None) -> tuple[str, str]:
@@ -136,9 +165,9 @@ def confirmation_page(token: str | None, accept_language: str | None = None) -> 
     try:
         contact_id, _ = _verified(token)
     except InvalidToken:
-        return _page(400, "invalid", _locale(None, accept_language))
+        return _page(400, "invalid", page_locale(None, accept_language))
     contact = _contact(contact_id)
-    locale = _locale(contact, accept_language)
+    locale = page_locale(contact, accept_language)
     if contact is not None and contact.marketing_opt_out:
         return _page(200, "already", locale)
     return _page(200, "confirm", locale, token=str(token), button=True)
@@ -156,16 +185,21 @@ def unsubscribe(
     except InvalidToken:
         count("UnsubscribeRefused")
         get_logger().warning("unsubscribe with an invalid token refused")
-        return _page(400, "invalid", _locale(None, accept_language))
+        return _page(400, "invalid", page_locale(None, accept_language))
     now = now or clock.now()
     contact = _contact(contact_id)
     if contact is not None:
         suppressions.suppress(
             contact.email, scope=suppressions.SCOPE_MARKETING, reason="unsubscribed", now=now
         )
-        if not contact.marketing_opt_out:
+        if not contact.marketing_opt_out or contact.consent_pending is not None:
+            # A consent link sent before this unsubscribe must not undo it: the pending consent goes too.
             contact.update(
-                actions=[Contact.marketing_opt_out.set(True), Contact.updated_at.set(now)],
+                actions=[
+                    Contact.marketing_opt_out.set(True),
+                    Contact.consent_pending.remove(),
+                    Contact.updated_at.set(now),
+                ],
                 condition=Contact.contact_id.exists(),
                 add_version_condition=False,  # the opt-out wins over a concurrent edit; the version moves
             )
@@ -174,4 +208,4 @@ def unsubscribe(
         get_logger().info(
             "unsubscribed", extra={"contact_id": contact_id, "kind": kind, "sequences_ended": ended}
         )
-    return _page(200, "done", _locale(contact, accept_language))
+    return _page(200, "done", page_locale(contact, accept_language))

@@ -57,8 +57,11 @@ def read_body(body: str | None, *, is_base64: bool) -> bytes:
 def media_type(content_type: str | None) -> tuple[str, dict[str, str]]:
     """('multipart/form-data', {'boundary': ...}) from a Content-Type header value."""
     message = EmailMessage()
-    message["content-type"] = content_type or "application/octet-stream"
-    params = {str(k).lower(): str(v) for k, v in message["content-type"].params.items()}
+    try:
+        message["content-type"] = content_type or "application/octet-stream"
+        params = {str(k).lower(): str(v) for k, v in message["content-type"].params.items()}
+    except (ValueError, TypeError, IndexError, AttributeError):  # line breaks, odd bytes: not a media type
+        raise UnsupportedMediaType(f"send one of {', '.join(ACCEPTED_TYPES)}") from None
     return message.get_content_type(), params
 
 
@@ -68,21 +71,42 @@ def parse_fields(raw: bytes, content_type: str | None) -> dict[str, Value]:
     if kind not in ACCEPTED_TYPES or not content_type:
         raise UnsupportedMediaType(f"send one of {', '.join(ACCEPTED_TYPES)} (got {kind})")
     if kind == "application/json":
-        return _json(raw)
-    if kind == "multipart/form-data":
-        return _multipart(raw, content_type or "")
-    return _urlencoded(raw, params.get("charset", "utf-8"))
+        fields = _json(raw)
+    elif kind == "multipart/form-data":
+        fields = _multipart(raw, content_type or "")
+    else:
+        fields = _urlencoded(raw, params.get("charset", "utf-8"))
+    return _valid_unicode(fields)
+
+
+def _valid_unicode(fields: dict[str, Value]) -> dict[str, Value]:
+    """The fields, if every name and value is valid Unicode; a lone surrogate (JSON's "\\ud800", or a
+    form name the MIME parser kept as bytes) can be neither stored nor answered, so it is a 400."""
+    for key, value in fields.items():
+        for text in (key, value if isinstance(value, str) else ""):
+            try:
+                text.encode("utf-8")
+            except UnicodeEncodeError:
+                raise _bad("holds text that is not valid Unicode (a lone surrogate)") from None
+    return fields
+
+
+# Charsets a form may declare: what browsers send. Anything else (utf-7, cp037, idna, rot13 ...) is
+# refused by name: Python's exotic codecs raise errors of their own, or decode into surprises.
+_CHARSETS = frozenset({"utf-8", "ascii", "latin-1", "iso8859-1", "cp1252"})
 
 
 def _text(raw: bytes, charset: str = "utf-8") -> str:
     try:
         codec = codecs.lookup(charset).name
-    except LookupError:
-        raise UnsupportedMediaType(f"unknown charset {charset!r}; send UTF-8") from None
+    except (LookupError, ValueError, UnicodeError):
+        codec = ""
+    if codec not in _CHARSETS:
+        raise UnsupportedMediaType(f"unsupported charset {charset[:40]!r}; send UTF-8") from None
     try:
         return raw.decode(codec)
     except UnicodeDecodeError:
-        raise _bad(f"the body is not valid {charset}") from None
+        raise _bad(f"the body is not valid {codec}") from None
 
 
 def _json(raw: bytes) -> dict[str, Value]:
@@ -92,6 +116,10 @@ def _json(raw: bytes) -> dict[str, Value]:
         raise _bad(
             f"the body is not valid JSON ({exc.msg} at line {exc.lineno}, column {exc.colno})"
         ) from None
+    except RecursionError:
+        raise _bad("the body nests too deeply; send one JSON object of fields") from None
+    except ValueError:  # an integer of thousands of digits (Python refuses to parse it): not a lead field
+        raise _bad("the body holds a number too large to read") from None
     if not isinstance(document, dict):
         raise _bad("the body must be a JSON object of fields")
     fields: dict[str, Value] = {}

@@ -1,6 +1,7 @@
 """Validate and normalize posted fields into a Lead, reporting every problem at once.
 
-Email: email-validator (syntax and internationalized domains, no DNS lookups on the request path).
+Email: crm_core.contacts.identity (syntax, ASCII local parts only, international domains stored as
+punycode; no DNS lookups on the request path).
 Phone: phonenumbers to E.164, with a default region from the country or the locale; a number that
 does not parse is kept as written. Time zone: any IANA name zoneinfo knows (tzdata is pinned).
 """
@@ -17,6 +18,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import date, datetime
 from urllib.parse import parse_qsl, urlsplit, urlunsplit
 
+from crm_core.contacts.identity import deliverable_address
 from crm_core.errors import FieldError, ValidationFailed
 from crm_core.leads import fields as F
 from crm_core.leads.parsing import Value
@@ -27,6 +29,8 @@ _FORM_ID = re.compile(r"^[A-Za-z0-9_.:\-]{1,64}$")
 _BIRTHDAY = re.compile(r"^(?:(\d{4})|-)-(\d{2})-(\d{2})$")
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")  # a message may have lines and tabs
 _CONTROL_LINE = re.compile(r"[\x00-\x1f\x7f]")  # other fields are one line
+MAX_IDEMPOTENCY_KEY = 200
+IDEMPOTENCY_HEADER = "Idempotency-Key"
 _TRUE = frozenset({"true", "on", "yes", "1", "y"})
 _FALSE = frozenset({"false", "off", "no", "0", "n"})
 # Regions for a bare language tag where one country is the obvious default for phone numbers.
@@ -88,8 +92,9 @@ def read_submission(
 ) -> Submission:
     """Validate a post; raises ValidationFailed listing every invalid field.
 
-    The submission id is the client's Idempotency-Key when it sends one, else a digest of the lead
-    itself (so a browser that posts the same form twice gets the same id).
+    The submission id is the client's Idempotency-Key when it sends one (at most 200 printable ASCII
+    characters, else ValidationFailed), else a digest of the lead itself (so a browser that posts the
+    same form twice gets the same id).
     """
     known, custom_raw = _split(posted)
     thank_you = _text_of(known.get(F.THANK_YOU_URL))  # may be relative: the web layer resolves and checks it
@@ -102,11 +107,24 @@ def read_submission(
     if errors or lead is None:
         raise ValidationFailed(errors or [FieldError("email", "is required")])
     if idempotency_key and idempotency_key.strip():
-        digest = hashlib.sha256(idempotency_key.strip()[:200].encode("utf-8")).digest()[:15]
+        digest = hashlib.sha256(_idempotency_key(idempotency_key).encode("ascii")).digest()[:15]
         submission_id = "k" + base64.b32encode(digest).decode("ascii").lower()
     else:
         submission_id = "f" + lead.fingerprint()
     return Submission(lead, submission_id, thank_you)
+
+
+def _idempotency_key(value: str) -> str:
+    """The key as sent; raises ValidationFailed when it is too long (never truncated: two long keys
+    sharing their first characters would collide) or not printable ASCII."""
+    key = value.strip()
+    if len(key) > MAX_IDEMPOTENCY_KEY:
+        raise ValidationFailed(
+            [FieldError(IDEMPOTENCY_HEADER, f"must be at most {MAX_IDEMPOTENCY_KEY} characters")]
+        )
+    if not all(" " <= ch <= "~" for ch in key):
+        raise ValidationFailed([FieldError(IDEMPOTENCY_HEADER, "must be printable ASCII (a UUID is ideal)")])
+    return key
 
 
 def _split(posted: Mapping[str, Value]) -> tuple[dict[str, Value], dict[str, Value]]:
@@ -185,12 +203,10 @@ def _email(value: str | None, errors: list[FieldError]) -> str | None:
     if not value:
         errors.append(FieldError("email", "is required"))
         return None
-    from email_validator import EmailNotValidError, validate_email  # noqa: PLC0415 - ~40 ms, only when used
-
     try:
-        return validate_email(value, check_deliverability=False).normalized
-    except EmailNotValidError as exc:
-        errors.append(FieldError("email", f"is not a valid address ({exc})"))
+        return deliverable_address(value)
+    except ValidationFailed as exc:
+        errors.extend(exc.errors)
         return None
 
 

@@ -12,10 +12,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from html import escape
 from typing import Any
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import urlsplit
 
 from crm_core import clock
-from crm_core.errors import CrmError, FieldError, RetryableError, ValidationFailed
+from crm_core.errors import Conflict, CrmError, FieldError, RetryableError, ValidationFailed
+from crm_core.http.redirects import safe_redirect
 from crm_core.leads.fields import MAX_BODY_BYTES, json_schema, label
 from crm_core.leads.merge import Outcome
 from crm_core.leads.parsing import (
@@ -84,6 +85,8 @@ def post_lead(request: Request) -> Answer:
     count("LeadsReplayed" if captured.replayed else f"Leads{captured.outcome.value.title()}")
     if captured.custom_left_out:
         count("LeadsCustomLeftOut", len(captured.custom_left_out))
+    if captured.kept:
+        count("LeadsFieldsKept", len(captured.kept))
     log.info(
         "lead recorded",
         extra={
@@ -91,6 +94,9 @@ def post_lead(request: Request) -> Answer:
             "outcome": captured.outcome.value,
             "replayed": captured.replayed,
             "form_id": submission.lead.form_id,
+            # names only: which fields a more trusted source keeps, and the consent mail's outcome
+            "fields_kept": captured.kept,
+            "consent_confirmation": captured.confirmation,
         },
     )
     return _success(request, submission, captured.contact_id, captured.outcome)
@@ -114,6 +120,8 @@ def _classify(exc: CrmError) -> tuple[int, list[FieldError], dict[str, str]]:
         return 413, [FieldError("body", f"is over {MAX_BODY_BYTES // 1024} KiB")], {}
     if isinstance(exc, UnsupportedMediaType):
         return 415, [FieldError("body", str(exc))], {"Accept-Post": ", ".join(ACCEPTED_TYPES)}
+    if isinstance(exc, Conflict):
+        return 409, [FieldError("Idempotency-Key", str(exc))], {}
     if isinstance(exc, RetryableError):
         message = "we could not record your details just now; nothing was lost, please send again"
         return 503, [FieldError("", message)], {"Retry-After": str(RETRY_AFTER_SECONDS)}
@@ -144,13 +152,10 @@ def _success(request: Request, submission: Submission, contact_id: str, outcome:
 
 
 def _thank_you_target(request: Request, posted: str | None) -> str | None:
-    """The thank-you URL, resolved against the posting page's origin; None unless that origin is allowed."""
-    if not posted:
-        return None
+    """The thank-you URL, resolved against the posting page and percent-encoded; None unless its origin
+    is allowed (crm_core.http.redirects)."""
     base = request.header("origin") or request.header("referer")
-    target = urljoin(base, posted) if base and base != "null" else posted
-    parts = urlsplit(target)
-    return target if parts.scheme in {"http", "https"} and _allowed(target) else None
+    return safe_redirect(posted, base, get_settings().allowed_origins)
 
 
 def _back_link(request: Request) -> str | None:

@@ -25,7 +25,7 @@ from crm_core.loyalty import account as acc
 from crm_core.loyalty import store
 from crm_core.loyalty.errors import EventConflict, IdempotencyKeyReused, InsufficientPoints, OutstandingDebt
 from crm_core.loyalty.rules import EarningRules, rulebook
-from crm_core.models.contacts import Contact, occasion_day
+from crm_core.models.contacts import Contact, normalize_email, occasion_day
 from crm_core.models.loyalty import LedgerEntry, LotMarker, LoyaltyBalance, OrderRecord
 from crm_core.observability import count, get_logger
 
@@ -246,7 +246,7 @@ def purchase(contact_id: str, event: Purchase) -> Applied | None:
         if snap.contact is None and event.email is not None:
             new_contact = Contact(
                 contact_id,
-                email=event.email,
+                email=normalize_email(event.email),  # one spelling per person, as SES sends it
                 created_at=now,
                 updated_at=now,
                 customer_since=since.isoformat(),

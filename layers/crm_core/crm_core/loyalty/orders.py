@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from crm_core.errors import RetryableError
+from crm_core.contacts.identity import IdentityConflict, contact_for
+from crm_core.errors import FieldError, RetryableError, ValidationFailed
 from crm_core.loyalty import event_ids, ledger
-from crm_core.models.contacts import contact_id_for
 from crm_core.observability import count, get_logger
 
 if TYPE_CHECKING:
@@ -14,11 +14,13 @@ if TYPE_CHECKING:
 
 
 def contact_of(event: Purchase | Refund | Adjustment) -> str:
-    """The contact an event is about: its contact_id, else the id derived from its email."""
-    if event.contact_id is not None:
-        return event.contact_id
-    assert event.email is not None  # the model requires one of the two
-    return contact_id_for(event.email)
+    """The contact an event is about: the id derived from its email (crm_core.contacts.identity), else
+    its contact_id. Raises ValidationFailed (the event can never apply) when it gives both and the
+    contact_id is not the email's contact."""
+    try:
+        return contact_for(event.email, event.contact_id)
+    except IdentityConflict as exc:
+        raise ValidationFailed([FieldError("contact_id", str(exc))]) from None
 
 
 def apply_order_event(event: Purchase | Refund | Adjustment) -> ledger.Applied | None:

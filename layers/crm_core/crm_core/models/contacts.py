@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import unicodedata
 
@@ -18,22 +17,10 @@ from pynamodb.attributes import (
 from pynamodb.indexes import GlobalSecondaryIndex, KeysOnlyProjection
 from pynamodb.models import Model
 
+from crm_core.contacts.identity import contact_id_for, normalize_email
 from crm_core.models.base import SettingsTableName, register
 
-
-def normalize_email(address: str) -> str:
-    """Canonical form of an address for identity: trimmed, NFC, lower-cased.
-
-    Local parts are case-insensitive at every mainstream provider; dots and plus tags are kept,
-    since dropping them is only right for some providers.
-    """
-    return unicodedata.normalize("NFC", address.strip()).lower()
-
-
-def contact_id_for(address: str) -> str:
-    """The stable contact id of an address: no PII in keys, logs or URLs."""
-    digest = hashlib.sha256(normalize_email(address).encode("utf-8")).digest()
-    return "ct_" + base64.b32encode(digest).decode("ascii").lower().rstrip("=")[:26]
+__all__ = ["Contact", "contact_id_for", "normalize_email", "occasion_day"]
 
 
 OCCASION_SHARDS = 4  # spreads one popular day (say 01-01) over a few index partitions
@@ -91,6 +78,9 @@ class Consent(MapAttribute[str, str]):
     at = UnicodeAttribute()
     form_id = UnicodeAttribute(null=True)
     source_page = UnicodeAttribute(null=True)
+    # Who said so (crm_core.leads.merge.Source): "form", "import", "order", "agent" or "confirmed" (the
+    # address owner followed the emailed link). None on decisions recorded before sources existed.
+    source = UnicodeAttribute(null=True)
 
 
 @register
@@ -112,6 +102,10 @@ class Contact(Model):
     time_zone = UnicodeAttribute(null=True)  # IANA name
     consent = Consent(null=True)
     marketing_opt_out = BooleanAttribute(null=True)
+    # A consent that waits for the address owner to confirm it (double opt-in); `at` names the link sent.
+    consent_pending = Consent(null=True)
+    # Which source last set each profile field (field -> Source value): a less trusted one never overwrites.
+    field_sources = MapAttribute[str, str](null=True)
     first_touch = Touch(null=True)
     last_touch = Touch(null=True)
     custom = MapAttribute[str, str](null=True)

@@ -1,0 +1,1 @@
+"""Contacts across every entry point: who a person is (identity)."""
