@@ -9,13 +9,12 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from crm_core.cases import service
-from crm_core.errors import Conflict, NotFound, RetryableError, ValidationFailed
+from crm_core.http.errors import as_invalid_body, problem
 from crm_core.observability import get_logger, get_metrics
 
 logger, metrics = get_logger(), get_metrics()
 app = APIGatewayHttpResolver()
-BAD_INPUT = (ValidationFailed, ValueError, TypeError)  # a body that is not a JSON object is bad input too
-STATUS_OF: dict[type[Exception], int] = {NotFound: 404, Conflict: 409, RetryableError: 503}
+BAD_INPUT = (ValueError, TypeError)  # a body that is not a JSON object is bad input too
 
 
 @app.get("/cases/<case_id>")
@@ -45,12 +44,10 @@ def reply(case_id: str) -> dict[str, Any]:
 
 @app.exception_handler(Exception)  # type: ignore[untyped-decorator]
 def _errors(exc: Exception) -> Response[Any]:
-    status = 400 if isinstance(exc, BAD_INPUT) else STATUS_OF.get(type(exc), 500)
-    if status == 500:
+    found = problem(exc) if not isinstance(exc, BAD_INPUT) else problem(as_invalid_body(exc))
+    if found.status == 500:
         logger.exception("case API failed")
-    errors = [{"field": e.field, "message": e.message} for e in getattr(exc, "errors", [])]
-    body = {"errors": errors or [{"field": "", "message": str(exc) if status != 500 else "internal error"}]}
-    return Response(status_code=status, content_type="application/json", body=body)
+    return Response(found.status, "application/json", found.json(), headers=found.headers or None)
 
 
 @metrics.log_metrics

@@ -11,10 +11,11 @@ lost connection, `--max-pages`) resumes where it was, and a finished migration i
 from __future__ import annotations
 
 import argparse
-import json
 import os
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
+
+from infra.terminal import echo, echo_json
 
 if TYPE_CHECKING:
     from crm_core.migrations import Migration, Outcome, Progress, Runner
@@ -103,14 +104,14 @@ def run_status(args: argparse.Namespace, migrations: Sequence[Migration] | None 
     """Print every migration's recorded progress."""
     migrations = _registered() if migrations is None else migrations
     if not migrations:
-        print("no migrations: no stored shape has changed")
+        echo("no migrations: no stored shape has changed")
         return 0
     states = runner_for(args).status(migrations)
     if args.json:
-        print(json.dumps([state.as_dict() for state in states], indent=1))
+        echo_json([state.as_dict() for state in states], indent=1)
     else:
         for state in states:
-            print(_line(state))
+            echo(_line(state))
     return 0
 
 
@@ -118,11 +119,11 @@ def run_migrations(args: argparse.Namespace, migrations: Sequence[Migration] | N
     """Run the pending migrations; 0 when all are done (or a dry run finished), 3 when paused."""
     migrations = _registered() if migrations is None else migrations
     if not migrations:
-        print("no migrations: nothing to run")
+        echo("no migrations: nothing to run")
         return 0
     outcomes = runner_for(args).run_pending(migrations, dry_run=args.dry_run, max_pages=args.max_pages)
     for outcome in outcomes:
-        print(_outcome_line(outcome))
+        echo(_outcome_line(outcome))
     return 3 if any(o.paused for o in outcomes) else 0
 
 

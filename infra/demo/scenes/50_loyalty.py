@@ -60,7 +60,7 @@ def spend(local: LocalClient, base: str) -> None:
     local.say(f"Checkout redeems 200 points twice with one Idempotency-Key: 201, 201, {spent.json()}.")
     short = local.post(f"{base}/redemptions", json={"points": 5000}, headers={"Idempotency-Key": "big"})
     assert short.status == 409, short.text
-    local.say(f"Redeeming 5000 is refused: {short.status} {short.json()['message']}.")
+    local.say(f"Redeeming 5000 is refused: {short.status} {short.json()['errors'][0]['message']}.")
 
     refund = order_event(
         event_id="evt-9002", type="refund", order_id="G-9001", refund_id="R-1", amount="124.00"

@@ -48,7 +48,7 @@ def test_the_balance_shows_points_tier_and_what_comes_next(api) -> None:
 
 def test_an_unknown_contact_is_404(api) -> None:
     status, body, _ = api("GET", "/contacts/ct_nobody/loyalty", "GET /contacts/{contact_id}/loyalty")
-    assert status == 404 and "does not exist" in body["message"]
+    assert status == 404 and "does not exist" in body["errors"][0]["message"]
 
 
 def test_a_redemption_is_201_once_and_the_replay_answers_the_same(api) -> None:
@@ -72,7 +72,8 @@ def test_a_reused_idempotency_key_with_another_order_is_409_with_a_message(api) 
     other = api("POST", f"{BASE}/redemptions", route, body={"points": 10, "order_id": "S-2"}, headers=headers)
 
     assert first[0] == 201
-    assert other[0] == 409 and "checkout-9" in other[1]["message"] and "S-1" in other[1]["message"]
+    message = other[1]["errors"][0]["message"]
+    assert other[0] == 409 and "checkout-9" in message and "S-1" in message
     assert balance_of(ANA) == 190
 
 

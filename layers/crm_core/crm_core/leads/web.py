@@ -15,7 +15,8 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from crm_core import clock
-from crm_core.errors import Conflict, CrmError, FieldError, RetryableError, ValidationFailed
+from crm_core.errors import CrmError, FieldError, ValidationFailed
+from crm_core.http.errors import problem
 from crm_core.http.redirects import safe_redirect
 from crm_core.leads.fields import MAX_BODY_BYTES, json_schema, label
 from crm_core.leads.merge import Outcome
@@ -32,7 +33,6 @@ from crm_core.models.contacts import contact_id_for
 from crm_core.observability import count, get_logger
 from crm_core.settings import get_settings
 
-RETRY_AFTER_SECONDS = 2
 _NO_STORE = {"Cache-Control": "no-store"}
 _PAGE_HEADERS = {
     **_NO_STORE,
@@ -120,12 +120,9 @@ def _classify(exc: CrmError) -> tuple[int, list[FieldError], dict[str, str]]:
         return 413, [FieldError("body", f"is over {MAX_BODY_BYTES // 1024} KiB")], {}
     if isinstance(exc, UnsupportedMediaType):
         return 415, [FieldError("body", str(exc))], {"Accept-Post": ", ".join(ACCEPTED_TYPES)}
-    if isinstance(exc, Conflict):
-        return 409, [FieldError("Idempotency-Key", str(exc))], {}
-    if isinstance(exc, RetryableError):
-        message = "we could not record your details just now; nothing was lost, please send again"
-        return 503, [FieldError("", message)], {"Retry-After": str(RETRY_AFTER_SECONDS)}
-    return 500, [FieldError("", "the service is not configured correctly")], {}
+    busy = "we could not record your details just now; nothing was lost, please send again"
+    found = problem(exc, conflict_field="Idempotency-Key", busy=busy)  # the project's one mapping
+    return found.status, found.errors, found.headers
 
 
 def _wants_html(request: Request) -> bool:

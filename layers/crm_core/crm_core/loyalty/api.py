@@ -9,7 +9,8 @@ from typing import Annotated, Any
 from aws_lambda_powertools.event_handler import Response
 from pydantic import BaseModel, ConfigDict, Field
 
-from crm_core.errors import Conflict, CrmError, NotFound, RetryableError, ValidationFailed
+from crm_core.errors import CrmError
+from crm_core.http.errors import field_errors, problem
 from crm_core.observability import get_logger
 
 
@@ -28,23 +29,14 @@ def answer(status: int, body: dict[str, Any], headers: dict[str, str] | None = N
 
 
 def error_answer(exc: CrmError) -> tuple[int, dict[str, Any], dict[str, str]]:
-    """(status, JSON body, headers) for a typed error: 400, 404, 409, 503; anything else is a 500."""
-    if isinstance(exc, ValidationFailed):
-        return 400, {"errors": [{"field": e.field, "message": e.message} for e in exc.errors]}, {}
-    if isinstance(exc, NotFound):
-        return 404, {"message": str(exc)}, {}
-    if isinstance(exc, Conflict):
-        return 409, {"message": str(exc), **getattr(exc, "details", {})}, {}
-    if isinstance(exc, RetryableError):
-        return 503, {"message": "busy, try again"}, {"Retry-After": "1"}
-    get_logger().exception("unexpected domain error")
-    return 500, {"message": "internal error"}, {}
+    """(status, JSON body, headers) for a typed error, by the project's one mapping (crm_core.http)."""
+    found = problem(exc)
+    if found.status == 500:
+        get_logger().exception("unexpected domain error")
+    return found.status, found.body(), found.headers
 
 
 def validation_answer(errors: Sequence[Any]) -> tuple[int, dict[str, Any], dict[str, str]]:
     """Powertools request validation errors as our 400 with one entry per field."""
-    fields = []
-    for err in errors:
-        location = [str(p) for p in err.get("loc", ()) if p not in ("body", "query", "header", "path")]
-        fields.append({"field": ".".join(location) or "body", "message": str(err.get("msg", "invalid"))})
-    return 400, {"errors": fields}, {}
+    found = field_errors(list(errors))
+    return found.status, found.body(), found.headers
