@@ -161,3 +161,30 @@ def test_an_agent_releasing_a_quarantined_case_tells_the_helpdesk_queue(
     assert status == 200 and body["status"] == "open"
     (message,) = sqs.receive_message(QueueUrl=url, MessageAttributeNames=["All"])["Messages"]
     assert result["case_id"] in message["Body"]
+
+
+def test_a_reply_key_reused_with_another_text_is_a_409_and_sends_nothing(
+    case_id, stack, lambda_context
+) -> None:
+    key = {"idempotency-key": "r-7"}
+    first = _http(
+        "POST", f"/cases/{case_id}/replies", lambda_context, {"text": "Rimborso disposto."}, headers=key
+    )
+    other = _http(
+        "POST", f"/cases/{case_id}/replies", lambda_context, {"text": "Nessun rimborso."}, headers=key
+    )
+
+    assert first[0] == 200
+    assert other[0] == 409 and other[1]["errors"][0]["field"] == "Idempotency-Key"
+    assert len(stack.sent_emails()) == 2  # the acknowledgement and the first reply only
+
+
+def test_a_reply_key_over_the_limit_is_refused_not_truncated(case_id, lambda_context) -> None:
+    status, body = _http(
+        "POST",
+        f"/cases/{case_id}/replies",
+        lambda_context,
+        {"text": "Ok."},
+        headers={"idempotency-key": "k" * 300},
+    )
+    assert status == 400 and body["errors"][0]["field"] == "Idempotency-Key"

@@ -37,6 +37,12 @@ class Conflict(CrmError):
     """The request conflicts with the current state (e.g. the balance does not cover a redemption)."""
 
 
+class KeyReused(Conflict):
+    """An idempotency key sent again with other content: a client error, never a replay."""
+
+    field = "Idempotency-Key"
+
+
 class RetryableError(CrmError):
     """A transient failure (throttling, a dependency down): the caller should retry; nothing was lost."""
 

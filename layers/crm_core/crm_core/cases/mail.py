@@ -92,6 +92,19 @@ def _record(
     return header
 
 
+def recorded_text(case: Case, *, kind: str, occurrence: str) -> str | None:
+    """The text of the message already sent for this kind and occurrence, if the case recorded it."""
+    try:
+        sent = SentMessage.get(message_key(case.contact_id, kind, occurrence), consistent_read=True)
+    except DoesNotExist:
+        return None
+    if sent.status != "sent" or not sent.ses_message_id or sent.sent_at is None:
+        return None
+    event_kind = "ack" if kind == ACK_KIND else "reply"
+    event = store.get_event(case.case_id, f"event#{iso(sent.sent_at)}#{event_kind}#{sent.ses_message_id}")
+    return event.text if event is not None else None
+
+
 def send(
     case: Case, *, kind: str, occurrence: str, context: dict[str, object], text: str | None = None
 ) -> Sent:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from datetime import datetime
 from typing import Any
 
@@ -12,12 +13,13 @@ from crm_core.cases import lifecycle, mail, store
 from crm_core.cases.escalation import state_of
 from crm_core.cases.rules import get_policy
 from crm_core.cases.sla import iso, next_checkpoint
-from crm_core.errors import Conflict, FieldError, NotFound, RetryableError, ValidationFailed
+from crm_core.errors import Conflict, FieldError, KeyReused, NotFound, RetryableError, ValidationFailed
 from crm_core.messaging import Outcome
 from crm_core.models.cases import Case, CaseEvent
 
 OPEN_STATUSES = ("open", "waiting", "quarantined")
 MAX_REPLY_CHARS = 20_000
+REPLY_KEY = re.compile(r"[\x21-\x7e]{1,128}")
 
 _CASE_FIELDS = (
     "case_id", "status", "subject", "category", "team", "priority", "rule", "contact_id", "email", "name",
@@ -96,18 +98,25 @@ def reply(
 ) -> dict[str, Any]:
     """Email an agent's reply to the customer, threaded, once per `reply_key` (default: the text).
 
-    Raises ValidationFailed (empty or huge text), NotFound, Conflict (quarantined case, suppressed
-    address), RetryableError (SES failed: nothing was sent; asking again is safe).
+    Raises ValidationFailed (empty or huge text, a malformed key), NotFound, Conflict (quarantined
+    case, suppressed address), KeyReused (the key already sent another text), RetryableError (SES
+    failed: nothing was sent; asking again is safe).
     """
     text = (text or "").strip()
     if not text or len(text) > MAX_REPLY_CHARS:
         raise ValidationFailed([FieldError("text", f"must be 1 to {MAX_REPLY_CHARS} characters")])
+    if reply_key is not None and not REPLY_KEY.fullmatch(reply_key):
+        # refused, never truncated: two long keys cut to one length would name one reply
+        raise ValidationFailed([FieldError("Idempotency-Key", "must be 1 to 128 printable ASCII characters")])
     case = store.get_case(case_id.upper())
     if case is None:
         raise NotFound(f"no case {case_id}")
     if case.status == "quarantined":
         raise Conflict("the case is quarantined: open it before replying")
     key = reply_key or hashlib.sha256(text.encode()).hexdigest()[:16]
+    recorded = mail.recorded_text(case, kind=mail.REPLY_KIND, occurrence=f"{case.case_id}.{key}")
+    if recorded is not None and recorded != text:  # checked before sending: a replay re-records the event
+        raise KeyReused(f"the Idempotency-Key {reply_key} was used for another reply on this case")
     sent = mail.send(
         case,
         kind=mail.REPLY_KIND,

@@ -52,7 +52,8 @@ def problem(exc: BaseException, *, conflict_field: str = "", busy: str = BUSY) -
     if isinstance(exc, NotFound):
         return Problem(404, [FieldError("", str(exc))])
     if isinstance(exc, Conflict):
-        return Problem(409, [FieldError(conflict_field, str(exc))], details=dict(getattr(exc, "details", {})))
+        where = str(getattr(exc, "field", conflict_field))
+        return Problem(409, [FieldError(where, str(exc))], details=dict(getattr(exc, "details", {})))
     if isinstance(exc, RetryableError):
         return Problem(503, [FieldError("", busy)], {"Retry-After": str(RETRY_AFTER_SECONDS)})
     return Problem(500, [FieldError("", "internal error")])

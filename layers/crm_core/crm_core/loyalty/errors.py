@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from crm_core.errors import Conflict
+from crm_core.errors import Conflict, KeyReused
 
 
 class InsufficientPoints(Conflict):
@@ -23,7 +23,7 @@ class OutstandingDebt(Conflict):
         self.details: dict[str, Any] = {"debt": debt}
 
 
-class IdempotencyKeyReused(Conflict):
+class IdempotencyKeyReused(KeyReused):
     """The Idempotency-Key already named a different redemption (other points or another order)."""
 
     def __init__(self, key: str, points: int, order_id: str | None = None) -> None:
