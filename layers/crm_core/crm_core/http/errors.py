@@ -66,6 +66,12 @@ def as_invalid_body(exc: Exception) -> ValidationFailed:
     return ValidationFailed([FieldError("body", "must be a JSON object")])
 
 
+def unsupported_media_type(*accepted: str) -> Problem:
+    """415 for a body of a type the route does not read, naming what it accepts."""
+    wanted = ", ".join(accepted)
+    return Problem(415, [FieldError("body", f"must be sent as {wanted}")], {"Accept-Post": wanted})
+
+
 def field_errors(errors: list[Any]) -> Problem:
     """Powertools/pydantic request validation errors as our 400, one entry per field."""
     found = []
@@ -75,4 +81,13 @@ def field_errors(errors: list[Any]) -> Problem:
     return Problem(400, found)
 
 
-__all__ = ["BUSY", "RETRY_AFTER_SECONDS", "CrmError", "Problem", "as_invalid_body", "field_errors", "problem"]
+__all__ = [
+    "BUSY",
+    "RETRY_AFTER_SECONDS",
+    "CrmError",
+    "Problem",
+    "as_invalid_body",
+    "field_errors",
+    "problem",
+    "unsupported_media_type",
+]
