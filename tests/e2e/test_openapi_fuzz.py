@@ -98,7 +98,7 @@ def test_every_operation_answers_hostile_requests_without_a_500(local: LocalClie
         content_type=CONTENT_TYPES,
         key=HEADER_TEXT,
     )
-    def hostile(
+    def hostile(  # noqa: PLR0917 - hypothesis passes each strategy by name
         op: tuple[str, str],
         param: str,
         query: dict[str, str],
