@@ -5,18 +5,12 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
-from aws_lambda_powertools.event_handler.openapi.exceptions import (
-    RequestUnsupportedContentType,
-    RequestValidationError,
-)
 from aws_lambda_powertools.event_handler.openapi.params import Header, Query
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from crm_core import loyalty
-from crm_core.errors import CrmError
-from crm_core.http.errors import as_invalid_body, problem, unsupported_media_type
-from crm_core.loyalty.api import RedemptionRequest, answer, error_answer, validation_answer
+from crm_core.loyalty.api import RedemptionRequest, answer, answer_errors
 from crm_core.observability import count, get_logger, get_metrics
 
 app = APIGatewayHttpResolver(enable_validation=True)
@@ -46,26 +40,7 @@ def redeem(
     return answer(201, body, {"Idempotent-Replayed": "true"} if done.replay else None)
 
 
-@app.exception_handler(CrmError)  # type: ignore[untyped-decorator]
-def domain_error(exc: CrmError) -> Response[str]:
-    return answer(*error_answer(exc))
-
-
-@app.exception_handler(RequestValidationError)  # type: ignore[untyped-decorator]
-def invalid_request(exc: RequestValidationError) -> Response[str]:
-    return answer(*validation_answer(exc.errors()))
-
-
-@app.exception_handler(RequestUnsupportedContentType)  # type: ignore[untyped-decorator]
-def unsupported_body(exc: RequestUnsupportedContentType) -> Response[str]:
-    found = unsupported_media_type("application/json")
-    return answer(found.status, found.body(), found.headers)
-
-
-@app.exception_handler(ValueError)  # type: ignore[untyped-decorator]
-def unreadable_body(exc: ValueError) -> Response[str]:  # e.g. bytes that are not UTF-8 JSON
-    found = problem(as_invalid_body(exc))
-    return answer(found.status, found.body(), found.headers)
+answer_errors(app)  # domain errors, invalid or unreadable requests: the one error shape
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP, clear_state=True)

@@ -6,11 +6,11 @@ import json
 from collections.abc import Sequence
 from typing import Annotated, Any
 
-from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from crm_core.errors import CrmError
-from crm_core.http.errors import field_errors, problem
+from crm_core.http.errors import as_invalid_body, field_errors, problem, unsupported_media_type
 from crm_core.observability import get_logger
 
 
@@ -40,3 +40,30 @@ def validation_answer(errors: Sequence[Any]) -> tuple[int, dict[str, Any], dict[
     """Powertools request validation errors as our 400 with one entry per field."""
     found = field_errors(list(errors))
     return found.status, found.body(), found.headers
+
+
+def answer_errors(app: APIGatewayHttpResolver) -> None:
+    """Answer every failure of the resolver's routes in the one error shape (crm_core.http): domain
+    errors, request validation (400), a body of another type (415) or not readable as JSON (400)."""
+    from aws_lambda_powertools.event_handler.openapi.exceptions import (  # noqa: PLC0415
+        RequestUnsupportedContentType,
+        RequestValidationError,
+    )
+
+    @app.exception_handler(CrmError)  # type: ignore[untyped-decorator]
+    def _domain(exc: CrmError) -> Response[str]:
+        return answer(*error_answer(exc))
+
+    @app.exception_handler(RequestValidationError)  # type: ignore[untyped-decorator]
+    def _invalid(exc: RequestValidationError) -> Response[str]:
+        return answer(*validation_answer(exc.errors()))
+
+    @app.exception_handler(RequestUnsupportedContentType)  # type: ignore[untyped-decorator]
+    def _unsupported(exc: RequestUnsupportedContentType) -> Response[str]:
+        found = unsupported_media_type("application/json")
+        return answer(found.status, found.body(), found.headers)
+
+    @app.exception_handler(ValueError)  # type: ignore[untyped-decorator]
+    def _unreadable(exc: ValueError) -> Response[str]:  # e.g. bytes that are not UTF-8 JSON
+        found = problem(as_invalid_body(exc))
+        return answer(found.status, found.body(), found.headers)
