@@ -410,6 +410,14 @@ def test_plain_form_errors_come_back_as_a_page_naming_them(post: Any) -> None:
     assert "<script>" not in page
 
 
+def test_a_refused_lead_logs_only_field_names_we_defined_never_a_posted_key(post: Any, caplog: Any) -> None:
+    """A posted key is data: an attacker (or a confused form) can name a field after an address."""
+    answer = post({"email": "not-an-address", "mario.rossi@example.com": "x", "3331234567 ": "y"})
+    assert answer["statusCode"] == 400
+    (refused,) = [r for r in caplog.records if r.getMessage() == "lead refused"]
+    assert refused.fields == ["(custom)", "email"]
+
+
 # ---- bots -------------------------------------------------------------------------------------------
 def test_honeypot_gets_a_normal_looking_success_and_nothing_is_stored(post: Any, capsys: Any) -> None:
     answer = post({"email": "bot@example.com", "first_name": "Bot", "website": "http://spam.example"})

@@ -18,7 +18,7 @@ from crm_core import clock
 from crm_core.errors import CrmError, FieldError, ValidationFailed
 from crm_core.http.errors import problem
 from crm_core.http.redirects import safe_redirect
-from crm_core.leads.fields import MAX_BODY_BYTES, json_schema, label
+from crm_core.leads.fields import BY_NAME, MAX_BODY_BYTES, json_schema, label
 from crm_core.leads.merge import Outcome
 from crm_core.leads.parsing import (
     ACCEPTED_TYPES,
@@ -102,11 +102,16 @@ def post_lead(request: Request) -> Answer:
     return _success(request, submission, captured.contact_id, captured.outcome)
 
 
+LOGGABLE_FIELDS = frozenset({*BY_NAME, "", "body", "custom", "Idempotency-Key"})
+
+
 def error_answer(exc: CrmError, request: Request) -> Answer:
     """The answer to a failed post: 400, 413, 415 or 503 (JSON, or a page for a plain form post)."""
     status, errors, headers = _classify(exc)
     count("LeadsThrottled" if status == 503 else "LeadsRejected")
-    get_logger().info("lead refused", extra={"status": status, "fields": [e.field for e in errors]})
+    # Only names we defined reach the log: a posted key is data (it could be an address or a phone).
+    fields = sorted({e.field if e.field in LOGGABLE_FIELDS else "(custom)" for e in errors})
+    get_logger().info("lead refused", extra={"status": status, "fields": fields})
     if _wants_html(request):
         return _page(status, _error_page(status, errors, _back_link(request)), headers)
     body = {"errors": [{"field": e.field, "message": e.message} for e in errors]}
