@@ -16,8 +16,12 @@ from hypothesis import strategies as st
 
 from tests.helpers import http_event, load_handler
 
-settings.register_profile(
-    "default-crm", max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+settings.register_profile(  # derandomized: `make test` is repeatable; `make fuzz` explores anew
+    "default-crm",
+    max_examples=25,
+    deadline=None,
+    derandomize=True,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
 )
 settings.register_profile(
     "fuzz", max_examples=1500, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
