@@ -9,9 +9,9 @@ out of the score. mutmut copies only the mutated file and cannot follow the edit
 crm_core (layers/crm_core/crm_core), hence this small runner.
 
 Operators: comparison flips, and/or (and & | on condition expressions), `not` removal, constant
-changes (True/False, number +1/-1), a keyword argument dropped from a call, a statement replaced by
-`pass`, a returned value replaced by None. Log lines and code under `if TYPE_CHECKING:` are not
-mutated.
+changes (True/False, number +1/-1), a keyword argument dropped from a call, a call dropped from a
+list (update actions), a statement replaced by `pass`, a returned value replaced by None. Log lines
+and code under `if TYPE_CHECKING:` are not mutated.
 """
 
 from __future__ import annotations
@@ -144,12 +144,14 @@ class _Generator:
         start, end = self.span(node)
         return self.source[start:end].decode()
 
-    def add(self, node: ast.AST, stmt: ast.stmt, text: str, description: str, *, import_time: bool) -> None:
+    def add(
+        self, node: ast.AST, stmt: ast.stmt, text: str, description: str, *, import_time: bool, line: int = 0
+    ) -> None:
+        """Replace `node` by `text`; `line` (the node's own by default) is where the report points."""
         start, end = self.span(node)
         lines = tuple(range(stmt.lineno, _header_end(stmt) + 1))
-        self.mutants.append(
-            Mutant(self.module, node.lineno, description, start, end, text, lines, import_time)  # type: ignore[attr-defined]
-        )
+        at = line or node.lineno  # type: ignore[attr-defined]
+        self.mutants.append(Mutant(self.module, at, description, start, end, text, lines, import_time))
 
     def run(self) -> list[Mutant]:
         self.block(self.tree.body, in_function=False)
@@ -230,6 +232,8 @@ class _Generator:
                 self.constant(sub, stmt, import_time=import_time)
             elif isinstance(sub, ast.Call):
                 self.keywords(sub, stmt, import_time=import_time)
+            elif isinstance(sub, ast.List) and len(sub.elts) > 1:
+                self.elements(sub, stmt, import_time=import_time)
 
     def replace(self, old: ast.expr, new: ast.expr, stmt: ast.stmt, *, import_time: bool) -> None:
         text = f"({ast.unparse(new)})"
@@ -260,6 +264,15 @@ class _Generator:
             new = ast.Call(call.func, call.args, kept)
             description = f"drop `{keyword.arg}=` from `{_short(ast.unparse(call.func))}(...)`"
             self.add(call, stmt, f"({ast.unparse(new)})", description, import_time=import_time)
+
+    def elements(self, node: ast.List, stmt: ast.stmt, *, import_time: bool) -> None:
+        """A list of calls (update actions, say) without one of them."""
+        for element in node.elts:
+            if isinstance(element, ast.Call):
+                kept = ast.List([e for e in node.elts if e is not element])
+                description = f"drop `{_short(self.segment(element))}` from a list"
+                text = f"({ast.unparse(kept)})"
+                self.add(node, stmt, text, description, import_time=import_time, line=element.lineno)
 
 
 def _is_none(node: ast.expr) -> bool:
