@@ -252,3 +252,84 @@ def test_history_pages_newest_first_with_an_opaque_cursor(ana) -> None:
     assert third["next_cursor"] is None
     with pytest.raises(ValidationFailed):
         loyalty.history(CID, cursor="not-a-cursor")
+
+
+def test_a_later_purchase_keeps_the_customer_since_date_so_the_anniversary_stays(ana, frozen_clock) -> None:
+    loyalty.apply_order_event(purchase("A-1", "10.00"))
+    first = Contact.get(CID)
+    frozen_clock.advance(timedelta(days=40))
+
+    loyalty.apply_order_event(purchase("A-2", "10.00", occurred_at=frozen_clock.now()))
+
+    later = Contact.get(CID)
+    assert (later.customer_since, later.anniversary_day) == ("2026-11-23", first.anniversary_day)
+
+
+def test_a_refund_takes_back_the_qualifying_points_and_the_tier_falls_at_its_review(
+    ana, frozen_clock
+) -> None:
+    loyalty.apply_order_event(purchase("A-1", "500.00"))  # 500 qualifying: silver
+    loyalty.apply_order_event(refund("A-1", "R-1", "200.00"))
+
+    summary = loyalty.summary(CID).to_json()
+    assert (summary["tier"], summary["qualifying_points"], summary["lifetime_points"]) == ("silver", 300, 360)
+    assert int(entry("refund#R-1").qualifying_points) == -200
+    order = OrderRecord.get(CID, "order#A-1")
+    assert (int(order.refunded_points), int(order.refunded_qualifying)) == (240, 200)
+
+    frozen_clock.advance(timedelta(days=366))  # a tier falls no sooner than a year after it rose
+    loyalty.apply_order_event(purchase("A-2", "10.00", occurred_at=frozen_clock.now()))
+    assert loyalty.summary(CID).to_json()["tier"] == "bronze"  # 300 + 10 qualifying: not silver any more
+    assert Contact.get(CID).tier == "bronze"
+
+
+def test_a_refund_draws_first_from_the_lot_its_order_earned(ana, frozen_clock) -> None:
+    loyalty.apply_order_event(purchase("A-1", "10.00"))  # lot of 110, the oldest
+    frozen_clock.advance(timedelta(days=40))
+    loyalty.apply_order_event(purchase("A-2", "50.00", occurred_at=frozen_clock.now()))  # lot of 50
+
+    loyalty.apply_order_event(refund("A-2", "R-1", "50.00"))
+
+    lots = [(lot, points) for lot, points, _expires in entry("refund#R-1").lots]
+    assert lots == [("purchase#A-2", -50)]
+    assert loyalty.summary(CID).to_json()["next_expiry"] == {"on": "2027-11-23", "points": 110}
+
+
+def test_a_refund_in_another_currency_than_the_order_is_refused_and_changes_nothing(ana) -> None:
+    loyalty.apply_order_event(purchase("A-1", "100.00"))
+
+    with pytest.raises(ValidationFailed) as refused:
+        loyalty.apply_order_event(refund("A-1", "R-1", "100.00", currency="USD"))
+
+    assert refused.value.errors[0].field == "currency"
+    assert balance_of(ANA) == 200
+    assert LedgerEntry.count(CID, LedgerEntry.entry_key.startswith("refund#")) == 0
+
+
+def test_a_purchase_for_an_unknown_contact_id_without_an_email_is_refused(stack, frozen_clock) -> None:
+    stranger = contact_id_for("nobody@example.com")
+
+    with pytest.raises(NotFound):
+        loyalty.apply_order_event(
+            purchase("A-1", "10.00").model_copy(update={"email": None, "contact_id": stranger})
+        )
+
+    assert LedgerEntry.count(stranger) == 0
+    with pytest.raises(Contact.DoesNotExist):
+        Contact.get(stranger)
+
+
+def test_a_purchase_for_a_known_contact_id_without_an_email_earns(ana) -> None:
+    loyalty.apply_order_event(purchase("A-1", "10.00").model_copy(update={"email": None, "contact_id": CID}))
+    assert balance_of(ANA) == 110
+    assert Contact.get(CID).email == ANA
+
+
+def test_a_debt_of_one_point_blocks_redemption(ana) -> None:
+    loyalty.apply_order_event(purchase("A-1", "10.00"))  # 110 points
+    loyalty.redeem(CID, "checkout-1", 100)
+    loyalty.apply_order_event(adjustment("evt-1", -11))  # 10 left, 1 owed
+
+    with pytest.raises(OutstandingDebt):
+        loyalty.redeem(CID, "checkout-2", 1)
+    assert balance_of(ANA) == -1
