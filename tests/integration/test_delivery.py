@@ -385,3 +385,28 @@ def test_without_a_configuration_set_the_request_names_none(
     with mock.patch.object(client, "send_email", wraps=client.send_email) as send:
         assert deliver(_message()).outcome is Outcome.SENT
     assert "ConfigurationSetName" not in send.call_args.kwargs
+
+
+def test_a_claim_whose_record_vanished_before_the_read_is_reported_in_progress(
+    stack, frozen_clock, notice_template
+) -> None:
+    ledger.claim(contact_id_for(ADDRESS), "notice", "1", now=frozen_clock.now(), grace=GRACE)
+    with mock.patch.object(ledger, "current", return_value=None):  # deleted between the claim and the read
+        busy = deliver(_message())
+    assert (busy.outcome, busy.reason, busy.retry_at) == (
+        Outcome.DUPLICATE,
+        "in-progress",
+        frozen_clock.now() + GRACE,
+    )
+
+
+def test_a_message_needs_no_context_or_headers_of_its_own(stack, frozen_clock, tmp_path) -> None:
+    (tmp_path / "plain").mkdir()
+    for part, text in {"subject": "Hi", "txt": "Hello", "html": "<p>Hello</p>"}.items():
+        (tmp_path / "plain" / f"en.{part}.j2").write_text(text)
+    with mock.patch.object(templates, "TEMPLATE_DIR", tmp_path):
+        templates._environment.cache_clear()
+        message = Outgoing(contact_id_for(ADDRESS), ADDRESS, "plain", "1", "plain", "en")
+        assert deliver(message).outcome is Outcome.SENT
+    templates._environment.cache_clear()
+    assert parse_sent(stack.sent_emails()[0]).subject == "Hi"
