@@ -263,6 +263,8 @@ def test_a_later_purchase_keeps_the_customer_since_date_so_the_anniversary_stays
 
     later = Contact.get(CID)
     assert (later.customer_since, later.anniversary_day) == ("2026-11-23", first.anniversary_day)
+    started = frozen_clock.now() - timedelta(days=40)
+    assert first.updated_at == later.updated_at == started  # nothing of the contact changed the second time
 
 
 def test_a_refund_takes_back_the_qualifying_points_and_the_tier_falls_at_its_review(
@@ -333,3 +335,51 @@ def test_a_debt_of_one_point_blocks_redemption(ana) -> None:
     with pytest.raises(OutstandingDebt):
         loyalty.redeem(CID, "checkout-2", 1)
     assert balance_of(ANA) == -1
+
+
+def test_each_entry_is_ordered_by_the_balance_version_it_wrote(ana) -> None:
+    loyalty.apply_order_event(purchase("A-1", "10.00"))
+    loyalty.apply_order_event(purchase("A-2", "10.00"))
+    loyalty.redeem(CID, "checkout-1", 20)
+
+    keys = [entry(key).history_key for key in ("purchase#A-1", "purchase#A-2", "redeem#checkout-1")]
+    assert keys == ["000000000001", "000000000002", "000000000003"]
+    account = store.load_account(CID)
+    assert (account.version, account.purchases) == (3, 2)
+
+
+def test_an_adjustment_of_one_point_is_granted_as_a_lot(ana) -> None:
+    loyalty.apply_order_event(adjustment("evt-1", 1))
+
+    assert balance_of(ANA) == 1
+    assert LotMarker.get(CID, "lot#adjust#evt-1").expires_on == "2027-11-23"
+
+
+def test_a_negative_adjustment_lowers_the_lifetime_points(ana) -> None:
+    loyalty.apply_order_event(purchase("A-1", "10.00"))
+    loyalty.apply_order_event(adjustment("evt-1", -10))
+    assert loyalty.summary(CID).to_json()["lifetime_points"] == 100
+
+
+def test_goodwill_of_zero_points_grants_nothing_and_the_maximum_is_allowed(ana) -> None:
+    assert loyalty.grant_goodwill(CID, "CASE-1", 0) == 0
+    assert LedgerEntry.count(CID) == 0
+    assert loyalty.grant_goodwill(CID, "CASE-2", 2000) == 2000
+    with pytest.raises(ValidationFailed):
+        loyalty.grant_goodwill(CID, "CASE-3", -1)
+    assert balance_of(ANA) == 2000
+
+
+@pytest.mark.parametrize("key", ["!", "~", "k" * 128, " checkout-1 "])
+def test_an_idempotency_key_may_be_any_printable_ascii_up_to_128_characters(ana, key: str) -> None:
+    loyalty.apply_order_event(purchase("A-1", "10.00"))
+    assert loyalty.redeem(CID, key, 10).entry_key == f"redeem#{key.strip()}"
+
+
+@pytest.mark.parametrize(("key", "points"), [("k" * 129, 10), ("a\x7fb", 10), ("k", True)])
+def test_a_key_too_long_or_not_printable_and_points_that_are_not_a_number_are_refused(
+    ana, key: str, points: int
+) -> None:
+    loyalty.apply_order_event(purchase("A-1", "10.00"))
+    with pytest.raises(ValidationFailed):
+        loyalty.redeem(CID, key, points)
