@@ -46,6 +46,20 @@ TEST_PATHS = ("tests/unit", "tests/integration")
 EQUIVALENTS = Path("tests/mutation_equivalents.txt")
 LOG_METHODS = frozenset({"debug", "info", "warning", "error", "exception", "critical"})
 STARTUP_SECONDS = 40  # a pytest process with moto, before its first test; the timeout adds it
+# The AWS services the stack's tests call (template.yaml's resources): their models are read once.
+WARM_SERVICES = (
+    "dynamodb",
+    "ses",
+    "sesv2",
+    "sqs",
+    "sns",
+    "s3",
+    "secretsmanager",
+    "scheduler",
+    "events",
+    "sts",
+)
+FIRST_BATCH = 6  # tests run first for each mutant; the rest of its tests only if these all pass
 SLOWDOWN = 3  # a mutant may run this many times slower than the unmutated tests before it times out
 
 _FLIPS: dict[type[ast.cmpop], type[ast.cmpop]] = {
@@ -341,6 +355,17 @@ class CoverageMap:
     durations: dict[str, float]  # nodeid -> seconds, tests that passed unmutated
     lines: dict[str, dict[int, list[str]]]  # module -> line -> nodeids ("" while importing)
     warm: list[str]  # third-party modules the tests import: loaded once, before forking
+    failing: list[str]  # tests that failed without any mutant
+
+    @classmethod
+    def load(cls, path: Path) -> CoverageMap:
+        data = json.loads(path.read_text())
+        return cls(
+            durations={t: d for t, d in data["durations"].items() if data["passed"].get(t)},
+            lines={m: {int(n): tests for n, tests in lines.items()} for m, lines in data["lines"].items()},
+            warm=data["warm"],
+            failing=[test for test, ok in data["passed"].items() if not ok],
+        )
 
     def tests_for(self, mutant: Mutant) -> list[str]:
         by_line = self.lines.get(mutant.module, {})
@@ -360,16 +385,13 @@ def collect(copy: Path, modules: Sequence[str], tests: Sequence[str]) -> Coverag
     done = subprocess.run(command, cwd=copy, env=environment(copy), check=False)
     if done.returncode not in {0, 1}:
         raise SystemExit(f"the coverage run failed (exit {done.returncode})")
-    data = json.loads(out.read_text())
-    failing = [test for test, ok in data["passed"].items() if not ok]
-    print(f"coverage: {len(data['passed'])} tests in {time.monotonic() - started:.0f} s", flush=True)
-    if failing:
-        print(f"coverage: {len(failing)} tests fail unmutated and are not used: {failing[:5]}", flush=True)
-    return CoverageMap(
-        durations={t: d for t, d in data["durations"].items() if data["passed"][t]},
-        lines={m: {int(n): tests for n, tests in lines.items()} for m, lines in data["lines"].items()},
-        warm=data["warm"],
-    )
+    cov = CoverageMap.load(out)
+    print(f"coverage: {len(cov.durations)} passing tests in {time.monotonic() - started:.0f} s", flush=True)
+    if cov.failing:
+        print(
+            f"coverage: {len(cov.failing)} tests fail unmutated and are not used: {cov.failing}", flush=True
+        )
+    return cov
 
 
 def _collect_main(out: Path, modules: list[str], tests: list[str]) -> int:
@@ -440,6 +462,25 @@ def _pytest_main(ids_file: Path, killer_file: Path) -> int:
     return int(pytest.main(args, plugins=[Select()]))
 
 
+def _share_botocore_loader() -> None:
+    """Every botocore session of a forked test run uses one loader, warmed here: reading the
+    service models is most of a test's setup (each session reads them again), and they never change."""
+    import botocore.exceptions
+    import botocore.loaders
+    import botocore.session
+
+    loader = botocore.loaders.create_loader()
+    for service in WARM_SERVICES:
+        for kind in ("service-2", "endpoint-rule-set-1", "paginators-1", "waiters-2"):
+            try:
+                loader.load_service_model(service, kind)
+            except botocore.exceptions.DataNotFoundError:
+                continue
+    for name in ("endpoints", "partitions", "_retry", "sdk-default-configuration"):
+        loader.load_data(name)
+    botocore.session.create_loader = lambda search_path_string=None: loader
+
+
 def _serve(warm_file: Path) -> int:
     """In a scratch copy: import the tests' third-party modules once, then fork one pytest per request.
 
@@ -454,6 +495,7 @@ def _serve(warm_file: Path) -> int:
             importlib.import_module(name)
         except BaseException:  # noqa: BLE001, S112 - a module that does not import alone is not warmed
             continue
+    _share_botocore_loader()
     for request in sys.stdin:
         ids, killer, timeout = request.rstrip("\n").split("\t")
         pid = os.fork()
@@ -526,16 +568,42 @@ class Runner:
         self.lock = threading.Lock()
 
     def order(self, mutant: Mutant, tests: list[str]) -> list[str]:
-        """Tests that killed mutants of this module first, then the fastest."""
+        """Tests that killed mutants of this module first, then file by file (a forked run collects
+        only the files it runs), the file with the fastest test first, fastest first within a file."""
         with self.lock:
-            killers = self.killers[mutant.module]
-            return sorted(tests, key=lambda t: (-killers[t], self.cov.durations[t], t))
+            killers = Counter(self.killers[mutant.module])
+        duration = self.cov.durations
+        fastest: dict[str, float] = {}
+        for test in tests:
+            file = test.split("::")[0]
+            fastest[file] = min(fastest.get(file, duration[test]), duration[test])
+        return sorted(
+            tests, key=lambda t: (-killers[t], fastest[t.split("::")[0]], t.split("::")[0], duration[t])
+        )
 
     def run(self, mutant: Mutant) -> Result:
+        """Most mutants die in the first few tests: run those first (collecting a file or two), the
+        rest only when they all pass."""
         tests = self.cov.tests_for(mutant)
         if not tests:
             return Result(mutant, "uncovered")
         tests = self.order(mutant, tests)
+        started = time.monotonic()
+        for batch in (tests[:FIRST_BATCH], tests[FIRST_BATCH:]):
+            if not batch:
+                continue
+            answer, killer = self.run_batch(mutant, batch)
+            if answer == "timeout":
+                return Result(mutant, "timeout", time.monotonic() - started)
+            if answer != "0":
+                if killer is not None:
+                    with self.lock:
+                        self.killers[mutant.module][killer] += 1
+                return Result(mutant, "killed", time.monotonic() - started, killer=killer)
+        return Result(mutant, "survived", time.monotonic() - started)
+
+    def run_batch(self, mutant: Mutant, tests: list[str]) -> tuple[str, str | None]:
+        """The fork server's answer for these tests against the mutant, and the first test that failed."""
         timeout = STARTUP_SECONDS + SLOWDOWN * sum(self.cov.durations[t] for t in tests)
         worker = self.free.get()
         path = worker.copy / LAYER / mutant.module
@@ -543,24 +611,15 @@ class Runner:
         work = Path(tempfile.mkdtemp(dir=worker.copy.parent))
         ids, killer = work / "ids.txt", work / "killer.txt"
         ids.write_text("\n".join(tests))
-        started = time.monotonic()
         try:
             path.write_bytes(mutant.apply(original))
             answer = worker.run_tests(ids, killer, timeout)
         finally:
             path.write_bytes(original)
             self.free.put(worker)
-        seconds = time.monotonic() - started
         name = killer.read_text() if killer.exists() else None
         shutil.rmtree(work, ignore_errors=True)
-        if answer == "timeout":
-            return Result(mutant, "timeout", seconds)
-        if answer == "0":
-            return Result(mutant, "survived", seconds)
-        if name is not None:
-            with self.lock:
-                self.killers[mutant.module][name] += 1
-        return Result(mutant, "killed", seconds, killer=name)
+        return answer, name
 
 
 # ---- the report --------------------------------------------------------------------------------
@@ -600,6 +659,7 @@ def parse_args(args: list[str]) -> argparse.Namespace:
     add("--line", type=int, action="append", help="only mutants on this line (repeatable)")
     add("-v", "--verbose", action="store_true", help="print every mutant's outcome")
     add("--list", action="store_true", help="print the mutants and stop")
+    add("--coverage", type=Path, help="reuse the coverage map a run saved (build/mutation-coverage.json)")
     return parser.parse_args(args)
 
 
@@ -622,7 +682,13 @@ def run(options: argparse.Namespace, mutants: list[Mutant], started: float) -> l
     equivalents = read_equivalents(ROOT / EQUIVALENTS)
     with tempfile.TemporaryDirectory(prefix="crm-mutation-") as scratch:
         copies = [make_scratch(Path(scratch))]
-        cov = collect(copies[0], modules, options.tests)
+        saved = ROOT / "build" / "mutation-coverage.json"
+        if options.coverage:
+            cov = CoverageMap.load(options.coverage)
+        else:
+            cov = collect(copies[0], modules, options.tests)
+            saved.parent.mkdir(exist_ok=True)
+            shutil.copy(copies[0].parent / "coverage.json", saved)
         for path in (copies[0] / LAYER / m for m in modules):  # mutants are compiled from source, always
             for cached in (path.parent / "__pycache__").glob(f"{path.stem}.*.pyc"):
                 cached.unlink()
