@@ -365,6 +365,16 @@ def test_a_contact_remembers_the_answers_of_its_last_ten_posts(post: Any) -> Non
     assert contact("ana@example.com").posts == 12
 
 
+def test_touch_and_consent_times_are_whole_seconds_in_utc(post: Any, frozen_clock: Any) -> None:
+    frozen_clock.set(frozen_clock.now().replace(microsecond=654321))
+    post({"email": "ana@example.com", "consent": "yes", "form_id": "newsletter"})
+    post({"email": "ana@example.com", "consent": "no", "form_id": "quote"})
+
+    stored = contact("ana@example.com")
+    assert (stored.consent.at, stored.first_touch.at, stored.last_touch.at) == ("2026-11-23T10:00:00Z",) * 3
+    assert stored.created_at == stored.updated_at == frozen_clock.now()
+
+
 def test_unknown_fields_are_kept_within_bounds(post: Any) -> None:
     assert (
         post({"email": "ana@example.com", "plan": "pro", "how_did_you_hear": "a friend"})["statusCode"] == 201
