@@ -44,6 +44,7 @@ TARGETS = (
 OPTIONAL = ("crm_core/cases/intake.py",)  # --module crm_core/cases/intake.py: another ~20 minutes
 TEST_PATHS = ("tests/unit", "tests/integration")
 EQUIVALENTS = Path("tests/mutation_equivalents.txt")
+RESULTS = ROOT / "build" / "mutation-results.json"  # the last run's outcome per mutant
 LOG_METHODS = frozenset({"debug", "info", "warning", "error", "exception", "critical"})
 STARTUP_SECONDS = 40  # a pytest process with moto, before its first test; the timeout adds it
 # The AWS services the stack's tests call (template.yaml's resources): their models are read once.
@@ -489,7 +490,10 @@ def _serve(warm_file: Path) -> int:
     """
     import importlib
     import signal
+    import warnings
 
+    # hypothesis warns when its plugin touches storage while imported; here that is the point.
+    warnings.filterwarnings("ignore", message="Slow code in plugin")
     for name in warm_file.read_text().split():
         try:
             importlib.import_module(name)
@@ -622,6 +626,28 @@ class Runner:
         return answer, name
 
 
+def save(results: list[Result], path: Path) -> None:
+    path.parent.mkdir(exist_ok=True)
+    rows = [
+        {"module": r.mutant.module, "line": r.mutant.line, "description": r.mutant.description}
+        | {"status": r.status, "seconds": round(r.seconds, 1), "killer": r.killer}
+        for r in results
+    ]
+    path.write_text(json.dumps(rows, indent=1))
+
+
+def rescore(path: Path, mutants: list[Mutant], equivalents: dict[tuple[str, int, str], str]) -> list[Result]:
+    """A saved run's results for today's mutants, with today's equivalents left out of the score
+    (a mutant the run did not see is reported as a survivor: run it)."""
+    saved = {(r["module"], r["line"], r["description"]): r for r in json.loads(path.read_text())}
+    results = []
+    for mutant in mutants:
+        row = saved.get(mutant.key, {"status": "survived", "seconds": 0.0, "killer": None})
+        status = "equivalent" if mutant.key in equivalents else row["status"]
+        results.append(Result(mutant, status, row["seconds"], row["killer"]))
+    return results
+
+
 # ---- the report --------------------------------------------------------------------------------
 def report(results: list[Result], modules: Sequence[str], stale: list[tuple[str, int, str]]) -> str:
     out: list[str] = []
@@ -659,6 +685,7 @@ def parse_args(args: list[str]) -> argparse.Namespace:
     add("--line", type=int, action="append", help="only mutants on this line (repeatable)")
     add("-v", "--verbose", action="store_true", help="print every mutant's outcome")
     add("--list", action="store_true", help="print the mutants and stop")
+    add("--rescore", type=Path, help=f"report a saved run ({RESULTS}) with today's equivalents file")
     add("--coverage", type=Path, help="reuse the coverage map a run saved (build/mutation-coverage.json)")
     return parser.parse_args(args)
 
@@ -731,7 +758,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     keys = {m.key for m in mutants}
     equivalents = read_equivalents(ROOT / EQUIVALENTS)
     stale = [key for key in equivalents if key[0] in modules and key not in keys and not options.line]
-    results = run(options, mutants, started)
+    if options.rescore:
+        results = rescore(options.rescore, mutants, equivalents)
+    else:
+        results = run(options, mutants, started)
+        save(results, RESULTS)
     print()
     print(report(results, modules, stale))
     print(f"\n{len(mutants)} mutants in {(time.monotonic() - started) / 60:.1f} min")
