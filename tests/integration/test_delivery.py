@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any
 from unittest import mock
 
 import pytest
@@ -410,3 +411,42 @@ def test_a_message_needs_no_context_or_headers_of_its_own(stack, frozen_clock, t
         assert deliver(message).outcome is Outcome.SENT
     templates._environment.cache_clear()
     assert parse_sent(stack.sent_emails()[0]).subject == "Hi"
+
+
+@pytest.fixture
+def metrics() -> Iterator[dict[str, Any]]:
+    """The counts deliver() adds to the process's CloudWatch metrics (the dashboard's message counts)."""
+    from crm_core.observability import get_metrics
+
+    recorded = get_metrics()
+    recorded.clear_metrics()
+    yield recorded.metric_set
+    recorded.clear_metrics()
+
+
+def _counts(metric_set: dict[str, Any]) -> dict[str, float]:
+    return {name: sum(metric["Value"]) for name, metric in metric_set.items()}
+
+
+def test_every_outcome_is_counted_for_the_dashboard(stack, frozen_clock, notice_template, metrics) -> None:
+    from jinja2 import UndefinedError
+
+    throttled = ClientError({"Error": {"Code": "Throttling", "Message": "slow down"}}, "SendEmail")
+    with mock.patch.object(aws.sesv2(), "send_email", side_effect=throttled):
+        deliver(_message())
+    deliver(_message())
+    with pytest.raises(UndefinedError):  # the template needs a name: the claim is released, counted failed
+        deliver(_message(occurrence="2", context={"link": "https://x"}))
+    suppressions.suppress(ADDRESS, scope="all", reason="bounce", now=frozen_clock.now())
+    suppressed = deliver(_message(occurrence="3"))
+
+    assert _counts(metrics) == {"MessagesFailed": 2, "MessagesSent": 1, "MessagesSuppressed": 1}
+    assert (suppressed.outcome, suppressed.reason) == (Outcome.SUPPRESSED, "suppressed")
+
+
+def test_marketing_in_quiet_hours_is_deferred_with_its_reason(stack, frozen_clock, notice_template) -> None:
+    from datetime import UTC
+
+    frozen_clock.set(datetime(2026, 11, 23, 22, 0, tzinfo=UTC))  # 23:00 in Rome
+    deferred = deliver(_message(marketing=True, time_zone="Europe/Rome"))
+    assert (deferred.outcome, deferred.reason) == (Outcome.DEFERRED, "quiet-hours")
