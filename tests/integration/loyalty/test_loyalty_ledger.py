@@ -231,12 +231,14 @@ def test_a_negative_adjustment_beyond_the_balance_becomes_a_debt(ana) -> None:
 
 def test_an_account_that_keeps_changing_gives_up_with_a_retryable_error(ana) -> None:
     with (
-        mock.patch.object(store, "commit", side_effect=store.WriteConflict("busy")),
-        mock.patch.object(ledger, "pause"),
+        mock.patch.object(store, "commit", side_effect=store.WriteConflict("busy")) as commit,
+        mock.patch.object(ledger, "pause") as pause,
         pytest.raises(RetryableError),
     ):
         loyalty.apply_order_event(purchase("A-1", "10.00"))
     assert balance_of(ANA) == 0
+    assert commit.call_count == 10  # planned afresh and tried ten times, pausing after each conflict
+    assert [c.args for c in pause.call_args_list] == [(n,) for n in range(10)]
 
 
 def test_history_pages_newest_first_with_an_opaque_cursor(ana) -> None:
