@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
 from unittest import mock
 
 import pytest
@@ -413,21 +412,6 @@ def test_a_message_needs_no_context_or_headers_of_its_own(stack, frozen_clock, t
     assert parse_sent(stack.sent_emails()[0]).subject == "Hi"
 
 
-@pytest.fixture
-def metrics() -> Iterator[dict[str, Any]]:
-    """The counts deliver() adds to the process's CloudWatch metrics (the dashboard's message counts)."""
-    from crm_core.observability import get_metrics
-
-    recorded = get_metrics()
-    recorded.clear_metrics()
-    yield recorded.metric_set
-    recorded.clear_metrics()
-
-
-def _counts(metric_set: dict[str, Any]) -> dict[str, float]:
-    return {name: sum(metric["Value"]) for name, metric in metric_set.items()}
-
-
 def test_every_outcome_is_counted_for_the_dashboard(stack, frozen_clock, notice_template, metrics) -> None:
     from jinja2 import UndefinedError
 
@@ -440,7 +424,7 @@ def test_every_outcome_is_counted_for_the_dashboard(stack, frozen_clock, notice_
     suppressions.suppress(ADDRESS, scope="all", reason="bounce", now=frozen_clock.now())
     suppressed = deliver(_message(occurrence="3"))
 
-    assert _counts(metrics) == {"MessagesFailed": 2, "MessagesSent": 1, "MessagesSuppressed": 1}
+    assert metrics() == {"MessagesFailed": 2, "MessagesSent": 1, "MessagesSuppressed": 1}
     assert (suppressed.outcome, suppressed.reason) == (Outcome.SUPPRESSED, "suppressed")
 
 

@@ -385,3 +385,40 @@ def test_a_key_too_long_or_not_printable_and_points_that_are_not_a_number_are_re
     loyalty.apply_order_event(purchase("A-1", "10.00"))
     with pytest.raises(ValidationFailed):
         loyalty.redeem(CID, key, points)
+
+
+def test_a_purchase_another_worker_recorded_between_our_read_and_write_is_a_replay(ana, metrics) -> None:
+    real_snapshot = store.snapshot
+    calls = {"n": 0}
+
+    def racing_snapshot(*args: Any, **kwargs: Any) -> store.Snapshot:
+        read = real_snapshot(*args, **kwargs)
+        calls["n"] += 1
+        if calls["n"] == 1:  # the same order event, delivered twice, is applied by another worker now
+            ledger.purchase(CID, purchase("A-1", "10.00"))
+        return read
+
+    with mock.patch.object(store, "snapshot", side_effect=racing_snapshot):
+        applied = ledger.purchase(CID, purchase("A-1", "10.00"))
+
+    assert (applied.replay, applied.points) == (True, 110)
+    assert balance_of(ANA) == 110 == ledger_sum(ANA)
+    assert metrics() == {"LoyaltyEntries": 1, "LoyaltyReplays": 1}
+
+
+def test_movements_replays_and_conflicts_are_counted(ana, metrics) -> None:
+    loyalty.apply_order_event(purchase("A-1", "10.00"))
+    loyalty.apply_order_event(purchase("A-1", "10.00"))
+    real_commit = store.commit
+    conflicts = [store.WriteConflict("another writer got in first")]
+
+    def conflict_once(*args: Any, **kwargs: Any) -> Any:
+        if conflicts:
+            raise conflicts.pop()
+        return real_commit(*args, **kwargs)
+
+    with mock.patch.object(store, "commit", side_effect=conflict_once), mock.patch.object(ledger, "pause"):
+        loyalty.redeem(CID, "checkout-1", 10)
+
+    counts = metrics()
+    assert (counts["LoyaltyEntries"], counts["LoyaltyReplays"], counts["LoyaltyWriteConflicts"]) == (2, 1, 1)
