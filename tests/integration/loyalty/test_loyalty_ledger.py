@@ -422,3 +422,58 @@ def test_movements_replays_and_conflicts_are_counted(ana, metrics) -> None:
 
     counts = metrics()
     assert (counts["LoyaltyEntries"], counts["LoyaltyReplays"], counts["LoyaltyWriteConflicts"]) == (2, 1, 1)
+
+
+def test_a_purchase_entry_records_the_order_event_it_came_from(ana) -> None:
+    loyalty.apply_order_event(purchase("A-1", "500.00"))  # the first purchase: +100 bonus, and silver
+    loyalty.apply_order_event(purchase("A-2", "8.00"))
+
+    first, second = entry("purchase#A-1"), entry("purchase#A-2")
+    assert (first.order_id, first.event_id, first.amount, first.currency) == (
+        "A-1",
+        "evt-A-1",
+        "500.00",
+        "EUR",
+    )
+    assert (first.occurred_at, int(first.bonus_points), int(first.qualifying_points)) == (
+        "2026-11-23T09:00:00+00:00",
+        100,
+        500,
+    )
+    assert (first.tier_from, first.tier_to) == ("bronze", "silver")
+    assert (second.bonus_points, second.tier_from, second.tier_to, int(second.points)) == (
+        None,
+        None,
+        None,
+        10,
+    )
+
+
+def test_a_purchase_from_a_new_email_creates_the_contact_as_of_now(stack, frozen_clock) -> None:
+    loyalty.apply_order_event(purchase("A-1", "10.00", email="new@example.com"))
+
+    created = Contact.get(contact_id_for("new@example.com"))
+    assert (created.email, created.customer_since, created.tier) == (
+        "new@example.com",
+        "2026-11-23",
+        "bronze",
+    )
+    assert created.created_at == created.updated_at == frozen_clock.now()
+
+
+def test_a_refund_before_its_purchase_is_retried_later(ana) -> None:
+    with pytest.raises(RetryableError):
+        loyalty.apply_order_event(refund("A-1", "R-1", "10.00"))
+    loyalty.apply_order_event(purchase("A-1", "10.00"))
+    loyalty.apply_order_event(refund("A-1", "R-1", "10.00"))
+    assert balance_of(ANA) == 0
+
+
+def test_a_purchase_after_the_tier_lapsed_earns_at_the_tier_the_contact_has_now(ana, frozen_clock) -> None:
+    loyalty.apply_order_event(purchase("A-1", "500.00"))  # silver, on 2026-11-23
+    frozen_clock.advance(timedelta(days=400))  # the qualifying months are gone, and a year has passed
+
+    loyalty.apply_order_event(purchase("A-2", "100.00", occurred_at=frozen_clock.now()))
+
+    assert int(entry("purchase#A-2").points) == 100  # bronze: x 1, not silver's x 1.25
+    assert loyalty.summary(CID).to_json()["tier"] == "bronze"
