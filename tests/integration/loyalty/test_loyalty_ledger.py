@@ -477,3 +477,52 @@ def test_a_purchase_after_the_tier_lapsed_earns_at_the_tier_the_contact_has_now(
 
     assert int(entry("purchase#A-2").points) == 100  # bronze: x 1, not silver's x 1.25
     assert loyalty.summary(CID).to_json()["tier"] == "bronze"
+
+
+def test_a_refund_entry_records_its_event_and_the_tier_it_lowered(ana, frozen_clock) -> None:
+    loyalty.apply_order_event(purchase("A-1", "500.00"))  # silver
+    frozen_clock.advance(timedelta(days=400))  # a year on, the qualifying months are gone
+
+    loyalty.apply_order_event(refund("A-1", "R-1", "100.00"))
+
+    refunded = entry("refund#R-1")
+    assert (refunded.order_id, refunded.refund_id, refunded.event_id) == ("A-1", "R-1", "evt-R-1")
+    assert (refunded.amount, refunded.currency, refunded.occurred_at) == (
+        "100.00",
+        "EUR",
+        "2026-11-23T09:00:00+00:00",
+    )
+    assert (refunded.tier_from, refunded.tier_to) == ("silver", "bronze")
+    assert Contact.get(CID).tier == "bronze"  # the contact's copy, read by complaint routing
+
+
+def test_a_first_movement_that_is_a_correction_or_a_grant_puts_the_contact_in_the_base_tier(ana) -> None:
+    loyalty.apply_order_event(adjustment("evt-1", -5))
+    assert (Contact.get(CID).tier, entry("adjust#evt-1").event_id) == ("bronze", "evt-1")
+    assert loyalty.summary(CID).to_json()["debt"] == 5
+
+    other = contact_id_for("bo@example.com")
+    Contact(other, email="bo@example.com", created_at=Contact.get(CID).created_at).save()
+    loyalty.grant_bonus(other, "survey-1", 10, "answered")
+    assert Contact.get(other).tier == "bronze"
+
+
+def test_a_correction_records_its_event_and_order(ana) -> None:
+    loyalty.apply_order_event(adjustment("evt-1", 5))
+    event = adjustment("evt-2", -3).model_copy(update={"order_id": "A-1"})
+    loyalty.apply_order_event(event)
+
+    assert entry("adjust#evt-1").event_id == "evt-1"
+    assert (entry("adjust#evt-2").event_id, entry("adjust#evt-2").order_id) == ("evt-2", "A-1")
+
+
+def test_a_negative_correction_for_an_unknown_contact_is_refused(stack, frozen_clock) -> None:
+    with pytest.raises(NotFound):
+        loyalty.apply_order_event(adjustment("evt-1", -10, email="nobody@example.com"))
+    assert LedgerEntry.count(contact_id_for("nobody@example.com")) == 0
+
+
+def test_a_bonus_of_negative_points_is_refused(ana) -> None:
+    with pytest.raises(ValidationFailed):
+        loyalty.grant_bonus(CID, "survey-1", -5, "answered")
+    assert LedgerEntry.count(CID) == 0
