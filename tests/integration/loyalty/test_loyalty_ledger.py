@@ -365,6 +365,7 @@ def test_a_negative_adjustment_lowers_the_lifetime_points(ana) -> None:
 
 def test_goodwill_of_zero_points_grants_nothing_and_the_maximum_is_allowed(ana) -> None:
     assert loyalty.grant_goodwill(CID, "CASE-1", 0) == 0
+    assert loyalty.grant_bonus(CID, "survey-1", 0, "answered") == 0
     assert LedgerEntry.count(CID) == 0
     assert loyalty.grant_goodwill(CID, "CASE-2", 2000) == 2000
     with pytest.raises(ValidationFailed):
