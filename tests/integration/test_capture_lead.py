@@ -388,11 +388,14 @@ def test_unknown_fields_are_kept_within_bounds(post: Any) -> None:
     assert {e["field"] for e in body(too_long)["errors"]} == {"notes", "Your City?"}
 
 
-def test_a_contact_keeps_at_most_fifty_custom_attributes(post: Any) -> None:
+def test_a_contact_keeps_at_most_fifty_custom_attributes(post: Any, capsys: Any) -> None:
     for batch in range(3):
         post({"email": "ana@example.com", **{f"k{batch}_{i}": "v" for i in range(20)}})
     custom = contact("ana@example.com").custom.as_dict()
     assert len(custom) == 50
+    emitted = [json.loads(line) for line in capsys.readouterr().out.splitlines() if '"_aws"' in line]
+    left_out = [m["LeadsCustomLeftOut"] for m in emitted if "LeadsCustomLeftOut" in m]
+    assert left_out == [[10.0]]  # one post dropped ten names, and the dashboard sees it
     post({"email": "ana@example.com", "k0_0": "changed"})
     assert contact("ana@example.com").custom.as_dict()["k0_0"] == "changed"  # known keys still update
 
