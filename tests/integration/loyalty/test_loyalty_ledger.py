@@ -527,3 +527,43 @@ def test_a_bonus_of_negative_points_is_refused(ana) -> None:
     with pytest.raises(ValidationFailed):
         loyalty.grant_bonus(CID, "survey-1", -5, "answered")
     assert LedgerEntry.count(CID) == 0
+
+
+def test_expiring_a_lot_takes_it_out_of_the_expiry_index_even_when_asked_twice(ana) -> None:
+    loyalty.apply_order_event(purchase("A-1", "10.00"))  # a lot of 110
+    marker = LotMarker.get(CID, "lot#purchase#A-1")
+
+    assert ledger.expire_lot(CID, "purchase#A-1") == 110
+    with pytest.raises(LotMarker.DoesNotExist):
+        LotMarker.get(CID, "lot#purchase#A-1")  # gone in the same write as the points
+    marker.save()  # a run that crashed before it saw the answer finds the lot in the index again
+    assert ledger.expire_lot(CID, "purchase#A-1") == 0
+    with pytest.raises(LotMarker.DoesNotExist):
+        LotMarker.get(CID, "lot#purchase#A-1")
+    assert balance_of(ANA) == 0
+
+
+def test_a_spent_lot_expires_nothing_and_leaves_the_index(ana) -> None:
+    loyalty.apply_order_event(purchase("A-1", "10.00"))
+    loyalty.redeem(CID, "checkout-1", 110)
+
+    assert ledger.expire_lot(CID, "purchase#A-1") == 0
+    with pytest.raises(LotMarker.DoesNotExist):
+        LotMarker.get(CID, "lot#purchase#A-1")
+
+
+def test_a_redemption_records_the_order_it_paid_for(ana) -> None:
+    loyalty.apply_order_event(purchase("A-1", "10.00"))
+    loyalty.redeem(CID, "checkout-1", 10, order_id="B-7")
+    assert entry("redeem#checkout-1").order_id == "B-7"
+
+
+def test_rules_without_a_birthday_bonus_grant_none(ana, rules_dir) -> None:
+    add_version(
+        rules_dir,
+        "2026-11",
+        "2026-11-01",
+        birthday_bonus={t: 0 for t in ("bronze", "silver", "gold", "platinum")},
+    )
+    assert loyalty.grant_birthday_bonus(CID, 2026) == 0
+    assert LedgerEntry.count(CID) == 0
