@@ -375,6 +375,18 @@ def test_touch_and_consent_times_are_whole_seconds_in_utc(post: Any, frozen_cloc
     assert stored.created_at == stored.updated_at == frozen_clock.now()
 
 
+def test_a_shop_customer_who_fills_in_the_form_gets_the_form_as_first_touch(post: Any) -> None:
+    from crm_core import loyalty
+    from tests.loyalty_data import purchase
+
+    loyalty.apply_order_event(purchase("A-1", "10.00", email="ana@example.com"))  # a contact without touches
+    assert post({"email": "ana@example.com", "form_id": "newsletter"})["statusCode"] == 200
+
+    stored = contact("ana@example.com")
+    assert (stored.first_touch.form_id, stored.last_touch.form_id) == ("newsletter", "newsletter")
+    assert stored.customer_since == "2026-11-23"
+
+
 def test_unknown_fields_are_kept_within_bounds(post: Any) -> None:
     assert (
         post({"email": "ana@example.com", "plan": "pro", "how_did_you_hear": "a friend"})["statusCode"] == 201
@@ -587,6 +599,29 @@ def test_a_post_racing_another_post_of_the_same_contact_retries_and_both_count(
     monkeypatch.setattr(service, "merge_update", racing)
     assert post({"email": "ana@example.com", "company": "Acme"})["statusCode"] == 200
     assert (contact("ana@example.com").posts, contact("ana@example.com").company) == (3, "Acme")
+
+
+def test_a_post_racing_another_post_never_writes_its_stale_view_of_the_custom_fields(
+    post: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from crm_core.leads import service
+
+    post({"email": "ana@example.com", "first_name": "Ana"})
+    real = service.merge_update
+    raced = []
+
+    def racing(old: Contact, *args: Any, **kw: Any) -> Any:
+        if not raced:  # the other post stores its custom field after this one read the contact
+            raced.append(True)
+            contact("ana@example.com").update(
+                actions=[Contact.posts.add(1), Contact.custom.set({"plan": "pro"})],
+                add_version_condition=False,
+            )
+        return real(old, *args, **kw)
+
+    monkeypatch.setattr(service, "merge_update", racing)
+    assert post({"email": "ana@example.com", "seats": "5"})["statusCode"] == 200
+    assert contact("ana@example.com").custom.as_dict() == {"plan": "pro", "seats": "5"}
 
 
 def test_a_contact_erased_while_still_enrolled_is_created_again(post: Any) -> None:
