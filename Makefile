@@ -71,7 +71,7 @@ up: $(STAMP) ## start the local stack on PORT (default 3000); Ctrl-C stops it
 bench: $(STAMP) ## benchmarks: cold start and throughput ratios, printed as a table
 	$(PY) -m pytest tests/perf -p no:cacheprovider -q -s
 
-# Not part of `make test`: ~40-60 minutes on two cores. ARGS="--module crm_core/leads/merge.py -v" narrows it.
+# Not part of `make test`: 45-50 minutes on two shared cores. ARGS="--module crm_core/leads/merge.py -v" narrows it.
 mutation: $(STAMP) ## mutation testing of the core modules: score per module and every surviving mutant
 	$(PY) -m infra.mutation -j 2 $(ARGS)
 
