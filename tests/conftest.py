@@ -18,7 +18,7 @@ os.environ.update(
 os.environ.pop("AWS_ENDPOINT_URL", None)
 os.environ.pop("AWS_PROFILE", None)
 
-from collections.abc import Iterator  # noqa: E402
+from collections.abc import Callable, Iterator  # noqa: E402
 from dataclasses import dataclass  # noqa: E402
 from datetime import UTC, datetime  # noqa: E402
 from functools import cache  # noqa: E402
@@ -94,6 +94,17 @@ def frozen_clock() -> Iterator[clock.FrozenClock]:
     previous = clock.use_clock(fake)
     yield fake
     clock.use_clock(previous)
+
+
+@pytest.fixture
+def metrics() -> Iterator[Callable[[], dict[str, float]]]:
+    """The counts added to the process's CloudWatch metrics since the test began, by name."""
+    from crm_core.observability import get_metrics
+
+    recorded = get_metrics()
+    recorded.clear_metrics()
+    yield lambda: {name: sum(metric["Value"]) for name, metric in recorded.metric_set.items()}
+    recorded.clear_metrics()
 
 
 @pytest.fixture

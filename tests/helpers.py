@@ -8,14 +8,20 @@ import functools
 import importlib.util
 import json
 import os
-from dataclasses import dataclass
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from email.message import EmailMessage
 from email.policy import default
 from functools import cache
 from pathlib import Path
 from types import ModuleType
 from typing import Any
+from unittest import mock
 from urllib.parse import parse_qsl, urlencode
+
+from botocore.client import BaseClient
+from botocore.exceptions import ClientError
 
 from crm_core.messaging import tokens
 from infra.aws_rules.enforce import Deployment, acting_as
@@ -190,3 +196,49 @@ def index_shape(indexes: list[dict[str, Any]] | None) -> dict[str, tuple[Any, ..
         )
         for ix in indexes or []
     }
+
+
+@dataclass
+class DynamoDBCalls:
+    """DynamoDB requests seen by `dynamodb_calls` (any client, boto3's or pynamodb's), oldest first."""
+
+    made: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+
+    def of(self, operation: str) -> list[dict[str, Any]]:
+        return [params for name, params in self.made if name == operation]
+
+
+@dataclass
+class _Fault:
+    operation: str
+    code: str
+    reasons: Sequence[str]
+    left: int
+
+
+@contextmanager
+def dynamodb_calls(
+    *faults: tuple[str, str] | tuple[str, str, Sequence[str]], times: int = 1
+) -> Iterator[DynamoDBCalls]:
+    """Record every DynamoDB request; each fault `(operation, error code[, cancellation reasons])`
+    makes the next `times` calls of that operation fail as DynamoDB answers once the SDK's retries
+    are spent (moto itself never throttles, and cancels a transaction only for a failed condition)."""
+    seen = DynamoDBCalls()
+    pending = [_Fault(f[0], f[1], f[2] if len(f) == 3 else (), times) for f in faults]  # type: ignore[misc]
+    real = BaseClient._make_api_call
+
+    def call(client: BaseClient, operation: str, params: dict[str, Any]) -> Any:
+        if client.meta.service_model.service_name != "dynamodb":
+            return real(client, operation, params)
+        seen.made.append((operation, params))
+        for fault in pending:
+            if fault.operation == operation and fault.left > 0:
+                fault.left -= 1
+                response: dict[str, Any] = {"Error": {"Code": fault.code, "Message": "injected by the test"}}
+                if fault.reasons:
+                    response["CancellationReasons"] = [{"Code": reason} for reason in fault.reasons]
+                raise ClientError(response, operation)  # type: ignore[arg-type]
+        return real(client, operation, params)
+
+    with mock.patch.object(BaseClient, "_make_api_call", call):
+        yield seen

@@ -278,6 +278,117 @@ def test_a_birthday_without_year_lands_in_the_birthday_index(post: Any) -> None:
     assert [c.contact_id for c in Contact.birthday_index.query(stored.birthday_day)] == [stored.contact_id]
 
 
+def test_a_later_post_without_a_consent_decision_keeps_the_recorded_no(post: Any) -> None:
+    post({"email": "ana@example.com", "consent": "no", "form_id": "quote"})
+    post({"email": "ana@example.com", "first_name": "Ana", "form_id": "newsletter"})  # says nothing
+
+    stored = contact("ana@example.com")
+    assert (stored.consent.granted, stored.consent.form_id) == (False, "quote")
+    assert stored.first_name == "Ana"
+
+
+def test_a_first_post_records_consent_and_leaves_marketing_open_only_when_it_consents(post: Any) -> None:
+    post({"email": "ana@example.com", "consent": "on", "form_id": "newsletter"})
+    post({"email": "bo@example.com", "form_id": "newsletter"})
+
+    ana, bo = contact("ana@example.com"), contact("bo@example.com")
+    assert (ana.consent.granted, ana.consent.form_id, ana.marketing_opt_out) == (True, "newsletter", False)
+    assert (bo.consent, bo.marketing_opt_out) == (None, None)
+
+
+def test_a_birthday_arriving_on_a_later_post_is_indexed(post: Any) -> None:
+    post({"email": "ana@example.com", "first_name": "Ana"})
+    post({"email": "ana@example.com", "birthday": "1990-07-14"})
+
+    stored = contact("ana@example.com")
+    assert stored.birthday == "1990-07-14"
+    assert stored.birthday_day == occasion_day("1990-07-14", stored.contact_id)
+    assert [c.contact_id for c in Contact.birthday_index.query(stored.birthday_day)] == [stored.contact_id]
+
+
+def test_a_phone_that_does_not_parse_arriving_on_a_later_post_is_kept(post: Any) -> None:
+    post({"email": "ana@example.com", "first_name": "Ana"})
+    post({"email": "ana@example.com", "phone": "call me after 6"})
+
+    assert (contact("ana@example.com").phone, contact("ana@example.com").phone_raw) == (
+        None,
+        "call me after 6",
+    )
+
+
+def test_every_kind_of_field_on_a_later_post_is_merged(post: Any, frozen_clock: Any) -> None:
+    from datetime import timedelta
+
+    post({"email": "ana@example.com", "plan": "pro", "utm_source": "ads", "form_id": "contact"})
+    frozen_clock.advance(timedelta(hours=1))
+    post(
+        {
+            "email": "ana@example.com",
+            "first_name": "Ana",
+            "last_name": "Lima",
+            "company": "Acme",
+            "birthday": "--07-14",
+            "locale": "it",
+            "time_zone": "Europe/Rome",
+            "phone": "+39 333 123 4567",
+            "consent": "yes",
+            "seats": "5",
+            "utm_source": "mail",
+            "form_id": "quote",
+            "message": "call me",
+        }
+    )
+
+    stored = contact("ana@example.com")
+    profile = (stored.first_name, stored.last_name, stored.company, stored.birthday, stored.locale)
+    assert profile == ("Ana", "Lima", "Acme", "--07-14", "it")
+    assert (stored.time_zone, stored.phone, stored.consent.granted) == ("Europe/Rome", "+393331234567", True)
+    assert stored.custom.as_dict() == {"plan": "pro", "seats": "5"}  # the stored attributes stay
+    assert (stored.first_touch.form_id, stored.first_touch.utm.as_dict()) == (
+        "contact",
+        {"utm_source": "ads"},
+    )
+    assert (stored.last_touch.form_id, stored.last_touch.message) == ("quote", "call me")
+    assert stored.last_touch.utm.as_dict() == {"utm_source": "mail"}
+    assert (stored.created_at, stored.updated_at) == (
+        frozen_clock.now() - timedelta(hours=1),
+        frozen_clock.now(),
+    )
+
+
+def test_a_contact_remembers_the_answers_of_its_last_ten_posts(post: Any) -> None:
+    for n in range(11):
+        post({"email": "ana@example.com", "first_name": f"Ana {n}"})
+    assert contact("ana@example.com").posts == 11
+
+    post({"email": "ana@example.com", "first_name": "Ana 1"})  # the oldest post remembered: a replay
+    assert contact("ana@example.com").posts == 11
+    post({"email": "ana@example.com", "first_name": "Ana 0"})  # forgotten: merged again, as a new post
+    assert contact("ana@example.com").posts == 12
+
+
+def test_touch_and_consent_times_are_whole_seconds_in_utc(post: Any, frozen_clock: Any) -> None:
+    frozen_clock.set(frozen_clock.now().replace(microsecond=654321))
+    post({"email": "ana@example.com", "consent": "yes", "form_id": "newsletter"})
+    post({"email": "ana@example.com", "consent": "no", "form_id": "quote"})
+
+    stored = contact("ana@example.com")
+    assert (stored.consent.at, stored.first_touch.at, stored.last_touch.at) == ("2026-11-23T10:00:00Z",) * 3
+    assert stored.created_at == stored.updated_at == frozen_clock.now()
+
+
+def test_a_shop_customer_who_fills_in_the_form_gets_the_form_as_first_touch(post: Any) -> None:
+    from crm_core import loyalty
+    from tests.loyalty_data import purchase
+
+    loyalty.apply_order_event(purchase("A-1", "10.00", email="ana@example.com"))  # a contact without touches
+    assert post({"email": "ana@example.com", "form_id": "newsletter"})["statusCode"] == 200
+
+    stored = contact("ana@example.com")
+    assert (stored.first_touch.form_id, stored.last_touch.form_id) == ("newsletter", "newsletter")
+    assert stored.customer_since == "2026-11-23"
+
+
 def test_unknown_fields_are_kept_within_bounds(post: Any) -> None:
     assert (
         post({"email": "ana@example.com", "plan": "pro", "how_did_you_hear": "a friend"})["statusCode"] == 201
@@ -291,11 +402,14 @@ def test_unknown_fields_are_kept_within_bounds(post: Any) -> None:
     assert {e["field"] for e in body(too_long)["errors"]} == {"notes", "Your City?"}
 
 
-def test_a_contact_keeps_at_most_fifty_custom_attributes(post: Any) -> None:
+def test_a_contact_keeps_at_most_fifty_custom_attributes(post: Any, capsys: Any) -> None:
     for batch in range(3):
         post({"email": "ana@example.com", **{f"k{batch}_{i}": "v" for i in range(20)}})
     custom = contact("ana@example.com").custom.as_dict()
     assert len(custom) == 50
+    emitted = [json.loads(line) for line in capsys.readouterr().out.splitlines() if '"_aws"' in line]
+    left_out = [m["LeadsCustomLeftOut"] for m in emitted if "LeadsCustomLeftOut" in m]
+    assert left_out == [[10.0]]  # one post dropped ten names, and the dashboard sees it
     post({"email": "ana@example.com", "k0_0": "changed"})
     assert contact("ana@example.com").custom.as_dict()["k0_0"] == "changed"  # known keys still update
 
@@ -495,6 +609,29 @@ def test_a_post_racing_another_post_of_the_same_contact_retries_and_both_count(
     monkeypatch.setattr(service, "merge_update", racing)
     assert post({"email": "ana@example.com", "company": "Acme"})["statusCode"] == 200
     assert (contact("ana@example.com").posts, contact("ana@example.com").company) == (3, "Acme")
+
+
+def test_a_post_racing_another_post_never_writes_its_stale_view_of_the_custom_fields(
+    post: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from crm_core.leads import service
+
+    post({"email": "ana@example.com", "first_name": "Ana"})
+    real = service.merge_update
+    raced = []
+
+    def racing(old: Contact, *args: Any, **kw: Any) -> Any:
+        if not raced:  # the other post stores its custom field after this one read the contact
+            raced.append(True)
+            contact("ana@example.com").update(
+                actions=[Contact.posts.add(1), Contact.custom.set({"plan": "pro"})],
+                add_version_condition=False,
+            )
+        return real(old, *args, **kw)
+
+    monkeypatch.setattr(service, "merge_update", racing)
+    assert post({"email": "ana@example.com", "seats": "5"})["statusCode"] == 200
+    assert contact("ana@example.com").custom.as_dict() == {"plan": "pro", "seats": "5"}
 
 
 def test_a_contact_erased_while_still_enrolled_is_created_again(post: Any) -> None:

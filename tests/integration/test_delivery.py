@@ -3,18 +3,19 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from unittest import mock
 
 import pytest
 from botocore.exceptions import ClientError
+from pynamodb.exceptions import PutError, UpdateError
 
 from crm_core import aws
-from crm_core.messaging import Outcome, Outgoing, deliver, suppressions, templates
+from crm_core.messaging import Outcome, Outgoing, deliver, ledger, suppressions, templates
 from crm_core.models import SentMessage, contact_id_for
 from crm_core.models.messages import Suppression
-from tests.helpers import parse_sent
+from tests.helpers import dynamodb_calls, parse_sent
 
 ADDRESS = "zoe@example.com"
 
@@ -78,7 +79,9 @@ def test_a_failed_send_is_released_and_sent_by_the_next_attempt(stack, frozen_cl
     assert failed.reason == "TooManyRequestsException"
     assert retried.outcome is Outcome.SENT
     assert len(stack.sent_emails()) == 1
-    assert SentMessage.get(f"{contact_id_for(ADDRESS)}#notice#1").attempts == 2
+    record = SentMessage.get(f"{contact_id_for(ADDRESS)}#notice#1")
+    assert (record.status, record.attempts, record.reason) == ("sent", 2, None)  # the failure is history
+    assert (record.ses_message_id, record.sent_at) == (retried.ses_message_id, frozen_clock.now())
 
 
 def test_a_claim_abandoned_mid_send_is_taken_over_after_the_grace_period(
@@ -190,3 +193,244 @@ def test_a_template_that_fails_to_render_releases_its_claim(stack, frozen_clock,
     assert (record.status, record.reason) == ("failed", "render-error")
 
     assert deliver(_message()).outcome is Outcome.SENT  # the fixed context goes out at once
+
+
+# ---- the claim: takeovers, refusals, and DynamoDB faults ---------------------------------------
+GRACE = timedelta(minutes=15)
+
+
+def _claim(now: datetime) -> SentMessage | None:
+    return ledger.claim(contact_id_for(ADDRESS), "notice", "1", now=now, grace=GRACE)
+
+
+def _record() -> SentMessage:
+    return SentMessage.get(f"{contact_id_for(ADDRESS)}#notice#1", consistent_read=True)
+
+
+def test_a_claim_taken_over_is_live_again_so_a_third_sender_cannot_take_it_mid_send(
+    stack, frozen_clock
+) -> None:
+    started = frozen_clock.now()
+    assert _claim(started) is not None  # this sender died before SES answered
+    frozen_clock.advance(GRACE + timedelta(seconds=1))
+
+    takeover = _claim(frozen_clock.now())
+    frozen_clock.advance(timedelta(seconds=30))  # the new owner is still talking to SES
+    third = _claim(frozen_clock.now())
+
+    assert takeover is not None
+    assert third is None
+    record = _record()
+    assert (record.status, record.claimed_at, record.attempts) == (
+        "claimed",
+        started + GRACE + timedelta(seconds=1),
+        2,
+    )
+
+
+def test_successive_takeovers_each_wait_for_the_grace_period_of_the_one_before(stack, frozen_clock) -> None:
+    assert _claim(frozen_clock.now()) is not None
+    owners = []
+    for _ in range(3):  # three senders in a row crash mid-send; each later one waits a full grace period
+        frozen_clock.advance(GRACE - timedelta(seconds=1))
+        assert _claim(frozen_clock.now()) is None
+        frozen_clock.advance(timedelta(seconds=2))
+        owners.append(_claim(frozen_clock.now()))
+
+    assert all(owner is not None for owner in owners)
+    assert _record().attempts == 4
+
+
+def test_a_claim_exactly_as_old_as_the_grace_period_is_still_live(stack, frozen_clock) -> None:
+    assert _claim(frozen_clock.now()) is not None
+    frozen_clock.advance(GRACE)
+    assert _claim(frozen_clock.now()) is None
+    frozen_clock.advance(timedelta(microseconds=1))
+    assert _claim(frozen_clock.now()) is not None
+
+
+def test_a_failed_send_claimed_again_is_owned_so_no_second_sender_takes_it_at_once(
+    stack, frozen_clock
+) -> None:
+    first = _claim(frozen_clock.now())
+    assert first is not None
+    ledger.mark_failed(first, "Throttling")
+
+    retry = _claim(frozen_clock.now())
+    racing = _claim(frozen_clock.now())  # a second run, at the same moment
+
+    assert retry is not None
+    assert racing is None
+    assert (_record().status, _record().attempts) == ("claimed", 2)
+
+
+def test_the_failure_reason_is_kept_to_500_characters(stack, frozen_clock) -> None:
+    claimed = _claim(frozen_clock.now())
+    assert claimed is not None
+    ledger.mark_failed(claimed, "x" * 499 + "yz")
+    assert _record().reason == "x" * 499 + "y"
+
+
+def test_a_skip_never_overwrites_a_message_that_was_sent(stack, frozen_clock, notice_template) -> None:
+    sent = deliver(_message())
+    suppressions.suppress(ADDRESS, scope="all", reason="bounce", now=frozen_clock.now())
+
+    assert deliver(_message()).outcome is Outcome.SUPPRESSED
+    assert (
+        ledger.mark_skipped(contact_id_for(ADDRESS), "notice", "1", "suppressed", now=frozen_clock.now())
+        is False
+    )
+    record = _record()
+    assert (record.status, record.ses_message_id) == ("sent", sent.ses_message_id)
+
+
+def test_a_skip_is_recorded_once_and_blocks_a_later_send(stack, frozen_clock, notice_template) -> None:
+    cid = contact_id_for(ADDRESS)
+    assert ledger.mark_skipped(cid, "notice", "1", "opted-out", now=frozen_clock.now()) is True
+    assert ledger.mark_skipped(cid, "notice", "1", "opted-out", now=frozen_clock.now()) is False
+
+    again = deliver(_message())
+
+    assert (again.outcome, again.reason) == (Outcome.DUPLICATE, "skipped")
+    record = _record()
+    assert (record.status, record.reason, record.claimed_at) == ("skipped", "opted-out", frozen_clock.now())
+    assert (record.contact_id, record.kind, record.occurrence) == (cid, "notice", "1")
+    assert stack.sent_emails() == []
+
+
+def test_a_new_claim_records_whose_message_it_is(stack, frozen_clock) -> None:
+    claimed = _claim(frozen_clock.now())
+
+    assert claimed is not None
+    record = _record()
+    assert (record.contact_id, record.kind, record.occurrence) == (contact_id_for(ADDRESS), "notice", "1")
+    assert (record.status, record.claimed_at, record.attempts) == ("claimed", frozen_clock.now(), 1)
+
+
+@pytest.mark.parametrize("code", ["ProvisionedThroughputExceededException", "ThrottlingException"])
+def test_a_throttled_claim_raises_instead_of_passing_for_a_duplicate(
+    stack, frozen_clock, notice_template, code: str
+) -> None:
+    with dynamodb_calls(("PutItem", code)), pytest.raises(PutError) as raised:
+        deliver(_message())
+
+    assert raised.value.cause_response_code == code
+    assert stack.sent_emails() == []
+    assert deliver(_message()).outcome is Outcome.SENT  # the trigger's retry sends it
+
+
+def test_a_throttled_takeover_raises_instead_of_passing_for_in_progress(stack, frozen_clock) -> None:
+    assert _claim(frozen_clock.now()) is not None
+    frozen_clock.advance(GRACE * 2)
+
+    with dynamodb_calls(("UpdateItem", "ThrottlingException")), pytest.raises(UpdateError):
+        _claim(frozen_clock.now())
+
+    assert (_record().attempts, _record().claimed_at) == (1, frozen_clock.now() - GRACE * 2)
+
+
+def test_a_throttled_skip_raises_instead_of_passing_for_already_recorded(stack, frozen_clock) -> None:
+    with dynamodb_calls(("PutItem", "ProvisionedThroughputExceededException")), pytest.raises(PutError):
+        ledger.mark_skipped(contact_id_for(ADDRESS), "notice", "1", "suppressed", now=frozen_clock.now())
+    with pytest.raises(SentMessage.DoesNotExist):
+        _record()
+
+
+def test_why_a_claim_was_refused_is_read_consistently(stack, frozen_clock, notice_template) -> None:
+    deliver(_message())
+    with dynamodb_calls() as calls:
+        assert deliver(_message()).reason == "sent"
+    (read,) = [r for r in calls.of("GetItem") if r["TableName"] == stack.env["MESSAGES_TABLE"]]
+    assert read["ConsistentRead"] is True  # an eventually consistent read may not see the claim yet
+
+
+def test_the_ses_request_is_exactly_the_raw_message_from_the_sender_in_the_configuration_set(
+    stack, frozen_clock, notice_template
+) -> None:
+    from crm_core.settings import get_settings
+
+    settings = get_settings()
+    assert settings.configuration_set  # the stack publishes bounces and complaints through it
+    client = aws.sesv2()
+    with mock.patch.object(client, "send_email", wraps=client.send_email) as send:
+        sent = deliver(_message(reply_to="help@example.com"))
+
+    (call,) = send.call_args_list
+    request = call.kwargs
+    raw = request.pop("Content")["Raw"]["Data"]
+    assert request == {
+        "FromEmailAddress": settings.sender_address,
+        "Destination": {"ToAddresses": [ADDRESS]},
+        "ConfigurationSetName": settings.configuration_set,
+    }
+    (stored,) = stack.sent_emails()
+    assert raw.decode() == stored.raw_data  # the whole message is the MIME document: headers included
+    mail = parse_sent(stored)
+    assert (mail.to, mail.headers["From"], mail.headers["Reply-To"]) == (
+        ADDRESS,
+        settings.sender_address,
+        "help@example.com",
+    )
+    assert sent.ses_message_id == mail.ses_message_id
+
+
+def test_without_a_configuration_set_the_request_names_none(
+    stack, frozen_clock, notice_template, monkeypatch
+) -> None:
+    from crm_core.settings import reset_settings
+
+    monkeypatch.setenv("SES_CONFIGURATION_SET", "")
+    reset_settings()
+    client = aws.sesv2()
+    with mock.patch.object(client, "send_email", wraps=client.send_email) as send:
+        assert deliver(_message()).outcome is Outcome.SENT
+    assert "ConfigurationSetName" not in send.call_args.kwargs
+
+
+def test_a_claim_whose_record_vanished_before_the_read_is_reported_in_progress(
+    stack, frozen_clock, notice_template
+) -> None:
+    ledger.claim(contact_id_for(ADDRESS), "notice", "1", now=frozen_clock.now(), grace=GRACE)
+    with mock.patch.object(ledger, "current", return_value=None):  # deleted between the claim and the read
+        busy = deliver(_message())
+    assert (busy.outcome, busy.reason, busy.retry_at) == (
+        Outcome.DUPLICATE,
+        "in-progress",
+        frozen_clock.now() + GRACE,
+    )
+
+
+def test_a_message_needs_no_context_or_headers_of_its_own(stack, frozen_clock, tmp_path) -> None:
+    (tmp_path / "plain").mkdir()
+    for part, text in {"subject": "Hi", "txt": "Hello", "html": "<p>Hello</p>"}.items():
+        (tmp_path / "plain" / f"en.{part}.j2").write_text(text)
+    with mock.patch.object(templates, "TEMPLATE_DIR", tmp_path):
+        templates._environment.cache_clear()
+        message = Outgoing(contact_id_for(ADDRESS), ADDRESS, "plain", "1", "plain", "en")
+        assert deliver(message).outcome is Outcome.SENT
+    templates._environment.cache_clear()
+    assert parse_sent(stack.sent_emails()[0]).subject == "Hi"
+
+
+def test_every_outcome_is_counted_for_the_dashboard(stack, frozen_clock, notice_template, metrics) -> None:
+    from jinja2 import UndefinedError
+
+    throttled = ClientError({"Error": {"Code": "Throttling", "Message": "slow down"}}, "SendEmail")
+    with mock.patch.object(aws.sesv2(), "send_email", side_effect=throttled):
+        deliver(_message())
+    deliver(_message())
+    with pytest.raises(UndefinedError):  # the template needs a name: the claim is released, counted failed
+        deliver(_message(occurrence="2", context={"link": "https://x"}))
+    suppressions.suppress(ADDRESS, scope="all", reason="bounce", now=frozen_clock.now())
+    suppressed = deliver(_message(occurrence="3"))
+
+    assert metrics() == {"MessagesFailed": 2, "MessagesSent": 1, "MessagesSuppressed": 1}
+    assert (suppressed.outcome, suppressed.reason) == (Outcome.SUPPRESSED, "suppressed")
+
+
+def test_marketing_in_quiet_hours_is_deferred_with_its_reason(stack, frozen_clock, notice_template) -> None:
+    from datetime import UTC
+
+    frozen_clock.set(datetime(2026, 11, 23, 22, 0, tzinfo=UTC))  # 23:00 in Rome
+    deferred = deliver(_message(marketing=True, time_zone="Europe/Rome"))
+    assert (deferred.outcome, deferred.reason) == (Outcome.DEFERRED, "quiet-hours")

@@ -14,7 +14,7 @@ from crm_core.errors import RetryableError
 from crm_core.loyalty import ledger
 from crm_core.models import Contact, contact_id_for
 from crm_core.models.loyalty import LedgerEntry, LotMarker, LoyaltyBalance
-from tests.loyalty_data import ANA, balance_of, ledger_sum, purchase, refund
+from tests.loyalty_data import ANA, adjustment, balance_of, ledger_sum, purchase, refund
 from tests.loyalty_helpers import load_handler
 
 CID = contact_id_for(ANA)
@@ -167,3 +167,19 @@ def test_a_failing_step_does_not_stop_the_run_and_the_run_asks_to_be_retried(dai
     assert balance_of("bo@example.com") == 0  # the other contact's lot expired all the same
 
     assert daily()["expired_points"] == 140  # Lambda's retry does what is left
+
+
+@pytest.mark.parametrize("movement", ["goodwill", "correction"])
+def test_a_grant_or_correction_on_the_review_day_does_not_postpone_the_review(
+    daily, frozen_clock, movement: str
+) -> None:
+    loyalty.apply_order_event(purchase("A-1", "600.00"))  # silver on 2026-11-23: reviewed 2027-11-23
+    frozen_clock.set(at("2027-11-23T01:00:00"))  # before the daily run, points move without a review
+    if movement == "goodwill":
+        loyalty.grant_goodwill(CID, "CASE-1", 50)
+    else:
+        loyalty.apply_order_event(adjustment("evt-1", -5))
+    frozen_clock.set(at("2027-11-23T02:30:00"))
+
+    assert daily()["tier_changes"] == 1
+    assert loyalty.summary(CID).to_json()["tier"] == "bronze"

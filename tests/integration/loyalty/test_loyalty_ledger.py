@@ -231,12 +231,14 @@ def test_a_negative_adjustment_beyond_the_balance_becomes_a_debt(ana) -> None:
 
 def test_an_account_that_keeps_changing_gives_up_with_a_retryable_error(ana) -> None:
     with (
-        mock.patch.object(store, "commit", side_effect=store.WriteConflict("busy")),
-        mock.patch.object(ledger, "pause"),
+        mock.patch.object(store, "commit", side_effect=store.WriteConflict("busy")) as commit,
+        mock.patch.object(ledger, "pause") as pause,
         pytest.raises(RetryableError),
     ):
         loyalty.apply_order_event(purchase("A-1", "10.00"))
     assert balance_of(ANA) == 0
+    assert commit.call_count == 10  # planned afresh and tried ten times, pausing after each conflict
+    assert [c.args for c in pause.call_args_list] == [(n,) for n in range(10)]
 
 
 def test_history_pages_newest_first_with_an_opaque_cursor(ana) -> None:
@@ -252,3 +254,316 @@ def test_history_pages_newest_first_with_an_opaque_cursor(ana) -> None:
     assert third["next_cursor"] is None
     with pytest.raises(ValidationFailed):
         loyalty.history(CID, cursor="not-a-cursor")
+
+
+def test_a_later_purchase_keeps_the_customer_since_date_so_the_anniversary_stays(ana, frozen_clock) -> None:
+    loyalty.apply_order_event(purchase("A-1", "10.00"))
+    first = Contact.get(CID)
+    frozen_clock.advance(timedelta(days=40))
+
+    loyalty.apply_order_event(purchase("A-2", "10.00", occurred_at=frozen_clock.now()))
+
+    later = Contact.get(CID)
+    assert (later.customer_since, later.anniversary_day) == ("2026-11-23", first.anniversary_day)
+    started = frozen_clock.now() - timedelta(days=40)
+    assert first.updated_at == later.updated_at == started  # nothing of the contact changed the second time
+
+
+def test_a_refund_takes_back_the_qualifying_points_and_the_tier_falls_at_its_review(
+    ana, frozen_clock
+) -> None:
+    loyalty.apply_order_event(purchase("A-1", "500.00"))  # 500 qualifying: silver
+    loyalty.apply_order_event(refund("A-1", "R-1", "200.00"))
+
+    summary = loyalty.summary(CID).to_json()
+    assert (summary["tier"], summary["qualifying_points"], summary["lifetime_points"]) == ("silver", 300, 360)
+    assert int(entry("refund#R-1").qualifying_points) == -200
+    order = OrderRecord.get(CID, "order#A-1")
+    assert (int(order.refunded_points), int(order.refunded_qualifying)) == (240, 200)
+
+    frozen_clock.advance(timedelta(days=366))  # a tier falls no sooner than a year after it rose
+    loyalty.apply_order_event(purchase("A-2", "10.00", occurred_at=frozen_clock.now()))
+    assert loyalty.summary(CID).to_json()["tier"] == "bronze"  # 300 + 10 qualifying: not silver any more
+    assert Contact.get(CID).tier == "bronze"
+
+
+def test_a_refund_draws_first_from_the_lot_its_order_earned(ana, frozen_clock) -> None:
+    loyalty.apply_order_event(purchase("A-1", "10.00"))  # lot of 110, the oldest
+    frozen_clock.advance(timedelta(days=40))
+    loyalty.apply_order_event(purchase("A-2", "50.00", occurred_at=frozen_clock.now()))  # lot of 50
+
+    loyalty.apply_order_event(refund("A-2", "R-1", "50.00"))
+
+    lots = [(lot, points) for lot, points, _expires in entry("refund#R-1").lots]
+    assert lots == [("purchase#A-2", -50)]
+    assert loyalty.summary(CID).to_json()["next_expiry"] == {"on": "2027-11-23", "points": 110}
+
+
+def test_a_refund_in_another_currency_than_the_order_is_refused_and_changes_nothing(ana) -> None:
+    loyalty.apply_order_event(purchase("A-1", "100.00"))
+
+    with pytest.raises(ValidationFailed) as refused:
+        loyalty.apply_order_event(refund("A-1", "R-1", "100.00", currency="USD"))
+
+    assert refused.value.errors[0].field == "currency"
+    assert balance_of(ANA) == 200
+    assert LedgerEntry.count(CID, LedgerEntry.entry_key.startswith("refund#")) == 0
+
+
+def test_a_purchase_for_an_unknown_contact_id_without_an_email_is_refused(stack, frozen_clock) -> None:
+    stranger = contact_id_for("nobody@example.com")
+
+    with pytest.raises(NotFound):
+        loyalty.apply_order_event(
+            purchase("A-1", "10.00").model_copy(update={"email": None, "contact_id": stranger})
+        )
+
+    assert LedgerEntry.count(stranger) == 0
+    with pytest.raises(Contact.DoesNotExist):
+        Contact.get(stranger)
+
+
+def test_a_purchase_for_a_known_contact_id_without_an_email_earns(ana) -> None:
+    loyalty.apply_order_event(purchase("A-1", "10.00").model_copy(update={"email": None, "contact_id": CID}))
+    assert balance_of(ANA) == 110
+    assert Contact.get(CID).email == ANA
+
+
+def test_a_debt_of_one_point_blocks_redemption(ana) -> None:
+    loyalty.apply_order_event(purchase("A-1", "10.00"))  # 110 points
+    loyalty.redeem(CID, "checkout-1", 100)
+    loyalty.apply_order_event(adjustment("evt-1", -11))  # 10 left, 1 owed
+
+    with pytest.raises(OutstandingDebt):
+        loyalty.redeem(CID, "checkout-2", 1)
+    assert balance_of(ANA) == -1
+
+
+def test_each_entry_is_ordered_by_the_balance_version_it_wrote(ana) -> None:
+    loyalty.apply_order_event(purchase("A-1", "10.00"))
+    loyalty.apply_order_event(purchase("A-2", "10.00"))
+    loyalty.redeem(CID, "checkout-1", 20)
+
+    keys = [entry(key).history_key for key in ("purchase#A-1", "purchase#A-2", "redeem#checkout-1")]
+    assert keys == ["000000000001", "000000000002", "000000000003"]
+    account = store.load_account(CID)
+    assert (account.version, account.purchases) == (3, 2)
+
+
+def test_an_adjustment_of_one_point_is_granted_as_a_lot(ana) -> None:
+    loyalty.apply_order_event(adjustment("evt-1", 1))
+
+    assert balance_of(ANA) == 1
+    assert LotMarker.get(CID, "lot#adjust#evt-1").expires_on == "2027-11-23"
+
+
+def test_a_negative_adjustment_lowers_the_lifetime_points(ana) -> None:
+    loyalty.apply_order_event(purchase("A-1", "10.00"))
+    loyalty.apply_order_event(adjustment("evt-1", -10))
+    assert loyalty.summary(CID).to_json()["lifetime_points"] == 100
+
+
+def test_goodwill_of_zero_points_grants_nothing_and_the_maximum_is_allowed(ana) -> None:
+    assert loyalty.grant_goodwill(CID, "CASE-1", 0) == 0
+    assert loyalty.grant_bonus(CID, "survey-1", 0, "answered") == 0
+    assert LedgerEntry.count(CID) == 0
+    assert loyalty.grant_goodwill(CID, "CASE-2", 2000) == 2000
+    with pytest.raises(ValidationFailed):
+        loyalty.grant_goodwill(CID, "CASE-3", -1)
+    assert balance_of(ANA) == 2000
+
+
+@pytest.mark.parametrize("key", ["!", "~", "k" * 128, " checkout-1 "])
+def test_an_idempotency_key_may_be_any_printable_ascii_up_to_128_characters(ana, key: str) -> None:
+    loyalty.apply_order_event(purchase("A-1", "10.00"))
+    assert loyalty.redeem(CID, key, 10).entry_key == f"redeem#{key.strip()}"
+
+
+@pytest.mark.parametrize(("key", "points"), [("k" * 129, 10), ("a\x7fb", 10), ("k", True)])
+def test_a_key_too_long_or_not_printable_and_points_that_are_not_a_number_are_refused(
+    ana, key: str, points: int
+) -> None:
+    loyalty.apply_order_event(purchase("A-1", "10.00"))
+    with pytest.raises(ValidationFailed):
+        loyalty.redeem(CID, key, points)
+
+
+def test_a_purchase_another_worker_recorded_between_our_read_and_write_is_a_replay(ana, metrics) -> None:
+    real_snapshot = store.snapshot
+    calls = {"n": 0}
+
+    def racing_snapshot(*args: Any, **kwargs: Any) -> store.Snapshot:
+        read = real_snapshot(*args, **kwargs)
+        calls["n"] += 1
+        if calls["n"] == 1:  # the same order event, delivered twice, is applied by another worker now
+            ledger.purchase(CID, purchase("A-1", "10.00"))
+        return read
+
+    with mock.patch.object(store, "snapshot", side_effect=racing_snapshot):
+        applied = ledger.purchase(CID, purchase("A-1", "10.00"))
+
+    assert (applied.replay, applied.points) == (True, 110)
+    assert balance_of(ANA) == 110 == ledger_sum(ANA)
+    assert metrics() == {"LoyaltyEntries": 1, "LoyaltyReplays": 1}
+
+
+def test_movements_replays_and_conflicts_are_counted(ana, metrics) -> None:
+    loyalty.apply_order_event(purchase("A-1", "10.00"))
+    loyalty.apply_order_event(purchase("A-1", "10.00"))
+    real_commit = store.commit
+    conflicts = [store.WriteConflict("another writer got in first")]
+
+    def conflict_once(*args: Any, **kwargs: Any) -> Any:
+        if conflicts:
+            raise conflicts.pop()
+        return real_commit(*args, **kwargs)
+
+    with mock.patch.object(store, "commit", side_effect=conflict_once), mock.patch.object(ledger, "pause"):
+        loyalty.redeem(CID, "checkout-1", 10)
+
+    counts = metrics()
+    assert (counts["LoyaltyEntries"], counts["LoyaltyReplays"], counts["LoyaltyWriteConflicts"]) == (2, 1, 1)
+
+
+def test_a_purchase_entry_records_the_order_event_it_came_from(ana) -> None:
+    loyalty.apply_order_event(purchase("A-1", "500.00"))  # the first purchase: +100 bonus, and silver
+    loyalty.apply_order_event(purchase("A-2", "8.00"))
+
+    first, second = entry("purchase#A-1"), entry("purchase#A-2")
+    assert (first.order_id, first.event_id, first.amount, first.currency) == (
+        "A-1",
+        "evt-A-1",
+        "500.00",
+        "EUR",
+    )
+    assert (first.occurred_at, int(first.bonus_points), int(first.qualifying_points)) == (
+        "2026-11-23T09:00:00+00:00",
+        100,
+        500,
+    )
+    assert (first.tier_from, first.tier_to) == ("bronze", "silver")
+    assert (second.bonus_points, second.tier_from, second.tier_to, int(second.points)) == (
+        None,
+        None,
+        None,
+        10,
+    )
+
+
+def test_a_purchase_from_a_new_email_creates_the_contact_as_of_now(stack, frozen_clock) -> None:
+    loyalty.apply_order_event(purchase("A-1", "10.00", email="new@example.com"))
+
+    created = Contact.get(contact_id_for("new@example.com"))
+    assert (created.email, created.customer_since, created.tier) == (
+        "new@example.com",
+        "2026-11-23",
+        "bronze",
+    )
+    assert created.created_at == created.updated_at == frozen_clock.now()
+
+
+def test_a_refund_before_its_purchase_is_retried_later(ana) -> None:
+    with pytest.raises(RetryableError):
+        loyalty.apply_order_event(refund("A-1", "R-1", "10.00"))
+    loyalty.apply_order_event(purchase("A-1", "10.00"))
+    loyalty.apply_order_event(refund("A-1", "R-1", "10.00"))
+    assert balance_of(ANA) == 0
+
+
+def test_a_purchase_after_the_tier_lapsed_earns_at_the_tier_the_contact_has_now(ana, frozen_clock) -> None:
+    loyalty.apply_order_event(purchase("A-1", "500.00"))  # silver, on 2026-11-23
+    frozen_clock.advance(timedelta(days=400))  # the qualifying months are gone, and a year has passed
+
+    loyalty.apply_order_event(purchase("A-2", "100.00", occurred_at=frozen_clock.now()))
+
+    assert int(entry("purchase#A-2").points) == 100  # bronze: x 1, not silver's x 1.25
+    assert loyalty.summary(CID).to_json()["tier"] == "bronze"
+
+
+def test_a_refund_entry_records_its_event_and_the_tier_it_lowered(ana, frozen_clock) -> None:
+    loyalty.apply_order_event(purchase("A-1", "500.00"))  # silver
+    frozen_clock.advance(timedelta(days=400))  # a year on, the qualifying months are gone
+
+    loyalty.apply_order_event(refund("A-1", "R-1", "100.00"))
+
+    refunded = entry("refund#R-1")
+    assert (refunded.order_id, refunded.refund_id, refunded.event_id) == ("A-1", "R-1", "evt-R-1")
+    assert (refunded.amount, refunded.currency, refunded.occurred_at) == (
+        "100.00",
+        "EUR",
+        "2026-11-23T09:00:00+00:00",
+    )
+    assert (refunded.tier_from, refunded.tier_to) == ("silver", "bronze")
+    assert Contact.get(CID).tier == "bronze"  # the contact's copy, read by complaint routing
+
+
+def test_a_first_movement_that_is_a_correction_or_a_grant_puts_the_contact_in_the_base_tier(ana) -> None:
+    loyalty.apply_order_event(adjustment("evt-1", -5))
+    assert (Contact.get(CID).tier, entry("adjust#evt-1").event_id) == ("bronze", "evt-1")
+    assert loyalty.summary(CID).to_json()["debt"] == 5
+
+    other = contact_id_for("bo@example.com")
+    Contact(other, email="bo@example.com", created_at=Contact.get(CID).created_at).save()
+    loyalty.grant_bonus(other, "survey-1", 10, "answered")
+    assert Contact.get(other).tier == "bronze"
+
+
+def test_a_correction_records_its_event_and_order(ana) -> None:
+    loyalty.apply_order_event(adjustment("evt-1", 5))
+    event = adjustment("evt-2", -3).model_copy(update={"order_id": "A-1"})
+    loyalty.apply_order_event(event)
+
+    assert entry("adjust#evt-1").event_id == "evt-1"
+    assert (entry("adjust#evt-2").event_id, entry("adjust#evt-2").order_id) == ("evt-2", "A-1")
+
+
+def test_a_negative_correction_for_an_unknown_contact_is_refused(stack, frozen_clock) -> None:
+    with pytest.raises(NotFound):
+        loyalty.apply_order_event(adjustment("evt-1", -10, email="nobody@example.com"))
+    assert LedgerEntry.count(contact_id_for("nobody@example.com")) == 0
+
+
+def test_a_bonus_of_negative_points_is_refused(ana) -> None:
+    with pytest.raises(ValidationFailed):
+        loyalty.grant_bonus(CID, "survey-1", -5, "answered")
+    assert LedgerEntry.count(CID) == 0
+
+
+def test_expiring_a_lot_takes_it_out_of_the_expiry_index_even_when_asked_twice(ana) -> None:
+    loyalty.apply_order_event(purchase("A-1", "10.00"))  # a lot of 110
+    marker = LotMarker.get(CID, "lot#purchase#A-1")
+
+    assert ledger.expire_lot(CID, "purchase#A-1") == 110
+    with pytest.raises(LotMarker.DoesNotExist):
+        LotMarker.get(CID, "lot#purchase#A-1")  # gone in the same write as the points
+    marker.save()  # a run that crashed before it saw the answer finds the lot in the index again
+    assert ledger.expire_lot(CID, "purchase#A-1") == 0
+    with pytest.raises(LotMarker.DoesNotExist):
+        LotMarker.get(CID, "lot#purchase#A-1")
+    assert balance_of(ANA) == 0
+
+
+def test_a_spent_lot_expires_nothing_and_leaves_the_index(ana) -> None:
+    loyalty.apply_order_event(purchase("A-1", "10.00"))
+    loyalty.redeem(CID, "checkout-1", 110)
+
+    assert ledger.expire_lot(CID, "purchase#A-1") == 0
+    with pytest.raises(LotMarker.DoesNotExist):
+        LotMarker.get(CID, "lot#purchase#A-1")
+
+
+def test_a_redemption_records_the_order_it_paid_for(ana) -> None:
+    loyalty.apply_order_event(purchase("A-1", "10.00"))
+    loyalty.redeem(CID, "checkout-1", 10, order_id="B-7")
+    assert entry("redeem#checkout-1").order_id == "B-7"
+
+
+def test_rules_without_a_birthday_bonus_grant_none(ana, rules_dir) -> None:
+    add_version(
+        rules_dir,
+        "2026-11",
+        "2026-11-01",
+        birthday_bonus={t: 0 for t in ("bronze", "silver", "gold", "platinum")},
+    )
+    assert loyalty.grant_birthday_bonus(CID, 2026) == 0
+    assert LedgerEntry.count(CID) == 0

@@ -47,10 +47,6 @@ class YearlyDate:
     day: int
     year: int | None = None
 
-    @property
-    def month_day(self) -> str:
-        return f"{self.month:02d}-{self.day:02d}"
-
     def observed_in(self, year: int, policy: LeapDayPolicy) -> date:
         """The calendar date the occasion is kept on in `year` (29 Feb moves in non-leap years)."""
         if (self.month, self.day) == (2, 29) and not calendar.isleap(year):
