@@ -358,11 +358,18 @@ def test_the_ses_request_is_exactly_the_raw_message_from_the_sender_in_the_confi
     (call,) = send.call_args_list
     request = call.kwargs
     raw = request.pop("Content")["Raw"]["Data"]
+    message = _message(reply_to="help@example.com")
+    tag = ledger.tag_value(ledger.message_key(message.contact_id, message.kind, message.occurrence))
     assert request == {
         "FromEmailAddress": settings.sender_address,
         "Destination": {"ToAddresses": [ADDRESS]},
         "ConfigurationSetName": settings.configuration_set,
+        # SES copies the tag into the Send event that settles an unknown outcome
+        "EmailTags": [{"Name": ledger.TAG_NAME, "Value": tag}],
     }
+    assert ledger.key_from_tag(str(tag)) == ledger.message_key(
+        message.contact_id, message.kind, message.occurrence
+    )
     (stored,) = stack.sent_emails()
     assert raw.decode() == stored.raw_data  # the whole message is the MIME document: headers included
     mail = parse_sent(stored)
