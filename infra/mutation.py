@@ -316,11 +316,12 @@ def read_equivalents(path: Path) -> dict[tuple[str, int, str], str]:
     for number, raw in enumerate(path.read_text().splitlines(), 1):
         if not raw.strip() or raw.lstrip().startswith("#"):
             continue
-        parts = [part.strip() for part in raw.split(" | ")]
-        if len(parts) != 3 or ":" not in parts[0]:
+        location, _, rest = raw.partition(" | ")
+        mutation, _, reason = rest.rpartition(" | ")  # a mutation may contain " | " itself, a reason not
+        if not mutation or not reason or ":" not in location:
             raise SystemExit(f"{path}:{number}: expected `module:line | mutation | reason`")
-        module, _, line = parts[0].rpartition(":")
-        entries[module, int(line), parts[1]] = parts[2]
+        module, _, line = location.strip().rpartition(":")
+        entries[module, int(line), mutation.strip()] = reason.strip()
     return entries
 
 
@@ -765,7 +766,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         save(results, RESULTS)
     print()
     print(report(results, modules, stale))
-    print(f"\n{len(mutants)} mutants in {(time.monotonic() - started) / 60:.1f} min")
+    if not options.rescore:
+        print(f"\n{len(mutants)} mutants in {(time.monotonic() - started) / 60:.1f} min")
     return 0
 
 

@@ -287,13 +287,16 @@ def test_a_later_post_without_a_consent_decision_keeps_the_recorded_no(post: Any
     assert stored.first_name == "Ana"
 
 
-def test_a_first_post_records_consent_and_leaves_marketing_open_only_when_it_consents(post: Any) -> None:
+def test_a_first_post_records_consent_and_leaves_marketing_open_only_when_it_consents(
+    post: Any, frozen_clock: Any
+) -> None:
     post({"email": "ana@example.com", "consent": "on", "form_id": "newsletter"})
     post({"email": "bo@example.com", "form_id": "newsletter"})
 
     ana, bo = contact("ana@example.com"), contact("bo@example.com")
     assert (ana.consent.granted, ana.consent.form_id, ana.marketing_opt_out) == (True, "newsletter", False)
     assert (bo.consent, bo.marketing_opt_out) == (None, None)
+    assert ana.created_at == ana.updated_at == frozen_clock.now()
 
 
 def test_a_birthday_arriving_on_a_later_post_is_indexed(post: Any) -> None:
