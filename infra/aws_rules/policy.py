@@ -126,29 +126,22 @@ class Decision:
 def evaluate(statements: Iterable[Statement], request: Request) -> Decision:
     """Whether the statements allow the request (explicit deny > allow > implicit deny)."""
     statements = list(statements)
-    for resource in request.resources:
-        deny = next(
-            (
-                s
-                for s in statements
-                if s.effect == "Deny" and s.applies(request.action, resource, request.context)
-            ),
-            None,
-        )
-        if deny is not None:
-            return Decision(False, request, resource, explicit_deny=deny)
-    for resource in request.resources:
-        allow = next(
-            (
-                s
-                for s in statements
-                if s.effect == "Allow" and s.applies(request.action, resource, request.context)
-            ),
-            None,
-        )
-        if allow is not None:
-            return Decision(True, request, resource, matched=allow)
+    deny = _first(statements, "Deny", request)
+    if deny is not None:
+        return Decision(False, request, deny[1], explicit_deny=deny[0])
+    allow = _first(statements, "Allow", request)
+    if allow is not None:
+        return Decision(True, request, allow[1], matched=allow[0])
     return Decision(False, request, request.resources[0])
+
+
+def _first(statements: list[Statement], effect: str, request: Request) -> tuple[Statement, str] | None:
+    """The first statement of that effect applying to any of the request's resources, with it."""
+    for resource in request.resources:
+        for statement in statements:
+            if statement.effect == effect and statement.applies(request.action, resource, request.context):
+                return statement, resource
+    return None
 
 
 # ---- conditions ----------------------------------------------------------------------------------
