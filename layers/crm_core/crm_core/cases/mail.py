@@ -65,15 +65,12 @@ def _record(
     case: Case, kind: str, occurrence: str, detail: dict[str, object], text: str | None
 ) -> str | None:
     """Link SES's Message-ID to the case and add the event; both idempotent. Returns the Message-ID."""
-    try:
-        sent = SentMessage.get(message_key(case.contact_id, kind, occurrence), consistent_read=True)
-    except DoesNotExist:
+    sent = _sent(case, kind, occurrence)
+    if sent is None:
         return None
-    if sent.status != "sent" or not sent.ses_message_id or sent.sent_at is None:
-        return None
+    assert sent.ses_message_id and sent.sent_at  # _sent returns only records of a completed send
     header = addressing.ses_message_id_header(sent.ses_message_id, get_settings().region)
-    event_kind = "ack" if kind == ACK_KIND else "reply"
-    event_key = f"event#{iso(sent.sent_at)}#{event_kind}#{sent.ses_message_id}"
+    event_kind, event_key = _event_key(kind, sent)
     store.save_link(
         CaseLink(addressing.link_key(header), case_id=case.case_id, direction="out", event_key=event_key)
     )
@@ -92,16 +89,29 @@ def _record(
     return header
 
 
-def recorded_text(case: Case, *, kind: str, occurrence: str) -> str | None:
-    """The text of the message already sent for this kind and occurrence, if the case recorded it."""
+def _sent(case: Case, kind: str, occurrence: str) -> SentMessage | None:
+    """The ledger's record of a completed send of this message (consistent read), else None."""
     try:
         sent = SentMessage.get(message_key(case.contact_id, kind, occurrence), consistent_read=True)
     except DoesNotExist:
         return None
     if sent.status != "sent" or not sent.ses_message_id or sent.sent_at is None:
         return None
+    return sent
+
+
+def _event_key(kind: str, sent: SentMessage) -> tuple[str, str]:
+    """(event kind, event key) of the case event that records a sent message."""
     event_kind = "ack" if kind == ACK_KIND else "reply"
-    event = store.get_event(case.case_id, f"event#{iso(sent.sent_at)}#{event_kind}#{sent.ses_message_id}")
+    return event_kind, f"event#{iso(sent.sent_at)}#{event_kind}#{sent.ses_message_id}"
+
+
+def recorded_text(case: Case, *, kind: str, occurrence: str) -> str | None:
+    """The text of the message already sent for this kind and occurrence, if the case recorded it."""
+    sent = _sent(case, kind, occurrence)
+    if sent is None:
+        return None
+    event = store.get_event(case.case_id, _event_key(kind, sent)[1])
     return event.text if event is not None else None
 
 
