@@ -26,7 +26,7 @@ from typing import Any
 
 from infra.aws_rules.calls import requests_for
 from infra.aws_rules.limits import check_item_size
-from infra.aws_rules.policy import Decision, Request, Statement, evaluate, matches
+from infra.aws_rules.policy import Decision, Request, Statement, as_list, evaluate, matches
 from infra.aws_rules.transform import transform_body
 from infra.template import ACCOUNT_ID, Template
 
@@ -130,7 +130,7 @@ class Deployment:
         props = resolved.resolve(resolved.resources[role_id]["Properties"])
         statements: list[Statement] = []
         for policy in props.get("Policies", []):
-            for raw in _listed(policy["PolicyDocument"].get("Statement")):
+            for raw in as_list(policy["PolicyDocument"].get("Statement")):
                 statements.append(Statement.parse(raw, source=f"{role_id}/{policy['PolicyName']}"))
         for arn in props.get("ManagedPolicyArns", []):
             if arn not in MANAGED_POLICIES:
@@ -140,7 +140,7 @@ class Deployment:
             policy_props = resolved.resolve(resource["Properties"])
             attached = [str(r) for r in policy_props.get("Roles", [])]
             if resolved.physical_name(role_id) in attached or role_id in attached:
-                for raw in _listed(policy_props["PolicyDocument"].get("Statement")):
+                for raw in as_list(policy_props["PolicyDocument"].get("Statement")):
                     statements.append(Statement.parse(raw, source=logical_id))
         return statements
 
@@ -256,10 +256,6 @@ def _used_by_lambda_itself(statement: Statement) -> bool:
     return statement.source in MANAGED_POLICIES or "EventInvokeConfig" in statement.source
 
 
-def _listed(value: Any) -> list[dict[str, Any]]:
-    return value if isinstance(value, list) else [value]
-
-
 # ---- the hook --------------------------------------------------------------------------------------
 _lock = threading.Lock()
 _current: contextvars.ContextVar[tuple[Deployment, str] | None] = contextvars.ContextVar(
@@ -278,12 +274,6 @@ def acting_as(deployment: Deployment, function: str) -> Iterator[None]:
         yield
     finally:
         _current.reset(token)
-
-
-def current_function() -> str | None:
-    """The logical id of the function whose role the calls made now are checked against, if any."""
-    active = _current.get()
-    return active[1] if active else None
 
 
 def install() -> None:
@@ -358,7 +348,3 @@ def access_denied(
         "ResponseMetadata": {"HTTPStatusCode": status},
     }
     return ClientError(response, operation)  # type: ignore[arg-type]
-
-
-def describe(request: Request) -> str:
-    return f"{request.action} on {', '.join(request.resources)}"

@@ -11,7 +11,6 @@ template through.
 
 from __future__ import annotations
 
-import fnmatch
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -23,7 +22,8 @@ class PolicyNotUnderstood(ValueError):
     """A policy uses something this evaluator does not implement; extend it rather than ignore it."""
 
 
-def _as_list(value: Any) -> list[Any]:
+def as_list(value: Any) -> list[Any]:
+    """A policy element that may be one value or a list, as a list (none: empty)."""
     if value is None:
         return []
     return list(value) if isinstance(value, list | tuple) else [value]
@@ -81,10 +81,10 @@ class Statement:
             raise PolicyNotUnderstood(f"{source}: Effect must be Allow or Deny, not {effect!r}")
         statement = cls(
             effect=effect,
-            actions=tuple(str(a) for a in _as_list(raw.get("Action"))),
-            not_actions=tuple(str(a) for a in _as_list(raw.get("NotAction"))),
-            resources=tuple(str(r) for r in _as_list(raw.get("Resource"))),
-            not_resources=tuple(str(r) for r in _as_list(raw.get("NotResource"))),
+            actions=tuple(str(a) for a in as_list(raw.get("Action"))),
+            not_actions=tuple(str(a) for a in as_list(raw.get("NotAction"))),
+            resources=tuple(str(r) for r in as_list(raw.get("Resource"))),
+            not_resources=tuple(str(r) for r in as_list(raw.get("NotResource"))),
             conditions=dict(raw.get("Condition") or {}),
             sid=str(raw.get("Sid", "")),
             source=source,
@@ -203,7 +203,7 @@ _NEGATED = {"StringNotEquals", "StringNotEqualsIgnoreCase", "StringNotLike", "Ar
 
 def _condition(operator: str, key: str, expected: Any, context: Mapping[str, str | Sequence[str]]) -> bool:
     qualifier, base, if_exists = _operator(operator)
-    wanted = [str(v).lower() if isinstance(v, bool) else str(v) for v in _as_list(expected)]
+    wanted = [str(v).lower() if isinstance(v, bool) else str(v) for v in as_list(expected)]
     actual = _lookup(context, key)
     if base == "Null":
         return (actual is None) == (wanted[0].lower() == "true")
@@ -227,8 +227,3 @@ def _condition(operator: str, key: str, expected: Any, context: Mapping[str, str
     if len(actual) != 1:
         raise PolicyNotUnderstood(f"{key} is multi-valued: use ForAnyValue or ForAllValues with {operator}")
     return hit(actual[0])
-
-
-def glob_overlaps(pattern: str, value: str) -> bool:
-    """True if `value` (which may itself hold wildcards) could match `pattern`; for the usage report."""
-    return fnmatch.fnmatchcase(value, pattern) or matches(pattern, value)

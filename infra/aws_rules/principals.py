@@ -10,39 +10,24 @@ AWS would refuse, each in a sentence naming both ends.
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
 from typing import Any
 
 from infra.aws_rules.enforce import Deployment
-from infra.aws_rules.policy import Request, Statement, evaluate
+from infra.aws_rules.policy import Request, Statement, as_list, evaluate
 from infra.template import ACCOUNT_ID, Template
-
-
-@dataclass(frozen=True)
-class Grant:
-    """A resource policy's statement for one service principal, as an identity statement to evaluate."""
-
-    statement: Statement
-    principal: str
-
-
-def _listed(value: Any) -> list[Any]:
-    if value is None:
-        return []
-    return value if isinstance(value, list) else [value]
 
 
 def service_statements(document: Mapping[str, Any], service: str, source: str) -> list[Statement]:
     """The statements of a resource policy that name `service` (or `*`) as principal, principal dropped."""
     found = []
-    for raw in _listed(document.get("Statement")):
+    for raw in as_list(document.get("Statement")):
         principal = raw.get("Principal")
         names: list[str] = []
         if principal == "*":
             names = ["*"]
         elif isinstance(principal, Mapping):
-            names = [str(p) for p in _listed(principal.get("Service"))] + [
-                str(p) for p in _listed(principal.get("AWS"))
+            names = [str(p) for p in as_list(principal.get("Service"))] + [
+                str(p) for p in as_list(principal.get("AWS"))
             ]
         if service in names or "*" in names:
             body = {k: v for k, v in raw.items() if k != "Principal"}
