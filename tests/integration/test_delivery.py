@@ -441,3 +441,56 @@ def test_marketing_in_quiet_hours_is_deferred_with_its_reason(stack, frozen_cloc
     frozen_clock.set(datetime(2026, 11, 23, 22, 0, tzinfo=UTC))  # 23:00 in Rome
     deferred = deliver(_message(marketing=True, time_zone="Europe/Rome"))
     assert (deferred.outcome, deferred.reason) == (Outcome.DEFERRED, "quiet-hours")
+
+
+def test_an_unknown_outcome_holds_the_claim_for_an_hour_by_default(stack, frozen_clock) -> None:
+    claimed = _claim(frozen_clock.now())
+    assert claimed is not None
+    ledger.mark_unknown(claimed, "outcome-unknown: ReadTimeoutError")  # SES may have sent it
+
+    frozen_clock.advance(timedelta(hours=1))  # exactly the window: SES's Send event may still come
+    assert _claim(frozen_clock.now()) is None
+    frozen_clock.advance(timedelta(microseconds=1))
+    taken = _claim(frozen_clock.now())
+
+    assert taken is not None
+    assert (_record().status, _record().attempts) == ("claimed", 2)
+
+
+def test_the_ses_tag_carries_keys_up_to_the_256_characters_ses_allows() -> None:
+    # Base32 without padding turns 160 bytes into exactly 256 characters, and 161 bytes into 258.
+    longest = "k" * 160
+    value = ledger.tag_value(longest)
+
+    assert value is not None and len(value) == 256
+    assert ledger.key_from_tag(value) == longest
+    assert ledger.tag_value(longest + "k") is None
+
+
+@pytest.mark.parametrize("code", ["ProvisionedThroughputExceededException", "ThrottlingException"])
+def test_recording_ses_s_answer_outlasts_three_throttled_writes_pausing_longer_each_time(
+    stack, frozen_clock, code: str
+) -> None:
+    claimed = _claim(frozen_clock.now())
+    assert claimed is not None
+
+    with dynamodb_calls(("UpdateItem", code), times=3), mock.patch("time.sleep") as slept:
+        ledger.mark_sent(claimed, "ses-1", now=frozen_clock.now())
+
+    assert [call.args[0] for call in slept.call_args_list] == [0.1, 0.2, 0.4]
+    assert (_record().status, _record().ses_message_id) == ("sent", "ses-1")
+
+
+def test_recording_ses_s_answer_gives_up_after_four_throttled_writes(stack, frozen_clock) -> None:
+    claimed = _claim(frozen_clock.now())
+    assert claimed is not None
+
+    with (
+        dynamodb_calls(("UpdateItem", "ThrottlingException"), times=4) as calls,
+        mock.patch("time.sleep"),
+        pytest.raises(UpdateError),
+    ):
+        ledger.mark_unknown(claimed, "outcome-unknown")
+
+    assert [operation for operation, _ in calls.made] == ["UpdateItem"] * 4
+    assert _record().status == "claimed"
