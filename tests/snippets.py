@@ -179,3 +179,26 @@ def missing_lines(shown: list[str], output: str) -> list[str]:
 def shell_blocks(docs: list[Path]) -> Iterator[Block]:
     for doc in docs:
         yield from (block for block in blocks(doc) if block.is_shell)
+
+
+def main(argv: list[str]) -> int:
+    """`python -m tests.snippets FILE...`: each file's shell blocks (run, or not-run with the reason),
+    and the convention problems, without starting a stack. Exit status 1 on a problem."""
+    status = 0
+    for name in argv:
+        try:
+            found = [block for block in blocks(Path(name)) if block.is_shell]
+        except SnippetSyntaxError as exc:
+            print(f"problem: {exc}")  # noqa: T201 - a command-line report
+            status = 1
+            continue
+        for block in found:
+            state = f"not-run: {block.not_run}" if block.not_run else "runs"
+            print(f"{name}:{block.line}: {block.language}, {state}")  # noqa: T201
+    return status
+
+
+if __name__ == "__main__":
+    import sys
+
+    sys.exit(main(sys.argv[1:]))

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.snippets import SnippetSyntaxError, blocks, linked_docs, missing_lines
+from tests.snippets import SnippetSyntaxError, blocks, linked_docs, main, missing_lines
 
 
 def doc(tmp_path: Path, text: str, name: str = "doc.md") -> Path:
@@ -85,3 +85,17 @@ def test_the_docs_are_found_by_following_links_from_the_readme(tmp_path: Path) -
         "docs/index.md",
         "docs/leads.md",
     ]
+
+
+def test_the_checker_lists_each_block_and_fails_on_a_broken_doc(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    text = "<!-- not-run: needs AWS -->\n```sh\nmake deploy\n```\n\n```sh\nls\n```\n"
+    good = doc(tmp_path, text, "good.md")
+    broken = doc(tmp_path, "```\nls\n```\n", "broken.md")
+
+    assert main([str(good)]) == 0
+    listed = capsys.readouterr().out.splitlines()
+    assert listed == [f"{good}:2: sh, not-run: needs AWS", f"{good}:6: sh, runs"]
+    assert main([str(broken)]) == 1
+    assert "broken.md:1: a fenced block without a language" in capsys.readouterr().out
