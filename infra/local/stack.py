@@ -65,6 +65,8 @@ class LocalStack:
         self.routes = gateway.routes(self.template)
         self._saved_env: dict[str, str | None] = {}
         self._previous_clock: clock.Clock | None = None
+        self._origins_added = False  # this stack added its origin to AllowedOrigins (stop() restores)
+        self._caller_origins: str | None = None
         self._moto: MotoServer | None = None
         self._http: server.LocalHTTPServer | None = None
         self._auto: triggers.AutoScheduler | None = None
@@ -124,14 +126,43 @@ class LocalStack:
             self._auto.start()
 
     def _link_here(self) -> None:
-        """Give the template's PublicBaseUrl parameter this stack's URL, unless the caller set it."""
-        if "PublicBaseUrl" in self.template.body.get("Parameters", {}) and (
-            "PublicBaseUrl" not in self.template.parameters
-        ):
+        """Give the template's PublicBaseUrl parameter this stack's URL, unless the caller set it, and
+        add this stack's origin to AllowedOrigins, so the example form's CORS and thank-you redirect
+        work on whatever port the stack got (the parameter's default names port 3000 only)."""
+        parameters = self.template.body.get("Parameters", {})
+        if "PublicBaseUrl" in parameters and "PublicBaseUrl" not in self.template.parameters:
             self.template.parameters["PublicBaseUrl"] = self.url
-            self.template.__dict__.pop("param_values", None)  # a cached_property of the old values
             self._linked = True
+        if "AllowedOrigins" in parameters:
+            current = self.template.param_values["AllowedOrigins"]
+            listed = [origin for origin in current.split(",") if origin]
+            added = [origin for origin in self._own_origins() if origin not in listed]
+            if added:
+                self._caller_origins = self.template.parameters.get("AllowedOrigins")
+                self.template.parameters["AllowedOrigins"] = ",".join([*listed, *added])
+                self._origins_added = True
+        self.template.__dict__.pop("param_values", None)  # a cached_property of the old values
         self.routes = gateway.routes(self.template)
+
+    def _unlink(self) -> None:
+        """Give the template back the parameters _link_here changed."""
+        if getattr(self, "_linked", False):
+            self.template.parameters.pop("PublicBaseUrl", None)
+            self._linked = False
+        if self._origins_added:
+            if self._caller_origins is None:
+                self.template.parameters.pop("AllowedOrigins", None)
+            else:
+                self.template.parameters["AllowedOrigins"] = self._caller_origins
+            self._origins_added = False
+        self.template.__dict__.pop("param_values", None)
+
+    def _own_origins(self) -> list[str]:
+        """The origins a browser uses for this stack: its URL, and localhost's when bound to loopback."""
+        origins = [self.url]
+        if self.host in {"127.0.0.1", "localhost"}:
+            origins += [f"http://127.0.0.1:{self.port}", f"http://localhost:{self.port}"]
+        return list(dict.fromkeys(origins))
 
     def _environment(self) -> None:
         """Point every boto3 and pynamodb client of this process at moto, with the template's environment."""
@@ -174,10 +205,7 @@ class LocalStack:
             else:
                 os.environ[name] = value
         self._saved_env.clear()
-        if getattr(self, "_linked", False):
-            self.template.parameters.pop("PublicBaseUrl", None)
-            self.template.__dict__.pop("param_values", None)
-            self._linked = False
+        self._unlink()
         _reset_caches()
         if self in _active:
             _active.remove(self)

@@ -28,6 +28,30 @@ def test_links_in_emails_point_at_the_local_stack(local_stack: LocalClient) -> N
     assert local_stack.info()["parameters"]["PublicBaseUrl"] == local_stack.base_url
 
 
+def test_a_plain_form_post_is_redirected_to_the_thank_you_page_on_the_stack_own_port(
+    local_stack: LocalClient,
+) -> None:
+    # Given a stack on a free port (not the 3000 of the AllowedOrigins default)
+    base = local_stack.base_url
+    assert not base.endswith(":3000")
+
+    # When a browser without JavaScript posts the example form from the stack's own page
+    answer = local_stack.post(
+        "/leads",
+        data={"email": "redirect@example.com", "thank_you_url": "/examples/lead-form/thanks.html"},
+        headers={"accept": "text/html", "referer": f"{base}/", "origin": base},
+    )
+
+    # Then it is sent to the form's thank-you page on this stack, and CORS allows the same origin
+    assert answer.status == 303, answer.text
+    assert answer.headers["location"] == f"{base}/examples/lead-form/thanks.html"
+    preflight = local_stack.options(
+        "/leads", headers={"origin": base, "access-control-request-method": "POST"}
+    )
+    assert preflight.headers.get("access-control-allow-origin") == base
+    assert base in local_stack.info()["parameters"]["AllowedOrigins"].split(",")
+
+
 def test_the_stack_serves_every_http_route_of_the_template(local_stack: LocalClient) -> None:
     declared = {
         (
