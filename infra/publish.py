@@ -10,7 +10,7 @@ each is valid (name, author and label patterns, lengths, a semantic version equa
 one SPDX license id, https URLs that are not example.com placeholders); the README and LICENSE it
 names exist, are non-empty and under SAR's 5 MB; every CodeUri/ContentUri folder exists; and the
 template passes the SAM transform. The bucket must allow `serverlessrepo.amazonaws.com` to read its
-objects (README, "Publishing to the Serverless Application Repository").
+objects (docs/deploying.md, "Publishing to the Serverless Application Repository").
 """
 
 from __future__ import annotations
@@ -262,7 +262,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     real = not args.dry_run
     problems = report.problems + (report.placeholders if real else [])
     if real and not args.bucket:
-        problems.append("no S3 bucket: make publish S3_BUCKET=<bucket SAR may read> (see the README)")
+        problems.append("no S3 bucket: make publish S3_BUCKET=<bucket SAR may read> (see docs/deploying.md)")
     for warning in [] if real else report.placeholders:
         print(f"publish: warning: {warning} (a real publish refuses it)", file=sys.stderr)
     if problems:

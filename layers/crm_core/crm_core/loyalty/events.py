@@ -1,4 +1,4 @@
-"""Order events on the orders queue (README, "What the shop sends"): parser models (pydantic).
+"""Order events on the orders queue (docs/order-events.md): parser models (pydantic).
 
 One JSON object per SQS message, told apart by `type`:
 
