@@ -259,6 +259,9 @@ def test_queue_messages_are_delivered_failures_redelivered_then_dead_lettered(
     assert bad["succeeded"] == []
     assert [b["receive_counts"] for b in bad["batches"]] == [[1], [2]], "maxReceiveCount 2: two deliveries"
     assert bad["dead_lettered"] == [bad["message_id"]]
+    assert [m["outcome"] for m in good["messages"]] == ["applied"]
+    (dead,) = bad["messages"]
+    assert dead["outcome"] == "dead_lettered" and dead["receives"] == 2 and dead["reason"], dead
     assert bad["depth"] == 0 and bad["dlq_depth"] == 1
     queues = {q["logical_id"]: q for q in local.queues()}
     assert queues["OrdersQueue"]["dlq"] == "OrdersDeadLetterQueue"

@@ -36,6 +36,11 @@ def test_a_batch_with_a_poison_message_parks_it_and_applies_the_rest_once(local_
 
     assert poisoned["dlq_depth"] == before + 1
     assert applied["succeeded"] and replayed["succeeded"]
+    (parked,) = poisoned["messages"]
+    assert parked["outcome"] == "parked" and "invalid order event" in parked["reason"], parked
+    assert poisoned["succeeded"] == [] and poisoned["dead_lettered"] == [parked["message_id"]]
+    assert [m["outcome"] for m in applied["messages"]] == ["applied"]
+    assert [m["outcome"] for m in replayed["messages"]] == ["replayed"]
     balance = local_stack.get(f"/contacts/{contact_id_for('e2e.buyer@example.com')}/loyalty").json()
     assert balance["balance"] == 125  # 25 + the first-purchase bonus, once
 
