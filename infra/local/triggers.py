@@ -342,7 +342,8 @@ class Queues:
                     message_id = message["MessageId"]
                     outcome, reason = told.get(message_id, ("applied", None))
                     if message_id in failed:  # whatever the function said, SQS keeps what it reported failed
-                        outcome, reason = "failed", reason or report["batches"][-1]["error"]
+                        outcome = "failed"
+                        reason = reason or report["batches"][-1]["error"] or "reported in batchItemFailures"
                     fates[message_id] = {
                         "outcome": outcome,
                         "receives": int(message["Attributes"].get("ApproximateReceiveCount", 1)),
