@@ -215,6 +215,8 @@ def test_a_failing_schedule_is_retried_then_recorded_on_its_failure_destination(
     assert run["status"] == "failed"
     assert run["attempts"] == 2, "MaximumRetryAttempts: 1 means one retry"
     assert run["error"]["errorMessage"] == "nightly run failed on purpose"
+    assert run["result"] == {"sent": 0, "error": "RuntimeError: nightly run failed on purpose"}
+    assert run["sent"] == []
     assert run["destination"] == {"type": "SQS", "queue": "crm-local-FailureQueue"}
     (record,) = _drain(sqs, "crm-local-FailureQueue")
     assert record["requestContext"]["condition"] == "RetriesExhausted"
