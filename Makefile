@@ -108,7 +108,7 @@ build: $(STAMP) $(SAM_STAMP) ## sam build, drop runtime-provided packages, compi
 DEPLOY := $(PY) -m infra.deploy --sam $(SAM) --config-env '$(CONFIG_ENV)' --params "$$PARAMS" \
   --confirm '$(CONFIRM)' --region '$(REGION)' $(if $(filter 1,$(GUIDED)),--guided)
 # After sam deploy, the pending data migrations of the new release run against the deployed stack.
-MIGRATE := $(VENV)/bin/crm migrate run --endpoint aws --config-env '$(CONFIG_ENV)'$(if $(REGION), --region '$(REGION)')
+MIGRATE := $(VENV)/bin/crm migrate run --config-env '$(CONFIG_ENV)'$(if $(REGION), --region '$(REGION)')
 ifeq ($(DRY_RUN),1)
 deploy: $(STAMP)
 	$(DEPLOY) --dry-run
