@@ -100,10 +100,11 @@ def _registered() -> tuple[Migration, ...]:
 def run_status(args: argparse.Namespace, migrations: Sequence[Migration] | None = None) -> int:
     """Print every migration's recorded progress."""
     migrations = _registered() if migrations is None else migrations
+    runner = runner_for(args)  # the target answers (or the user hears why not), migrations or none
     if not migrations:
         echo("no migrations: no stored shape has changed")
         return 0
-    states = runner_for(args).status(migrations)
+    states = runner.status(migrations)
     if args.json:
         echo_json([state.as_dict() for state in states], indent=1)
     else:
@@ -115,10 +116,11 @@ def run_status(args: argparse.Namespace, migrations: Sequence[Migration] | None 
 def run_migrations(args: argparse.Namespace, migrations: Sequence[Migration] | None = None) -> int:
     """Run the pending migrations; 0 when all are done (or a dry run finished), 4 (EXIT_PAUSED) when paused."""
     migrations = _registered() if migrations is None else migrations
+    runner = runner_for(args)
     if not migrations:
         echo("no migrations: nothing to run")
         return 0
-    outcomes = runner_for(args).run_pending(migrations, dry_run=args.dry_run, max_pages=args.max_pages)
+    outcomes = runner.run_pending(migrations, dry_run=args.dry_run, max_pages=args.max_pages)
     for outcome in outcomes:
         echo(_outcome_line(outcome))
     return EXIT_PAUSED if any(o.paused for o in outcomes) else 0

@@ -53,7 +53,7 @@ def test_a_redemption_without_an_idempotency_key_is_400(local_stack: LocalClient
 
 
 def test_an_operator_shows_and_adjusts_points_from_the_command_line(local_stack: LocalClient, capsys) -> None:
-    url = ["--url", local_stack.base_url]
+    url = ["--endpoint", local_stack.base_url]
     email = "e2e.buyer@example.com"
 
     assert (
@@ -72,6 +72,15 @@ def test_an_operator_shows_and_adjusts_points_from_the_command_line(local_stack:
 
     out = capsys.readouterr().out
     assert "adjustment adj-1 of +40 points" in out and ": applied" in out
+    assert "adj-1 of +40 points for e2e.buyer@example.com: already applied before" in out
     assert "balance 165 points" in out  # 125 + 40, once
     assert "adjust#adj-1" in out and "parcel arrived late" in out
     assert main(["points", "show", "nobody@example.com", *url]) == 1
+    capsys.readouterr()
+
+    parked = ["points", "adjust", "nobody@example.com", "5", "--reason", "goodwill", "--event-id", "adj-2"]
+    assert main([*parked, *url]) == 1  # never "applied" for what was dead-lettered
+    out, err = capsys.readouterr()
+    assert "applied" not in out
+    assert err.startswith("crm: adjustment adj-2 NOT applied, parked in OrdersDeadLetterQueue: ")
+    assert len(err.strip().splitlines()) == 1 and "Traceback" not in err
