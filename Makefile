@@ -40,6 +40,7 @@ $(STAMP): pyproject.toml constraints.txt
 	@$(PY) -m pip install -q -c constraints.txt -e '.[dev]' > $(VENV)/install.log 2>&1 \
 	  || { cat $(VENV)/install.log; echo "pip install failed (log: $(VENV)/install.log)"; exit 1; }
 	@touch $@
+	@echo "Installed. The operator command is $(VENV)/bin/crm (or: source $(VENV)/bin/activate, then crm --help)."
 
 install: $(STAMP) ## create .venv and install the project (editable) with dev tools
 

@@ -19,7 +19,11 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
     cases = subparsers.add_parser("cases", help="list and show complaint cases")
     sub = cases.add_subparsers(dest="cases_command", required=True, metavar="ACTION")
     listing = sub.add_parser("list", help="cases needing work (or of one status), newest activity first")
-    listing.add_argument("--status", choices=["open", "waiting", "resolved", "quarantined"])
+    listing.add_argument(
+        "--status",
+        choices=["open", "waiting", "resolved", "quarantined"],
+        help="only cases of this status (default: those needing work)",
+    )
     listing.add_argument("--overdue", action="store_true", help="only open cases past an SLA target")
     add_target_options(listing, json=True)
     listing.set_defaults(run=_list)

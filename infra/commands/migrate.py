@@ -114,7 +114,7 @@ def run_status(args: argparse.Namespace, migrations: Sequence[Migration] | None 
 
 
 def run_migrations(args: argparse.Namespace, migrations: Sequence[Migration] | None = None) -> int:
-    """Run the pending migrations; 0 when all are done (or a dry run finished), 4 (EXIT_PAUSED) when paused."""
+    """Run the pending migrations; 0 when all are done (or a dry run finished), EXIT_PAUSED (4) if paused."""
     migrations = _registered() if migrations is None else migrations
     runner = runner_for(args)
     if not migrations:
