@@ -124,7 +124,15 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
     adjust.add_argument("email")
     adjust.add_argument("points", type=int, help="points to add; negative to take away")
     adjust.add_argument("--reason", required=True, help="why (kept on the ledger entry)")
-    adjust.add_argument("--event-id", help="reuse to retry the same adjustment safely")
+    adjust.add_argument(
+        "--event-id",
+        help="reuse (with the same --at) to retry the same adjustment safely; default: a new one",
+    )
+    adjust.add_argument(
+        "--at",
+        metavar="TIME",
+        help="when it happened (ISO 8601 with its zone; default: now on the target's clock)",
+    )
     add_target_options(adjust)
     adjust.set_defaults(run=adjust_command)
 
@@ -176,6 +184,12 @@ def render(email: str, summary: dict[str, Any], entries: list[dict[str, Any]]) -
 def adjust_command(args: argparse.Namespace) -> int:
     if args.points == 0:
         raise UsageProblem("points must not be 0: give a positive number to add, a negative one to take away")
+    try:
+        at = clock.parse_instant(args.at) if args.at else None
+    except ValueError:
+        raise UsageProblem(
+            f"--at {args.at!r}: use an ISO 8601 time with its zone, 2027-03-01T09:00:00Z"
+        ) from None
     ledger = ledger_of(args)
     event = {
         "event_id": args.event_id or f"adj-{uuid.uuid4()}",
@@ -183,8 +197,14 @@ def adjust_command(args: argparse.Namespace) -> int:
         "email": args.email,
         "points": args.points,
         "reason": args.reason,
-        "occurred_at": clock.now().strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "occurred_at": (at or clock.now()).strftime("%Y-%m-%dT%H:%M:%SZ"),
     }
-    outcome = ledger.send_order_event(event)
+    retry = f"to retry it safely: --event-id {event['event_id']} --at {event['occurred_at']}"
+    try:
+        outcome = ledger.send_order_event(event)
+    except Parked as exc:
+        raise Parked(f"{exc} ({retry} once the cause is fixed)") from None
     echo(f"adjustment {event['event_id']} of {args.points:+d} points for {args.email}: {outcome}")
+    if outcome != "applied" and not outcome.startswith("already"):
+        echo(f"  ({retry})")
     return 0
