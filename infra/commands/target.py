@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import sys
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -132,14 +133,21 @@ class Target:
         return self._info
 
     def follow_clock(self) -> None:
-        """Use the local stack's movable clock in this process (a no-op for a deployed stack)."""
-        if not self.local:
+        """Use the local stack's movable clock in this process (a no-op for a deployed stack, and in
+        the stack's own process, the demo's, whose clock already is the stack's)."""
+        if not self.local or self._serves_this_process():
             return
         from crm_core import clock
 
         stack_clock = clock.MovableClock()
         stack_clock.set(clock.parse_instant(str(self.info()["clock"])))
         clock.use_clock(stack_clock)
+
+    def _serves_this_process(self) -> bool:
+        running = sys.modules.get("infra.local.stack")
+        return running is not None and any(
+            s.url.rstrip("/") == self.endpoint.rstrip("/") for s in getattr(running, "_active", [])
+        )
 
     # ---- a deployed stack ------------------------------------------------------------------------
     def session(self) -> Any:

@@ -212,3 +212,16 @@ def test_the_manual_lists_the_exit_codes_and_variables_the_code_uses() -> None:
         assert variable in text
     top = build_parser().format_help()
     assert "docs/cli.md" in top and "CRM_STACK" in top and "CRM_ENDPOINT" in top
+
+
+def test_a_command_on_a_local_stack_runs_on_the_stacks_clock() -> None:
+    """`crm campaigns enroll` on a stack whose clock was moved to 2030 enrolls in 2030, not today."""
+    from crm_core import clock
+
+    stack = target.Target(endpoint=NOBODY, _info={"clock": "2030-01-01T00:00:00Z", "moto_endpoint": NOBODY})
+    saved = clock.use_clock(clock.SystemClock())
+    try:
+        stack.follow_clock()
+        assert "2030-01-01T00:00:00" <= clock.now().isoformat() < "2030-01-01T00:01:00"
+    finally:
+        clock.use_clock(saved)
