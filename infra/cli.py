@@ -17,7 +17,8 @@ EPILOG = """\
 target, on every command that talks to a deployment:
   --stack local (default) | --stack NAME   $CRM_STACK
   --endpoint URL (local stack, default http://127.0.0.1:3000)   $CRM_ENDPOINT
-exit codes: 0 done, 1 failed (or parked), 2 usage, 3 target unreachable (no stack, credentials, region)
+exit codes: 0 done, 1 failed (or parked), 2 usage, 3 target unreachable (no stack, credentials,
+  region), 4 migration paused
 CRM_DEBUG=1 shows the traceback of an error. Manual: docs/cli.md
 """
 

@@ -29,7 +29,9 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
     sub = campaigns.add_subparsers(dest="campaigns_command", required=True, metavar="ACTION")
 
     enroll = sub.add_parser("enroll", help="enroll a segment of contacts in a campaign")
-    enroll.add_argument("campaign", help="a campaign of campaigns.yaml (welcome, win-back, ...)")
+    enroll.add_argument(
+        "campaign", metavar="CAMPAIGN", help="a campaign of campaigns.yaml (welcome, win-back, ...)"
+    )
     segment = enroll.add_mutually_exclusive_group(required=True)
     segment.add_argument(
         "--email", action="append", metavar="ADDRESS", help="a contact's address (repeatable)"

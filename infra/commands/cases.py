@@ -28,7 +28,7 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
     add_target_options(listing, json=True)
     listing.set_defaults(run=_list)
     show = sub.add_parser("show", help="one case with its events")
-    show.add_argument("case_id")
+    show.add_argument("case_id", metavar="CASE_ID", help="the case's id, as C-7Q4M2X (any case)")
     add_target_options(show, json=True)
     show.set_defaults(run=_show)
 

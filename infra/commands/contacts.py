@@ -60,7 +60,7 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
     importer.set_defaults(run=run_import)
 
     show = sub.add_parser("show", help="show the contact of an email address and its enrollments")
-    show.add_argument("email")
+    show.add_argument("email", metavar="EMAIL", help="the contact's address (any spelling of it)")
     add_target_options(show, json=True)
     show.set_defaults(run=run_show)
 

@@ -116,13 +116,13 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
     points = subparsers.add_parser("points", help="a contact's loyalty points: show, adjust")
     commands = points.add_subparsers(dest="points_command", required=True, metavar="COMMAND")
     show = commands.add_parser("show", help="balance, tier, next expiry and recent ledger entries")
-    show.add_argument("email")
+    show.add_argument("email", metavar="EMAIL", help="the contact's address")
     show.add_argument("--entries", type=int, default=10, help="how many recent entries (default 10)")
     add_target_options(show, json=True)
     show.set_defaults(run=show_command)
     adjust = commands.add_parser("adjust", help="add (or with a negative number, remove) points")
-    adjust.add_argument("email")
-    adjust.add_argument("points", type=int, help="points to add; negative to take away")
+    adjust.add_argument("email", metavar="EMAIL", help="the contact's address")
+    adjust.add_argument("points", type=int, metavar="POINTS", help="points to add; negative to take away")
     adjust.add_argument("--reason", required=True, help="why (kept on the ledger entry)")
     adjust.add_argument(
         "--event-id",
