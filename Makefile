@@ -95,6 +95,7 @@ endif
 
 # A new SAM_CLI_VERSION makes a new stamp, so the tool environment follows the pin.
 $(SAM_STAMP):
+	@command -v python3.12 >/dev/null || { echo "The SAM CLI and sam build need python3.12 on PATH (the Lambda runtime): install it (pyenv install 3.12, or your package manager), then run make again."; exit 1; }
 	rm -rf $(TOOLS)/sam
 	python3.12 -m venv $(TOOLS)/sam
 	$(TOOLS)/sam/bin/pip install -q aws-sam-cli==$(SAM_CLI_VERSION) 2>&1 | $(QUIET_PIP)
