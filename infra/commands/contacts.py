@@ -65,6 +65,11 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
     show.set_defaults(run=run_show)
 
 
+def _endpoint_arguments(parser: argparse.ArgumentParser) -> None:
+    """The shared target options, under the name modules written before infra/commands/target.py use."""
+    add_target_options(parser)
+
+
 # ---- where the contacts are ----------------------------------------------------------------------
 def connect(endpoint: str = DEFAULT_ENDPOINT, stack: str | None = None) -> None:
     """Point this process's clients at a local stack's URL (or a deployed `stack`): Target.connect.
