@@ -140,6 +140,9 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
 def ledger_of(args: argparse.Namespace) -> Ledger:
     target = target_of(args)
     if target.local:
+        from infra import business_files
+
+        business_files.check()  # the loyalty rules the stack applies: refused here, not parked there
         target.follow_clock()  # the adjustment happens at the stack's time
         return LocalTarget(target)
     return AwsTarget(target.stack, region=target.region)
