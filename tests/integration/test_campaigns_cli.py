@@ -6,9 +6,9 @@ import json
 import re
 from pathlib import Path
 
-from crm_core.models import Enrollment, contact_id_for
 import pytest
 
+from crm_core.models import Enrollment, contact_id_for
 from infra.cli import main
 from infra.commands import target
 from tests.integration.test_followup_sender import lead

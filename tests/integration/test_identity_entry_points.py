@@ -9,7 +9,7 @@ from typing import Any
 from crm_core.cases import store
 from crm_core.models import Contact, contact_id_for
 from infra.cli import main
-from infra.commands import contacts, target
+from infra.commands import target
 from tests.complaints import compose, ses_event
 from tests.helpers import http_event, load_handler
 
