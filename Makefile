@@ -40,6 +40,7 @@ $(STAMP): pyproject.toml constraints.txt
 	@$(PY) -m pip install -q -c constraints.txt -e '.[dev]' > $(VENV)/install.log 2>&1 \
 	  || { cat $(VENV)/install.log; echo "pip install failed (log: $(VENV)/install.log)"; exit 1; }
 	@touch $@
+	@echo "Installed. The operator command is $(VENV)/bin/crm (or: source $(VENV)/bin/activate, then crm --help)."
 
 install: $(STAMP) ## create .venv and install the project (editable) with dev tools
 
@@ -94,6 +95,7 @@ endif
 
 # A new SAM_CLI_VERSION makes a new stamp, so the tool environment follows the pin.
 $(SAM_STAMP):
+	@command -v python3.12 >/dev/null || { echo "The SAM CLI and sam build need python3.12 on PATH (the Lambda runtime): install it (pyenv install 3.12, or your package manager), then run make again."; exit 1; }
 	rm -rf $(TOOLS)/sam
 	python3.12 -m venv $(TOOLS)/sam
 	$(TOOLS)/sam/bin/pip install -q aws-sam-cli==$(SAM_CLI_VERSION) 2>&1 | $(QUIET_PIP)
@@ -108,7 +110,7 @@ build: $(STAMP) $(SAM_STAMP) ## sam build, drop runtime-provided packages, compi
 DEPLOY := $(PY) -m infra.deploy --sam $(SAM) --config-env '$(CONFIG_ENV)' --params "$$PARAMS" \
   --confirm '$(CONFIRM)' --region '$(REGION)' $(if $(filter 1,$(GUIDED)),--guided)
 # After sam deploy, the pending data migrations of the new release run against the deployed stack.
-MIGRATE := $(VENV)/bin/crm migrate run --endpoint aws --config-env '$(CONFIG_ENV)'$(if $(REGION), --region '$(REGION)')
+MIGRATE := $(VENV)/bin/crm migrate run --config-env '$(CONFIG_ENV)'$(if $(REGION), --region '$(REGION)')
 ifeq ($(DRY_RUN),1)
 deploy: $(STAMP)
 	$(DEPLOY) --dry-run

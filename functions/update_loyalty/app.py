@@ -17,6 +17,8 @@ from crm_core.settings import get_settings
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.typing import LambdaContext
 
+    from crm_core.loyalty.ledger import Applied
+
 logger, metrics = get_logger(), get_metrics()
 batch = DeadLetteringBatch(
     model=OrderEventRecord,
@@ -25,11 +27,12 @@ batch = DeadLetteringBatch(
 )
 
 
-def record_handler(record: OrderEventRecord) -> None:
+def record_handler(record: OrderEventRecord) -> Applied | None:
     event = record.body
     logger.append_keys(order_event_id=event.event_id, order_event_type=event.type)
     applied = apply_order_event(event)
     logger.info("order event applied", extra={"replay": bool(applied and applied.replay)})
+    return applied  # its `replay` tells the batch (and the local stack's report) it was a repeat
 
 
 @logger.inject_lambda_context(correlation_id_path="Records[0].messageId", clear_state=True)

@@ -1,7 +1,7 @@
 """`crm campaigns enroll` / `crm campaigns status`: an operator's view of the follow-up campaigns.
 
-They use the deployment's environment (the variables template.yaml sets: CONTACTS_TABLE, ...).
-`--local URL` points them at a running local stack instead (`make up`: http://127.0.0.1:3000).
+They work on the target (infra/commands/target.py): the local stack by default, on its movable
+clock (an enrollment is due by the stack's time, `status` shows it), or a deployed `--stack NAME`.
 `--all-contacts` and `status` page through a whole table with Scan: operator commands, run by a
 person now and then, never on a Lambda path (the sender finds due steps through its index).
 """
@@ -10,14 +10,14 @@ from __future__ import annotations
 
 import argparse
 import csv
-import os
 import sys
 from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
-from infra.terminal import echo
+from infra.commands.target import UsageProblem, add_target_options, target_of
+from infra.terminal import echo, echo_json
 
 SEGMENT_FIELDS = ("locale", "time_zone", "tier", "vip", "company")
 
@@ -29,7 +29,9 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
     sub = campaigns.add_subparsers(dest="campaigns_command", required=True, metavar="ACTION")
 
     enroll = sub.add_parser("enroll", help="enroll a segment of contacts in a campaign")
-    enroll.add_argument("campaign", help="a campaign of campaigns.yaml (welcome, win-back, ...)")
+    enroll.add_argument(
+        "campaign", metavar="CAMPAIGN", help="a campaign of campaigns.yaml (welcome, win-back, ...)"
+    )
     segment = enroll.add_mutually_exclusive_group(required=True)
     segment.add_argument(
         "--email", action="append", metavar="ADDRESS", help="a contact's address (repeatable)"
@@ -55,50 +57,15 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
     enroll.add_argument("--at", help="when the sequence starts (ISO 8601, default now)")
     enroll.add_argument("--occurrence", help="a name for this run, so a contact can do the campaign again")
     enroll.add_argument("--dry-run", action="store_true", help="show who would be enrolled; change nothing")
+    add_target_options(enroll)
     enroll.set_defaults(run=enroll_command)
 
     status = sub.add_parser(
         "status", help="enrollments by campaign and status (Scan of the enrollments table)"
     )
     status.add_argument("--campaign", help="only this campaign")
+    add_target_options(status, json=True)
     status.set_defaults(run=status_command)
-
-    for command in (enroll, status):
-        command.add_argument(
-            "--local", metavar="MOTO_URL", help="use a local stack's moto (printed by `make up`)"
-        )
-
-
-def use_local(stack_url: str | None) -> None:
-    """Point this process at a running local stack: its moto endpoint and the template's environment."""
-    if not stack_url:
-        return
-    import json
-    import urllib.request
-
-    try:
-        with urllib.request.urlopen(stack_url.rstrip("/") + "/_local", timeout=10) as answer:  # noqa: S310
-            moto_url = str(json.load(answer)["moto_endpoint"])
-    except OSError as exc:
-        raise SystemExit(f"no local stack answers at {stack_url} ({exc}); start one with `make up`") from exc
-    if os.environ.get("AWS_ENDPOINT_URL") == moto_url:
-        return  # already pointed there (e.g. the demo, in the stack's own process): leave its environment be
-    from crm_core import aws
-    from crm_core.models import reset_connections
-    from crm_core.settings import reset_settings
-    from infra.template import Template
-
-    os.environ.update(Template().environment())
-    os.environ.update(
-        AWS_ENDPOINT_URL=moto_url,
-        AWS_ACCESS_KEY_ID="testing",
-        AWS_SECRET_ACCESS_KEY="testing",
-        AWS_REGION="eu-west-1",
-        AWS_DEFAULT_REGION="eu-west-1",
-    )
-    reset_settings()
-    aws.reset_clients()
-    reset_connections()
 
 
 def _where(pairs: Sequence[str]) -> dict[str, str]:
@@ -106,7 +73,7 @@ def _where(pairs: Sequence[str]) -> dict[str, str]:
     for pair in pairs:
         field, sep, value = pair.partition("=")
         if not sep or field not in SEGMENT_FIELDS:
-            raise SystemExit(
+            raise UsageProblem(
                 f"--where {pair!r}: use FIELD=VALUE with FIELD one of {', '.join(SEGMENT_FIELDS)}"
             )
         filters[field] = value
@@ -120,7 +87,12 @@ def _matches(contact: Any, filters: dict[str, str]) -> bool:
 
 
 def _addresses_in(path: Path) -> list[str]:
-    lines = path.read_text(encoding="utf-8").splitlines()
+    from infra.commands.contacts import decode
+
+    try:
+        lines = decode(path.read_bytes()).splitlines()
+    except OSError as exc:
+        raise UsageProblem(f"cannot read --contacts-file {path}: {exc.strerror or exc}") from None
     if lines and "email" in [h.strip().lower() for h in lines[0].split(",")]:
         return [
             row["email"].strip() for row in csv.DictReader(lines, skipinitialspace=True) if row.get("email")
@@ -151,19 +123,23 @@ def _segment(args: argparse.Namespace, missing: list[str]) -> Iterator[Any]:
 
 def enroll_command(args: argparse.Namespace) -> int:
     """Enroll every contact of the segment; enrolling again changes nothing."""
-    use_local(args.local)
+    _where(args.where)  # a bad filter is refused before anything is read
+    target_of(args).connect()
     from crm_core import clock
     from crm_core.campaigns import definitions
     from crm_core.campaigns.enrollment import enroll
 
     catalog = definitions.load()
     if catalog.get(args.campaign) is None:
-        echo(
-            f"no campaign {args.campaign!r}; campaigns.yaml has {', '.join(sorted(catalog.campaigns))}",
-            file=sys.stderr,
+        raise UsageProblem(
+            f"no campaign {args.campaign!r}; campaigns.yaml has {', '.join(sorted(catalog.campaigns))}"
         )
-        return 2
-    at = clock.parse_instant(args.at) if args.at else clock.now()
+    try:
+        at = clock.parse_instant(args.at) if args.at else clock.now()
+    except ValueError:
+        raise UsageProblem(
+            f"--at {args.at!r}: use an ISO 8601 time with its zone, 2027-03-01T09:00:00Z"
+        ) from None
     tally: Counter[str] = Counter()
     missing: list[str] = []
     for contact in _segment(args, missing):
@@ -174,7 +150,7 @@ def enroll_command(args: argparse.Namespace) -> int:
         else:
             tally["already enrolled"] += 1
     for address in missing:
-        echo(f"not a contact: {address}", file=sys.stderr)
+        echo(f"not a contact: {address}", file=sys.stderr)  # one line per address, as the user gave it
     summary = ", ".join(f"{n} {what}" for what, n in sorted(tally.items())) or "nobody matched"
     echo(f"{args.campaign}: {summary}" + (f", {len(missing)} not a contact" if missing else ""))
     return 1 if missing and not tally else 0
@@ -191,7 +167,7 @@ def _label(item: Any, catalog: Any) -> str:
 
 def status_command(args: argparse.Namespace) -> int:
     """Counts of enrollments per campaign and status (exit reasons too), and what is due now."""
-    use_local(args.local)
+    target_of(args).connect()
     from crm_core import clock
     from crm_core.campaigns import definitions
     from crm_core.campaigns.transitions import iso
@@ -206,6 +182,17 @@ def status_command(args: argparse.Namespace) -> int:
         counts[(item.campaign, _label(item, catalog))] += 1
         if item.status == "active" and item.due_at and item.due_at <= now:
             due[item.campaign] += 1
+    if args.json:
+        echo_json(
+            {
+                "now": now,
+                "enrollments": [
+                    {"campaign": c, "status": label, "count": n} for (c, label), n in sorted(counts.items())
+                ],
+                "due": dict(sorted(due.items())),
+            }
+        )
+        return 0
     if not counts:
         echo("No enrollments yet.")
         return 0

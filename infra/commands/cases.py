@@ -1,19 +1,17 @@
 """`crm cases list [--status S] [--overdue]` and `crm cases show CASE_ID`.
 
-With `--url` (e.g. http://127.0.0.1:3000 for the local stack) they ask the case API over HTTP;
-without it they read the cases table directly with the AWS credentials and the environment of a
-deployment (CASES_TABLE and the other variables template.yaml sets).
+On the local stack (the default target) they ask its case API over HTTP; on a deployed stack
+(`--stack NAME`) they read its cases table with your AWS credentials (the deployed API wants IAM
+signatures), through the same crm_core.cases.service the API uses.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
-import sys
 import urllib.parse
-import urllib.request
 from typing import Any
 
+from infra.commands.target import CliError, Target, add_target_options, target_of
 from infra.terminal import echo, echo_json, safe
 
 
@@ -21,31 +19,39 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
     cases = subparsers.add_parser("cases", help="list and show complaint cases")
     sub = cases.add_subparsers(dest="cases_command", required=True, metavar="ACTION")
     listing = sub.add_parser("list", help="cases needing work (or of one status), newest activity first")
-    listing.add_argument("--status", choices=["open", "waiting", "resolved", "quarantined"])
+    listing.add_argument(
+        "--status",
+        choices=["open", "waiting", "resolved", "quarantined"],
+        help="only cases of this status (default: those needing work)",
+    )
     listing.add_argument("--overdue", action="store_true", help="only open cases past an SLA target")
-    listing.add_argument("--url", help="base URL of the HTTP API (the local stack: http://127.0.0.1:3000)")
-    listing.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    add_target_options(listing, json=True)
     listing.set_defaults(run=_list)
     show = sub.add_parser("show", help="one case with its events")
-    show.add_argument("case_id")
-    show.add_argument("--url", help="base URL of the HTTP API")
-    show.add_argument("--json", action="store_true")
+    show.add_argument("case_id", metavar="CASE_ID", help="the case's id, as C-7Q4M2X (any case)")
+    add_target_options(show, json=True)
     show.set_defaults(run=_show)
 
 
-def _get(url: str, path: str, query: dict[str, str] | None = None) -> dict[str, Any]:
-    target = url.rstrip("/") + path + ("?" + urllib.parse.urlencode(query) if query else "")
-    with urllib.request.urlopen(target, timeout=30) as response:  # noqa: S310 - an operator-given URL
-        return json.loads(response.read())  # type: ignore[no-any-return]
+def _get(target: Target, path: str, query: dict[str, str] | None = None) -> dict[str, Any] | None:
+    """The case API's JSON answer on the local stack; None for a 404. Raises CliError otherwise."""
+    response = target.client().get(path, params=query or None)
+    if response.status == 404:
+        return None
+    if response.status != 200:
+        raise CliError(f"GET {path} answered {response.status}: {response.text[:200]}")
+    return response.json()  # type: ignore[no-any-return]
 
 
 def _list(args: argparse.Namespace) -> int:
-    if args.url:
+    target = target_of(args)
+    if target.local:
         query = {
             k: v for k, v in {"status": args.status, "overdue": "true" if args.overdue else ""}.items() if v
         }
-        found = _get(args.url, "/cases", query)
+        found = _get(target, "/cases", query) or {"cases": []}
     else:
+        target.connect()
         from crm_core.cases import service
 
         found = service.list_cases(args.status, overdue=args.overdue)
@@ -66,21 +72,20 @@ def _list(args: argparse.Namespace) -> int:
 
 
 def _show(args: argparse.Namespace) -> int:
-    if args.url:
-        try:
-            case = _get(args.url, f"/cases/{urllib.parse.quote(args.case_id)}")
-        except urllib.error.HTTPError as exc:
-            echo(f"{args.case_id}: {exc.code} {exc.reason}", file=sys.stderr)
-            return 1
+    target = target_of(args)
+    if target.local:
+        case = _get(target, f"/cases/{urllib.parse.quote(args.case_id)}")
     else:
+        target.connect()
         from crm_core.cases import service
         from crm_core.errors import NotFound
 
         try:
             case = service.get_case(args.case_id)
         except NotFound:
-            echo(f"{args.case_id}: no such case", file=sys.stderr)
-            return 1
+            case = None
+    if case is None:
+        raise CliError(f"{args.case_id}: no such case (`crm cases list` shows the open ones)")
     if args.json:
         echo_json(case)
         return 0

@@ -1,29 +1,36 @@
 """`crm contacts import FILE.csv` and `crm contacts show EMAIL`, through the same crm_core.leads logic.
 
-Both talk to the contacts of one deployment, chosen with --endpoint:
-- a local stack's URL (default http://127.0.0.1:3000, or $CRM_ENDPOINT): the stack is asked
-  (GET /_local) where its moto server listens, and the template names the tables;
-- `aws`: the account of the current AWS credentials, with the table names in CONTACTS_TABLE and
-  ENROLLMENTS_TABLE, or looked up from a CloudFormation stack with --stack NAME.
+Both work on the contacts of the target (infra/commands/target.py): the local stack by default, or a
+deployed stack with `--stack NAME`. An import enrolls nobody by default: imported people did not
+write to us, so the welcome series ("thank you for writing to us") is not theirs; `--enroll CAMPAIGN`
+starts a campaign meant for imported contacts (campaigns.yaml's `imported`, for one).
 """
 
 from __future__ import annotations
 
 import argparse
+import codecs
 import csv
 import json
-import os
+import logging
 import sys
 import time
-import urllib.request
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from infra.commands.target import (
+    DEFAULT_ENDPOINT,
+    LOCAL,
+    CliError,
+    Target,
+    UsageProblem,
+    add_target_options,
+    target_of,
+)
 from infra.terminal import echo, echo_json
 
-DEFAULT_ENDPOINT = "http://127.0.0.1:3000"
 ROW_ATTEMPTS = 4
 
 
@@ -32,79 +39,44 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
     sub = contacts.add_subparsers(dest="contacts_command", required=True, metavar="ACTION")
 
     importer = sub.add_parser("import", help="import leads from a CSV file (the rules of POST /leads)")
-    importer.add_argument("file", type=Path, help="CSV with a header row: email, first_name, ... (UTF-8)")
+    importer.add_argument(
+        "file",
+        type=Path,
+        help="CSV with a header row: email, first_name, ... (UTF-8, UTF-16 or Windows-1252)",
+    )
+    importer.add_argument(
+        "--encoding",
+        default=None,
+        help="the file's encoding (default: detected; UTF-8 or UTF-16 with a BOM, UTF-8, else Windows-1252)",
+    )
     importer.add_argument("--form-id", default="csv-import", help="form id recorded for rows without one")
     importer.add_argument(
-        "--no-welcome", action="store_true", help="do not enroll new contacts in the welcome series"
+        "--enroll",
+        metavar="CAMPAIGN",
+        default=None,
+        help="enroll new contacts in this campaign of campaigns.yaml (default: none)",
     )
-    _endpoint_arguments(importer)
+    add_target_options(importer)
     importer.set_defaults(run=run_import)
 
     show = sub.add_parser("show", help="show the contact of an email address and its enrollments")
-    show.add_argument("email")
-    show.add_argument("--json", action="store_true", help="print JSON instead of text")
-    _endpoint_arguments(show)
+    show.add_argument("email", metavar="EMAIL", help="the contact's address (any spelling of it)")
+    add_target_options(show, json=True)
     show.set_defaults(run=run_show)
 
 
 def _endpoint_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--endpoint",
-        default=os.environ.get("CRM_ENDPOINT", DEFAULT_ENDPOINT),
-        help=f"a local stack's URL (default {DEFAULT_ENDPOINT} or $CRM_ENDPOINT), or 'aws'",
-    )
-    parser.add_argument("--stack", help="with --endpoint aws: the CloudFormation stack to find the tables in")
+    """The shared target options, under the name modules written before infra/commands/target.py use."""
+    add_target_options(parser)
 
 
 # ---- where the contacts are ----------------------------------------------------------------------
-def connect(endpoint: str, stack: str | None = None) -> None:
-    """Point this process's clients at the deployment `endpoint` names (see the module docstring).
+def connect(endpoint: str = DEFAULT_ENDPOINT, stack: str | None = None) -> None:
+    """Point this process's clients at a local stack's URL (or a deployed `stack`): Target.connect.
 
-    Raises SystemExit with a readable message when the local stack does not answer.
+    Raises Unreachable (a CliError) with the fix when the local stack does not answer.
     """
-    from crm_core import aws
-    from crm_core.models import reset_connections
-    from crm_core.settings import reset_settings
-    from infra.template import Template
-
-    if endpoint == "aws":
-        if stack:
-            os.environ.update(_stack_tables(stack))
-    else:
-        try:
-            with urllib.request.urlopen(endpoint.rstrip("/") + "/_local", timeout=10) as answer:  # noqa: S310
-                info = json.load(answer)
-        except OSError as exc:
-            raise SystemExit(
-                f"no local stack answers at {endpoint} ({exc}); start one with `make up`"
-            ) from exc
-        template = Template()
-        os.environ.setdefault("AWS_ACCESS_KEY_ID", "testing")
-        os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "testing")
-        os.environ.update(
-            AWS_ENDPOINT_URL=str(info["moto_endpoint"]),
-            AWS_REGION=str(info.get("region", template.region)),
-            AWS_DEFAULT_REGION=str(info.get("region", template.region)),
-            **template.environment(),
-        )
-    reset_settings()
-    aws.reset_clients()
-    reset_connections()
-
-
-def _stack_tables(stack: str) -> dict[str, str]:
-    from infra.template import Template
-
-    cloudformation = __import__("boto3").client("cloudformation")
-    physical = {
-        r["LogicalResourceId"]: r["PhysicalResourceId"]
-        for r in cloudformation.describe_stack_resources(StackName=stack)["StackResources"]
-    }
-    env = {}
-    for name, value in Template().body["Globals"]["Function"]["Environment"]["Variables"].items():
-        if isinstance(value, dict) and value.get("Ref") in physical:
-            env[name] = physical[value["Ref"]]
-    return env
+    Target(stack=stack or LOCAL, endpoint=endpoint.rstrip("/")).connect()
 
 
 # ---- import --------------------------------------------------------------------------------------
@@ -120,9 +92,42 @@ class ImportReport:
         return self.created + self.merged + self.unchanged + len(self.errors)
 
 
-def read_rows(path: Path) -> list[tuple[int, dict[str, str]]]:
-    """(line number, row) for each data row; UTF-8 (with or without BOM), comma, semicolon or tab."""
-    text = path.read_text(encoding="utf-8-sig")
+def decode(raw: bytes, encoding: str | None = None) -> str:
+    """The text of a CSV file: in `encoding` if given, else detected (what spreadsheets write):
+    UTF-16 or UTF-8 by their BOM, UTF-8 if it decodes, else Windows-1252 (a superset of Latin-1's
+    printable characters). Raises UsageProblem for an unknown encoding or bytes it cannot read."""
+    if encoding is not None:
+        try:
+            codecs.lookup(encoding)
+            return raw.decode(encoding).removeprefix("\ufeff")
+        except LookupError:
+            raise UsageProblem(
+                f"--encoding {encoding!r} is not an encoding Python knows (try cp1252)"
+            ) from None
+        except UnicodeDecodeError as exc:
+            raise UsageProblem(
+                f"the file is not {encoding} (byte {exc.start}): try another --encoding"
+            ) from None
+    if raw.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return raw.decode("utf-16")
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        return raw.decode("cp1252", errors="replace")
+
+
+def read_rows(path: Path, encoding: str | None = None) -> list[tuple[int, dict[str, str]]]:
+    """(line number, row) for each data row; any encoding `decode` reads, comma, semicolon or tab.
+
+    Raises UsageProblem when the file does not exist or cannot be read.
+    """
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        raise UsageProblem(f"no such file: {path}") from None
+    except OSError as exc:
+        raise UsageProblem(f"cannot read {path}: {exc.strerror or exc}") from None
+    text = decode(raw, encoding)
     try:
         dialect: Any = csv.Sniffer().sniff(text[:8192], delimiters=",;\t")
     except csv.Error:
@@ -137,14 +142,18 @@ def read_rows(path: Path) -> list[tuple[int, dict[str, str]]]:
 
 
 def import_rows(
-    rows: Iterable[tuple[int, dict[str, str]]], *, form_id: str, welcome: bool = True
+    rows: Iterable[tuple[int, dict[str, str]]], *, form_id: str, enroll_in: str | None = None
 ) -> ImportReport:
-    """Capture each row as a lead; a bad row is reported and the import goes on."""
+    """Capture each row as a lead; a bad row is reported and the import goes on. A new contact is
+    enrolled in `enroll_in` (a campaign meant for imported contacts), or in nothing."""
     from crm_core import clock
     from crm_core.errors import RetryableError, ValidationFailed
     from crm_core.leads.merge import Source
     from crm_core.leads.service import capture
     from crm_core.leads.validation import read_submission
+
+    if enroll_in:
+        from crm_core.campaigns.enrollment import enroll
 
     report = ImportReport()
     for line, row in rows:
@@ -161,7 +170,7 @@ def import_rows(
                 captured = capture(
                     submission.lead,
                     submission_id=submission.submission_id,
-                    welcome=welcome,
+                    welcome=False,
                     source=Source.IMPORT,
                 )
             except RetryableError as exc:
@@ -174,10 +183,23 @@ def import_rows(
                 report.unchanged += 1
             elif captured.created:
                 report.created += 1
+                if enroll_in:
+                    enroll(captured.contact_id, enroll_in, at=clock.now())
             else:
                 report.merged += 1
             break
     return report
+
+
+class _quiet_logs:  # noqa: N801 - a context manager named for what it does
+    """Keep crm_core's structured JSON log lines out of the progress bar: the import's outcome is its
+    report, where every refused row is listed with its reason."""
+
+    def __enter__(self) -> None:
+        logging.disable(logging.CRITICAL)
+
+    def __exit__(self, *exc: object) -> None:
+        logging.disable(logging.NOTSET)
 
 
 def _progress(rows: list[tuple[int, dict[str, str]]]) -> Iterator[tuple[int, dict[str, str]]]:
@@ -187,9 +209,20 @@ def _progress(rows: list[tuple[int, dict[str, str]]]) -> Iterator[tuple[int, dic
 
 
 def run_import(args: argparse.Namespace) -> int:
-    rows = read_rows(args.file)
-    connect(args.endpoint, args.stack)
-    report = import_rows(_progress(rows), form_id=args.form_id, welcome=not args.no_welcome)
+    rows = read_rows(args.file, args.encoding)
+    target = target_of(args)
+    target.connect()
+    if args.enroll:
+        from crm_core.campaigns import definitions
+
+        catalog = definitions.load()
+        if catalog.get(args.enroll) is None:
+            raise UsageProblem(
+                f"--enroll: no campaign {args.enroll!r}; "
+                f"campaigns.yaml has {', '.join(sorted(catalog.campaigns))}"
+            )
+    with _quiet_logs():
+        report = import_rows(_progress(rows), form_id=args.form_id, enroll_in=args.enroll)
     echo(
         f"{report.rows} rows: {report.created} created, {report.merged} merged, "
         f"{report.unchanged} unchanged, {len(report.errors)} with errors"
@@ -217,11 +250,10 @@ def contact_view(email: str) -> dict[str, Any] | None:
 
 
 def run_show(args: argparse.Namespace) -> int:
-    connect(args.endpoint, args.stack)
+    target_of(args).connect()
     view = contact_view(args.email)
     if view is None:
-        echo(f"no contact for {args.email}", file=sys.stderr)
-        return 1
+        raise CliError(f"no contact for {args.email}: check the address, or the target (--stack)")
     if args.json:
         echo_json(view)
         return 0

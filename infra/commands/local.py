@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from typing import Any
 
 from infra.terminal import echo
@@ -24,6 +25,7 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
 
 
 def up_command(args: argparse.Namespace) -> int:
+    from infra.commands.target import EXIT_FAILED
     from infra.local.stack import LocalStack
 
     stack = LocalStack(
@@ -34,8 +36,12 @@ def up_command(args: argparse.Namespace) -> int:
         stack.runtime.preload()  # a handler that cannot import shows now, not at its first request
     except OSError as exc:
         stack.stop()
-        echo(f"cannot start the local stack on {args.host}:{args.port}: {exc}")
-        return 1
+        echo(
+            f"crm: cannot start the local stack on {args.host}:{args.port}: {exc.strerror or exc}"
+            f" (is one already running? try another port: make up PORT=3001, or crm local up --port 3001)",
+            file=sys.stderr,
+        )
+        return EXIT_FAILED
     except KeyboardInterrupt:
         stack.stop()
         return 130

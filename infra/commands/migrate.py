@@ -1,9 +1,9 @@
 """`crm migrate status` and `crm migrate run [--dry-run]`: the data migrations of crm_core.migrations.
 
-Against a local stack (default http://127.0.0.1:3000, or $CRM_ENDPOINT) or a deployed one
-(`--endpoint aws --stack NAME`, or `--config-env PROFILE` for the stack of a samconfig.toml profile:
-the table names are read from the stack), like `crm contacts`. `make deploy` runs
-`crm migrate run --endpoint aws --config-env PROFILE` after `sam deploy`: the post-deploy step.
+On the target of every command (infra/commands/target.py): the local stack by default, or a deployed
+`--stack NAME`, or `--config-env PROFILE` for the stack of a samconfig.toml profile (the table names
+are read from the stack). `make deploy` runs `crm migrate run --config-env PROFILE` after
+`sam deploy`: the post-deploy step.
 Progress is recorded in the deployment's messages table, so a run that stops (Ctrl-C, a crash, a
 lost connection, `--max-pages`) resumes where it was, and a finished migration is never run again.
 """
@@ -15,22 +15,21 @@ import os
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
+from infra.commands.target import EXIT_PAUSED, UsageProblem, add_target_options, target_of
 from infra.terminal import echo, echo_json
 
 if TYPE_CHECKING:
     from crm_core.migrations import Migration, Outcome, Progress, Runner
 
 
-def _endpoint_arguments(parser: argparse.ArgumentParser) -> None:
-    from infra.commands.contacts import _endpoint_arguments as contacts_endpoint
-
-    contacts_endpoint(parser)
+def _endpoint_arguments(parser: argparse.ArgumentParser, *, json: bool = False) -> None:
+    add_target_options(parser, json=json)
     parser.add_argument(
         "--config-env",
         default=None,
-        help="with --endpoint aws: the samconfig.toml profile whose stack_name to use instead of --stack",
+        metavar="PROFILE",
+        help="the deployed stack of this samconfig.toml profile (instead of --stack NAME)",
     )
-    parser.add_argument("--region", default=None, help="with --endpoint aws: the stack's AWS region")
 
 
 def register(subparsers: argparse._SubParsersAction[Any]) -> None:
@@ -39,8 +38,7 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
     sub = migrate.add_subparsers(dest="migrate_command", required=True, metavar="ACTION")
 
     status = sub.add_parser("status", help="every migration and how far it got in this deployment")
-    status.add_argument("--json", action="store_true", help="print JSON instead of text")
-    _endpoint_arguments(status)
+    _endpoint_arguments(status, json=True)
     status.set_defaults(run=run_status)
 
     run = sub.add_parser("run", help="run the pending migrations, in order (resumes an interrupted one)")
@@ -60,18 +58,15 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
 def runner_for(args: argparse.Namespace) -> Runner:
     """A runner on the deployment `args` name (see the module docstring).
 
-    Raises SystemExit when the local stack does not answer.
+    Raises Unreachable when the target does not answer.
     """
     from crm_core import aws
     from crm_core.migrations import Pace, Runner
-    from infra.commands.contacts import connect
 
-    stack = args.stack
-    if args.endpoint == "aws" and getattr(args, "config_env", None) and not stack:
-        stack = _profile_stack(args.config_env)
-    if args.endpoint == "aws" and getattr(args, "region", None):
-        os.environ.update(AWS_REGION=args.region, AWS_DEFAULT_REGION=args.region)
-    connect(args.endpoint, stack)
+    target = target_of(args)
+    if getattr(args, "config_env", None):
+        target.stack = _profile_stack(args.config_env)
+    target.connect()
     tables = {name: value for name, value in os.environ.items() if name.endswith("_TABLE") and value}
     pace = Pace(
         page_size=getattr(args, "page_size", 100), units_per_second=getattr(args, "units_per_second", 50.0)
@@ -82,7 +77,7 @@ def runner_for(args: argparse.Namespace) -> Runner:
 def _profile_stack(config_env: str) -> str:
     """The stack_name of a samconfig.toml profile (what `make deploy CONFIG_ENV=...` deployed).
 
-    Raises SystemExit when the profile names no stack.
+    Raises UsageProblem when the profile names no stack.
     """
     from infra.deploy import load_samconfig
 
@@ -91,7 +86,9 @@ def _profile_stack(config_env: str) -> str:
         name = profile.get(command, {}).get("parameters", {}).get("stack_name")
         if name:
             return str(name)
-    raise SystemExit(f"samconfig.toml profile {config_env!r} names no stack_name")
+    raise UsageProblem(
+        f"samconfig.toml profile {config_env!r} names no stack_name: add one, or pass --stack NAME"
+    )
 
 
 def _registered() -> tuple[Migration, ...]:
@@ -103,10 +100,11 @@ def _registered() -> tuple[Migration, ...]:
 def run_status(args: argparse.Namespace, migrations: Sequence[Migration] | None = None) -> int:
     """Print every migration's recorded progress."""
     migrations = _registered() if migrations is None else migrations
+    runner = runner_for(args)  # the target answers (or the user hears why not), migrations or none
     if not migrations:
         echo("no migrations: no stored shape has changed")
         return 0
-    states = runner_for(args).status(migrations)
+    states = runner.status(migrations)
     if args.json:
         echo_json([state.as_dict() for state in states], indent=1)
     else:
@@ -116,15 +114,16 @@ def run_status(args: argparse.Namespace, migrations: Sequence[Migration] | None 
 
 
 def run_migrations(args: argparse.Namespace, migrations: Sequence[Migration] | None = None) -> int:
-    """Run the pending migrations; 0 when all are done (or a dry run finished), 3 when paused."""
+    """Run the pending migrations; 0 when all are done (or a dry run finished), EXIT_PAUSED (4) if paused."""
     migrations = _registered() if migrations is None else migrations
+    runner = runner_for(args)
     if not migrations:
         echo("no migrations: nothing to run")
         return 0
-    outcomes = runner_for(args).run_pending(migrations, dry_run=args.dry_run, max_pages=args.max_pages)
+    outcomes = runner.run_pending(migrations, dry_run=args.dry_run, max_pages=args.max_pages)
     for outcome in outcomes:
         echo(_outcome_line(outcome))
-    return 3 if any(o.paused for o in outcomes) else 0
+    return EXIT_PAUSED if any(o.paused for o in outcomes) else 0
 
 
 def _line(state: Progress) -> str:

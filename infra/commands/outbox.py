@@ -3,31 +3,24 @@
 from __future__ import annotations
 
 import argparse
-import sys
 import textwrap
 from typing import Any
 
+from infra.commands.target import add_target_options, target_of
 from infra.terminal import echo, echo_json
 
 
 def register(subparsers: argparse._SubParsersAction[Any]) -> None:
     outbox = subparsers.add_parser("outbox", help="list the emails the local stack sent")
-    outbox.add_argument("--port", type=int, default=3000, help="port of the running stack (default 3000)")
-    outbox.add_argument("--url", help="base URL of the running stack (overrides --port)")
-    outbox.add_argument("--json", action="store_true", help="print the JSON of GET /_local/outbox")
     outbox.add_argument("--full", action="store_true", help="also print each email's text")
+    add_target_options(outbox, json=True)
     outbox.set_defaults(run=outbox_command)
 
 
 def outbox_command(args: argparse.Namespace) -> int:
-    from infra.local.client import LocalClient
-
-    url = args.url or f"http://127.0.0.1:{args.port}"
-    try:
-        emails = LocalClient(url, timeout=10).outbox()
-    except OSError as exc:
-        echo(f"no local stack answers at {url} ({exc}); start one with `make up`", file=sys.stderr)
-        return 1
+    target = target_of(args)
+    target.require_local("the outbox (the emails a stack sent, kept by its moto SES)")
+    emails = target.client(timeout=10).outbox()
     if args.json:
         echo_json(emails)
     else:

@@ -1,8 +1,9 @@
 """`crm points show EMAIL`, `crm points adjust EMAIL POINTS --reason ...`: a contact's loyalty points.
 
-Against a running local stack (default, `--url`/`--port`) the command uses its HTTP API and its
-queues; against a deployed stack (`--stack NAME`) it reads the ledger with the ServeLoyaltyFunction's
-own settings and puts the adjustment on the stack's OrdersQueue. An adjustment is an order event like
+Against the local stack (the default target) the command uses its HTTP API and its queues, and
+prints what became of the adjustment (applied, a replay, or parked with the reason); against a
+deployed stack (`--stack NAME`) it reads the ledger with the ServeLoyaltyFunction's own settings and
+puts the adjustment on the stack's OrdersQueue. An adjustment is an order event like
 the shop's: it takes the one path that writes points, and its event id makes a retry harmless
 (pass the same `--event-id` to retry; by default a new one is made and printed).
 """
@@ -11,16 +12,20 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 import uuid
 from typing import Any, Protocol
 
 from crm_core import clock
 from crm_core.models.contacts import contact_id_for
+from infra.commands.target import CliError, Target, UsageProblem, add_target_options, target_of
 from infra.terminal import echo, echo_json
 
 
-class Target(Protocol):
+class Parked(CliError):
+    """The adjustment did not apply: parked in the DLQ, or failed (exit 1)."""
+
+
+class Ledger(Protocol):
     def summary(self, contact_id: str) -> dict[str, Any] | None: ...
 
     def history(self, contact_id: str, limit: int) -> list[dict[str, Any]]: ...
@@ -31,17 +36,15 @@ class Target(Protocol):
 class LocalTarget:
     """A local stack, over HTTP."""
 
-    def __init__(self, url: str) -> None:
-        from infra.local.client import LocalClient
-
-        self.client = LocalClient(url, timeout=30)
+    def __init__(self, target: Target) -> None:
+        self.client = target.client(timeout=30)
 
     def summary(self, contact_id: str) -> dict[str, Any] | None:
         response = self.client.get(f"/contacts/{contact_id}/loyalty")
         if response.status == 404:
             return None
         if response.status != 200:
-            raise RuntimeError(f"GET loyalty answered {response.status}: {response.text[:300]}")
+            raise CliError(f"GET loyalty answered {response.status}: {response.text[:300]}")
         return response.json()  # type: ignore[no-any-return]
 
     def history(self, contact_id: str, limit: int) -> list[dict[str, Any]]:
@@ -49,31 +52,38 @@ class LocalTarget:
         return response.json().get("entries", []) if response.status == 200 else []
 
     def send_order_event(self, event: dict[str, Any]) -> str:
+        """What became of the event: "applied" or "already applied ..."; raises Parked otherwise."""
         report = self.client.send_to_queue("OrdersQueue", event)
-        if report.get("dead_lettered") or report.get("message_id") not in report.get("succeeded", []):
-            return "parked in OrdersDeadLetterQueue: check `GET /_local/queues` and the logs"
-        return "applied"
+        fate = next(
+            (m for m in report.get("messages", []) if m["message_id"] == report.get("message_id")), None
+        )
+        outcome = fate["outcome"] if fate else "not delivered"
+        if outcome == "applied":
+            return "applied"
+        if outcome == "replayed":
+            return "already applied before (same event id): nothing changed"
+        reason = (fate or {}).get("reason") or "no consumer took it"
+        where = "parked in OrdersDeadLetterQueue" if outcome in {"parked", "dead_lettered"} else outcome
+        raise Parked(f"adjustment {event['event_id']} NOT applied, {where}: {reason}")
 
 
 class AwsTarget:
     """A deployed stack: the functions' own environment, read from ServeLoyaltyFunction."""
 
-    def __init__(self, stack_name: str, session: Any = None) -> None:
+    def __init__(self, stack_name: str, session: Any = None, region: str | None = None) -> None:
         import os
-
-        import boto3
 
         from crm_core import aws
         from crm_core.models import reset_connections
         from crm_core.settings import reset_settings
+        from infra import business_files
 
-        session = session or boto3.Session()
-        pages = session.client("cloudformation").get_paginator("list_stack_resources")
-        resources = {
-            r["LogicalResourceId"]: r["PhysicalResourceId"]
-            for page in pages.paginate(StackName=stack_name)
-            for r in page["StackResourceSummaries"]
-        }
+        business_files.check()
+        target = Target(stack=stack_name, region=region)
+        session = session or target.session()
+        resources = target.resources(session)
+        if "ServeLoyaltyFunction" not in resources:
+            raise UsageProblem(f"stack {stack_name} has no ServeLoyaltyFunction: is it this project's stack?")
         function = resources["ServeLoyaltyFunction"]
         config = session.client("lambda").get_function_configuration(FunctionName=function)
         os.environ.update(config.get("Environment", {}).get("Variables", {}))
@@ -106,41 +116,45 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
     points = subparsers.add_parser("points", help="a contact's loyalty points: show, adjust")
     commands = points.add_subparsers(dest="points_command", required=True, metavar="COMMAND")
     show = commands.add_parser("show", help="balance, tier, next expiry and recent ledger entries")
-    show.add_argument("email")
+    show.add_argument("email", metavar="EMAIL", help="the contact's address")
     show.add_argument("--entries", type=int, default=10, help="how many recent entries (default 10)")
-    show.add_argument("--json", action="store_true", help="print the API's JSON")
+    add_target_options(show, json=True)
     show.set_defaults(run=show_command)
     adjust = commands.add_parser("adjust", help="add (or with a negative number, remove) points")
-    adjust.add_argument("email")
-    adjust.add_argument("points", type=int, help="points to add; negative to take away")
+    adjust.add_argument("email", metavar="EMAIL", help="the contact's address")
+    adjust.add_argument("points", type=int, metavar="POINTS", help="points to add; negative to take away")
     adjust.add_argument("--reason", required=True, help="why (kept on the ledger entry)")
-    adjust.add_argument("--event-id", help="reuse to retry the same adjustment safely")
+    adjust.add_argument(
+        "--event-id",
+        help="reuse (with the same --at) to retry the same adjustment safely; default: a new one",
+    )
+    adjust.add_argument(
+        "--at",
+        metavar="TIME",
+        help="when it happened (ISO 8601 with its zone; default: now on the target's clock)",
+    )
+    add_target_options(adjust)
     adjust.set_defaults(run=adjust_command)
-    for command in (show, adjust):
-        where = command.add_mutually_exclusive_group()
-        where.add_argument("--url", help="base URL of a running local stack")
-        where.add_argument("--port", type=int, default=3000, help="port of the local stack (default 3000)")
-        where.add_argument("--stack", help="name of a deployed CloudFormation stack (uses AWS credentials)")
 
 
-def target_of(args: argparse.Namespace) -> Target:
-    if args.stack:
-        return AwsTarget(args.stack)
-    return LocalTarget(args.url or f"http://127.0.0.1:{args.port}")
+def ledger_of(args: argparse.Namespace) -> Ledger:
+    target = target_of(args)
+    if target.local:
+        from infra import business_files
+
+        business_files.check()  # the loyalty rules the stack applies: refused here, not parked there
+        target.follow_clock()  # the adjustment happens at the stack's time
+        return LocalTarget(target)
+    return AwsTarget(target.stack, region=target.region)
 
 
 def show_command(args: argparse.Namespace) -> int:
     contact_id = contact_id_for(args.email)
-    try:
-        target = target_of(args)
-        summary = target.summary(contact_id)
-        entries = target.history(contact_id, args.entries) if summary else []
-    except OSError as exc:
-        echo(f"cannot reach the stack: {exc}", file=sys.stderr)
-        return 1
+    ledger = ledger_of(args)
+    summary = ledger.summary(contact_id)
     if summary is None:
-        echo(f"{args.email} is not a contact ({contact_id})", file=sys.stderr)
-        return 1
+        raise CliError(f"{args.email} is not a contact ({contact_id}): check the address or the target")
+    entries = ledger.history(contact_id, args.entries)
     if args.json:
         echo_json({"summary": summary, "entries": entries})
     else:
@@ -172,20 +186,28 @@ def render(email: str, summary: dict[str, Any], entries: list[dict[str, Any]]) -
 
 def adjust_command(args: argparse.Namespace) -> int:
     if args.points == 0:
-        echo("points must not be 0", file=sys.stderr)
-        return 2
+        raise UsageProblem("points must not be 0: give a positive number to add, a negative one to take away")
+    try:
+        at = clock.parse_instant(args.at) if args.at else None
+    except ValueError:
+        raise UsageProblem(
+            f"--at {args.at!r}: use an ISO 8601 time with its zone, 2027-03-01T09:00:00Z"
+        ) from None
+    ledger = ledger_of(args)
     event = {
         "event_id": args.event_id or f"adj-{uuid.uuid4()}",
         "type": "adjustment",
         "email": args.email,
         "points": args.points,
         "reason": args.reason,
-        "occurred_at": clock.now().strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "occurred_at": (at or clock.now()).strftime("%Y-%m-%dT%H:%M:%SZ"),
     }
+    retry = f"to retry it safely: --event-id {event['event_id']} --at {event['occurred_at']}"
     try:
-        outcome = target_of(args).send_order_event(event)
-    except OSError as exc:
-        echo(f"cannot reach the stack: {exc}", file=sys.stderr)
-        return 1
+        outcome = ledger.send_order_event(event)
+    except Parked as exc:
+        raise Parked(f"{exc} ({retry} once the cause is fixed)") from None
     echo(f"adjustment {event['event_id']} of {args.points:+d} points for {args.email}: {outcome}")
+    if outcome != "applied" and not outcome.startswith("already"):
+        echo(f"  ({retry})")
     return 0

@@ -23,6 +23,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from infra.commands.target import UsageProblem, add_target_options, target_of
 from infra.terminal import echo
 
 API_OUTPUT = "HttpApiUrl"
@@ -62,8 +63,7 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
     parser = subparsers.add_parser(
         "smoke", help="post a test lead to a deployed stack and read the contact back"
     )
-    parser.add_argument("--stack", required=True, help="CloudFormation stack name (crm-automation-dev)")
-    parser.add_argument("--region", default=None, help="AWS region (default: your AWS configuration's)")
+    add_target_options(parser)
     parser.add_argument(
         "--email",
         default=os.environ.get("SMOKE_EMAIL") or None,
@@ -210,12 +210,16 @@ def dynamodb_reader(region: str | None) -> ReadContact:
 
 def run(args: argparse.Namespace) -> int:
     """`crm smoke`: 0 when the lead went in and came back out, 1 with the failed step otherwise."""
+    target = target_of(args)
+    if target.local:
+        raise UsageProblem("crm smoke checks a deployed stack: pass --stack NAME (make smoke STACK=NAME)")
+    target.session()  # no credentials or region: the one-line hint, before any call
     try:
         smoked = run_smoke(
-            args.stack,
-            lookup=cloudformation_lookup(args.region),
+            target.stack,
+            lookup=cloudformation_lookup(target.region),
             post=post_json,
-            read_contact=dynamodb_reader(args.region),
+            read_contact=dynamodb_reader(target.region),
             email=args.email,
         )
     except SmokeFailed as exc:

@@ -40,10 +40,14 @@ class Outbox:
                 self._sent_at.setdefault(message.id, self._now())
             self._seen = len(messages)
 
-    def entries(self) -> list[dict[str, Any]]:
-        """Every sent email, oldest first, as the `GET /_local/outbox` JSON shows it."""
+    def entries(self, since: int = 0) -> list[dict[str, Any]]:
+        """Every sent email (from the `since`-th on), oldest first, as `GET /_local/outbox` shows it."""
         self.stamp_new()
-        return [self._entry(m) for m in self._messages()]
+        return [self._entry(m) for m in self._messages()[since:]]
+
+    def count(self) -> int:
+        """How many emails have been sent so far (a mark for `entries(since=...)`)."""
+        return len(self._messages())
 
     def _entry(self, message: Any) -> dict[str, Any]:
         sent_at = self._sent_at.get(message.id)

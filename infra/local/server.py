@@ -153,11 +153,25 @@ class ControlRoutes:
 
     def run_schedule(self, name: str, query: dict[str, str], **_: Any) -> Answer:
         found = self.stack.schedules.of(name, query.get("event"))
-        runs = [self.stack.schedules.run(s) for s in found]
+        runs = [self._run_one(s) for s in found]
         if len(runs) == 1:
             return json_answer(200, runs[0])
         status = "failed" if any(r["status"] == "failed" for r in runs) else "succeeded"
         return json_answer(200, {"function": name, "status": status, "runs": runs})
+
+    def _run_one(self, schedule: Any) -> dict[str, Any]:
+        """One run with the emails it sent; a failed run's `result` says what it did before the error."""
+        mark = self.stack.outbox.count()
+        run = self.stack.schedules.run(schedule)
+        sent = [{"to": e.get("to"), "subject": e.get("subject")} for e in self.stack.outbox.entries(mark)]
+        run["sent"] = sent
+        if run["status"] == "failed":
+            error = run.get("error") or {}
+            run["result"] = {
+                "sent": len(sent),
+                "error": f"{error.get('errorType', 'Error')}: {error.get('errorMessage', '')}",
+            }
+        return run
 
     def queues(self, **_: Any) -> Answer:
         return json_answer(200, self.stack.queues.describe())

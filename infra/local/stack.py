@@ -22,6 +22,7 @@ from crm_core import aws, clock
 from crm_core.messaging import tokens
 from crm_core.models import reset_connections
 from crm_core.settings import reset_settings
+from infra import business_files
 from infra.aws_rules import enforce
 from infra.local import gateway, server, triggers
 from infra.local.motoserver import MotoServer
@@ -88,6 +89,8 @@ class LocalStack:
         return self
 
     def _start(self) -> None:
+        # A broken campaigns.yaml (or other business file) is refused now, never after "Ready".
+        business_files.check()
         # Bind first: the port is part of the deployment (links in emails point at this stack).
         self._http = server.LocalHTTPServer((self.host, self.port), self)
         self.port = self._http.server_address[1]

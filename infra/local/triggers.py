@@ -17,6 +17,7 @@ from infra.local import events, expressions
 from infra.local.runtime import Runtime
 from infra.template import ACCOUNT_ID, Template
 
+OUTCOMES = ("applied", "replayed", "parked", "dead_lettered", "failed")  # what became of a message
 MAX_DELIVERY_ROUNDS = 200  # a queue without a DLQ and a poison message must not loop for ever
 
 
@@ -282,61 +283,112 @@ class Queues:
         Failed messages are made visible again at once (Lambda would wait for the visibility timeout)
         and redelivered; SQS moves a message to the DLQ on the receive after `maxReceiveCount`.
         A queue without a DLQ keeps a failed message for its visibility timeout, then a later delivery.
+
+        `messages` says what became of each message, in the order first received: `applied`,
+        `replayed` (a repeat the function recognised), `parked` (the function put it in the DLQ
+        itself, with its `reason`), `dead_lettered` (SQS's redrive moved it after its last failed
+        receive), or `failed` (it waits to be redelivered). `succeeded` lists the applied and
+        replayed ones, `dead_lettered` every message that ended in the DLQ.
         """
         info = self.info(logical_id)
-        report: dict[str, Any] = {"consumer": None, "batches": [], "succeeded": [], "dead_lettered": []}
+        report: dict[str, Any] = {
+            "consumer": None,
+            "batches": [],
+            "messages": [],
+            "succeeded": [],
+            "parked": [],
+            "dead_lettered": [],
+        }
         consumer = next((c for c in info.consumers if c.enabled), None)
         if consumer is not None:
             report["consumer"] = consumer.function
+            fates: dict[str, dict[str, Any]] = {}
             with self._lock:
-                failed_ever = self._drain(info, consumer, report)
-            report["dead_lettered"] = sorted(failed_ever - set(report["succeeded"])) if info.dlq else []
+                emptied = self._drain(info, consumer, report, fates)
+            for message_id, fate in fates.items():
+                if fate["outcome"] == "failed" and info.dlq and emptied:
+                    fate["outcome"] = "dead_lettered"  # the queue emptied: SQS's redrive moved it
+                report["messages"].append({"message_id": message_id, **fate})
+            by_outcome: dict[str, list[str]] = {o: [] for o in OUTCOMES}
+            for message in report["messages"]:
+                by_outcome[message["outcome"]].append(message["message_id"])
+            report["succeeded"] = by_outcome["applied"] + by_outcome["replayed"]
+            report["parked"] = by_outcome["parked"]
+            report["dead_lettered"] = sorted(by_outcome["parked"] + by_outcome["dead_lettered"])
         visible, in_flight = self.depth(logical_id)
         report.update(
             depth=visible, in_flight=in_flight, dlq_depth=self.depth(info.dlq)[0] if info.dlq else None
         )
         return report
 
-    def _drain(self, info: QueueInfo, consumer: Consumer, report: dict[str, Any]) -> set[str]:
-        url, failed_ever = self.url(info.logical_id), set()
-        for _ in range(MAX_DELIVERY_ROUNDS):
-            messages = self._receive(url, consumer.batch_size)
-            if not messages:
-                break
-            records = [
-                events.sqs_record(m, queue_arn=info.arn, region=self.template.region) for m in messages
-            ]
-            invocation = self.runtime.invoke(consumer.function, {"Records": records})
-            ids = [m["MessageId"] for m in messages]
-            failed = _failed_ids(invocation.result, invocation.error, ids, consumer.partial_failures)
-            report["batches"].append(
-                {
-                    "message_ids": ids,
-                    "failed": failed,
-                    "error": invocation.error and invocation.error["errorMessage"],
-                    "receive_counts": [
-                        int(m["Attributes"].get("ApproximateReceiveCount", 1)) for m in messages
-                    ],
-                }
+    def _drain(
+        self, info: QueueInfo, consumer: Consumer, report: dict[str, Any], fates: dict[str, dict[str, Any]]
+    ) -> bool:
+        """Deliver until the queue is empty (True) or the rounds run out (False); each message's fate
+        (what the function said of it, else what its batch answer means) goes into `fates`."""
+        from crm_core import queues
+
+        url = self.url(info.logical_id)
+        told: dict[str, tuple[str, str | None]] = {}
+        stop = queues.observe(lambda mid, outcome, reason: told.__setitem__(mid, (outcome, reason)))
+        try:
+            for _ in range(MAX_DELIVERY_ROUNDS):
+                messages = self._receive(url, consumer.batch_size)
+                if not messages:
+                    return True
+                told.clear()
+                failed = self._deliver_batch(info, consumer, messages, report)
+                for message in messages:
+                    message_id = message["MessageId"]
+                    outcome, reason = told.get(message_id, ("applied", None))
+                    if message_id in failed:  # whatever the function said, SQS keeps what it reported failed
+                        outcome = "failed"
+                        reason = reason or report["batches"][-1]["error"] or "reported in batchItemFailures"
+                    fates[message_id] = {
+                        "outcome": outcome,
+                        "receives": int(message["Attributes"].get("ApproximateReceiveCount", 1)),
+                        "reason": reason if outcome in {"parked", "failed"} else None,
+                    }
+                self._settle(url, info, messages, failed)
+        finally:
+            stop()
+        return False
+
+    def _deliver_batch(
+        self, info: QueueInfo, consumer: Consumer, messages: list[dict[str, Any]], report: dict[str, Any]
+    ) -> list[str]:
+        """Invoke the consumer with one batch; the ids it failed."""
+        records = [events.sqs_record(m, queue_arn=info.arn, region=self.template.region) for m in messages]
+        invocation = self.runtime.invoke(consumer.function, {"Records": records})
+        ids = [m["MessageId"] for m in messages]
+        failed = _failed_ids(invocation.result, invocation.error, ids, consumer.partial_failures)
+        report["batches"].append(
+            {
+                "message_ids": ids,
+                "failed": failed,
+                "error": invocation.error and invocation.error["errorMessage"],
+                "receive_counts": [int(m["Attributes"].get("ApproximateReceiveCount", 1)) for m in messages],
+            }
+        )
+        return failed
+
+    def _settle(self, url: str, info: QueueInfo, messages: list[dict[str, Any]], failed: list[str]) -> None:
+        """Delete what succeeded; with a DLQ, make the failed visible again at once for redelivery."""
+        done = [m for m in messages if m["MessageId"] not in failed]
+        for start in range(0, len(done), 10):
+            self.sqs.delete_message_batch(
+                QueueUrl=url,
+                Entries=[
+                    {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]}
+                    for i, m in enumerate(done[start : start + 10])
+                ],
             )
-            done = [m for m in messages if m["MessageId"] not in failed]
-            for start in range(0, len(done), 10):
-                self.sqs.delete_message_batch(
-                    QueueUrl=url,
-                    Entries=[
-                        {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]}
-                        for i, m in enumerate(done[start : start + 10])
-                    ],
-                )
-            report["succeeded"].extend(m["MessageId"] for m in done)
-            failed_ever.update(failed)
-            if info.dlq is None:
-                continue  # without a DLQ, failures wait out their visibility timeout
-            for message in (m for m in messages if m["MessageId"] in failed):
-                self.sqs.change_message_visibility(
-                    QueueUrl=url, ReceiptHandle=message["ReceiptHandle"], VisibilityTimeout=0
-                )
-        return failed_ever
+        if info.dlq is None:
+            return  # without a DLQ, failures wait out their visibility timeout
+        for message in (m for m in messages if m["MessageId"] in failed):
+            self.sqs.change_message_visibility(
+                QueueUrl=url, ReceiptHandle=message["ReceiptHandle"], VisibilityTimeout=0
+            )
 
     def _receive(self, url: str, batch_size: int) -> list[dict[str, Any]]:
         messages: list[dict[str, Any]] = []

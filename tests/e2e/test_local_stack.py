@@ -215,6 +215,8 @@ def test_a_failing_schedule_is_retried_then_recorded_on_its_failure_destination(
     assert run["status"] == "failed"
     assert run["attempts"] == 2, "MaximumRetryAttempts: 1 means one retry"
     assert run["error"]["errorMessage"] == "nightly run failed on purpose"
+    assert run["result"] == {"sent": 0, "error": "RuntimeError: nightly run failed on purpose"}
+    assert run["sent"] == []
     assert run["destination"] == {"type": "SQS", "queue": "crm-local-FailureQueue"}
     (record,) = _drain(sqs, "crm-local-FailureQueue")
     assert record["requestContext"]["condition"] == "RetriesExhausted"
@@ -259,6 +261,9 @@ def test_queue_messages_are_delivered_failures_redelivered_then_dead_lettered(
     assert bad["succeeded"] == []
     assert [b["receive_counts"] for b in bad["batches"]] == [[1], [2]], "maxReceiveCount 2: two deliveries"
     assert bad["dead_lettered"] == [bad["message_id"]]
+    assert [m["outcome"] for m in good["messages"]] == ["applied"]
+    (dead,) = bad["messages"]
+    assert dead["outcome"] == "dead_lettered" and dead["receives"] == 2 and dead["reason"], dead
     assert bad["depth"] == 0 and bad["dlq_depth"] == 1
     queues = {q["logical_id"]: q for q in local.queues()}
     assert queues["OrdersQueue"]["dlq"] == "OrdersDeadLetterQueue"

@@ -36,6 +36,11 @@ def test_a_batch_with_a_poison_message_parks_it_and_applies_the_rest_once(local_
 
     assert poisoned["dlq_depth"] == before + 1
     assert applied["succeeded"] and replayed["succeeded"]
+    (parked,) = poisoned["messages"]
+    assert parked["outcome"] == "parked" and "invalid order event" in parked["reason"], parked
+    assert poisoned["succeeded"] == [] and poisoned["dead_lettered"] == [parked["message_id"]]
+    assert [m["outcome"] for m in applied["messages"]] == ["applied"]
+    assert [m["outcome"] for m in replayed["messages"]] == ["replayed"]
     balance = local_stack.get(f"/contacts/{contact_id_for('e2e.buyer@example.com')}/loyalty").json()
     assert balance["balance"] == 125  # 25 + the first-purchase bonus, once
 
@@ -48,25 +53,37 @@ def test_a_redemption_without_an_idempotency_key_is_400(local_stack: LocalClient
 
 
 def test_an_operator_shows_and_adjusts_points_from_the_command_line(local_stack: LocalClient, capsys) -> None:
-    url = ["--url", local_stack.base_url]
+    url = ["--endpoint", local_stack.base_url]
     email = "e2e.buyer@example.com"
+    at = "2026-11-23T11:00:00Z"  # a retry is the same event: same id, same time
+    adjust = [
+        "points",
+        "adjust",
+        email,
+        "40",
+        "--reason",
+        "parcel arrived late",
+        "--event-id",
+        "adj-1",
+        "--at",
+        at,
+    ]
 
-    assert (
-        main(
-            ["points", "adjust", email, "40", "--reason", "parcel arrived late", "--event-id", "adj-1", *url]
-        )
-        == 0
-    )
-    assert (
-        main(
-            ["points", "adjust", email, "40", "--reason", "parcel arrived late", "--event-id", "adj-1", *url]
-        )
-        == 0
-    )
+    assert main([*adjust, *url]) == 0
+    assert main([*adjust, *url]) == 0
     assert main(["points", "show", email, *url]) == 0
 
     out = capsys.readouterr().out
     assert "adjustment adj-1 of +40 points" in out and ": applied" in out
+    assert "adj-1 of +40 points for e2e.buyer@example.com: already applied before" in out
     assert "balance 165 points" in out  # 125 + 40, once
     assert "adjust#adj-1" in out and "parcel arrived late" in out
     assert main(["points", "show", "nobody@example.com", *url]) == 1
+    capsys.readouterr()
+
+    parked = ["points", "adjust", "nobody@example.com", "5", "--reason", "goodwill", "--event-id", "adj-2"]
+    assert main([*parked, *url]) == 1  # never "applied" for what was dead-lettered
+    out, err = capsys.readouterr()
+    assert "applied" not in out
+    assert err.startswith("crm: adjustment adj-2 NOT applied, parked in OrdersDeadLetterQueue: ")
+    assert len(err.strip().splitlines()) == 1 and "Traceback" not in err

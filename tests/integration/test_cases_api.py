@@ -120,10 +120,15 @@ def test_list_cases_by_status_and_overdue(case_id, frozen_clock, lambda_context)
     assert _http("GET", "/cases", lambda_context, query={"status": "nonsense"})[0] == 400
 
 
-def test_the_operator_command_lists_overdue_cases_and_shows_one(case_id, frozen_clock, capsys) -> None:
+def test_the_operator_command_lists_overdue_cases_and_shows_one(
+    case_id, frozen_clock, capsys, monkeypatch
+) -> None:
     from datetime import timedelta
 
     from infra.cli import main
+    from infra.commands import target
+
+    monkeypatch.setattr(target, "_override", target.InProcess())  # a deployed stack's path, on moto
 
     frozen_clock.advance(timedelta(hours=9))
     assert main(["cases", "list", "--overdue"]) == 0

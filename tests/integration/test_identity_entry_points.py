@@ -9,7 +9,7 @@ from typing import Any
 from crm_core.cases import store
 from crm_core.models import Contact, contact_id_for
 from infra.cli import main
-from infra.commands import contacts
+from infra.commands import target
 from tests.complaints import compose, ses_event
 from tests.helpers import http_event, load_handler
 
@@ -30,7 +30,7 @@ def test_mail_from_either_spelling_of_an_international_domain_is_one_contact(
 def test_an_import_and_a_form_post_of_either_spelling_are_one_contact_and_the_import_is_trusted_more(
     stack: Any, frozen_clock: Any, lambda_context: Any, tmp_path: Path, monkeypatch: Any
 ) -> None:
-    monkeypatch.setattr(contacts, "connect", lambda endpoint, stack=None: None)
+    monkeypatch.setattr(target, "_override", target.InProcess())
     path = tmp_path / "leads.csv"
     path.write_text("email,first_name\nute@exämple.de,Ute\n", encoding="utf-8")
     assert main(["contacts", "import", str(path)]) == 0

@@ -16,6 +16,7 @@ import pytest
 from crm_core import aws
 from crm_core.migrations import DONE, PENDING, RUNNING, Migration, Pace, Rewrite, Runner
 from infra.commands import migrate as migrate_command
+from infra.commands import target
 
 OLD, NEW = 25, 5  # contacts written by the old release, and by the new one
 PAGE = 10
@@ -242,15 +243,19 @@ def test_pages_are_paced_and_max_pages_pauses_a_run(contacts: str, stack: Any) -
     assert _runner(stack).run(EXAMPLE).progress.status == DONE
 
 
-def test_crm_migrate_status_and_run(contacts: str, stack: Any, capsys: pytest.CaptureFixture[str]) -> None:
+def test_crm_migrate_status_and_run(
+    contacts: str, stack: Any, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(target, "_override", target.InProcess())  # the moto stack this test set up
+
     def args(**extra: Any) -> argparse.Namespace:
-        return argparse.Namespace(endpoint="aws", stack=None, json=False, **extra)
+        return argparse.Namespace(json=False, **extra)
 
     assert migrate_command.run_status(args(), [EXAMPLE]) == 0
     assert "0001_split_full_name" in capsys.readouterr().out
     run = {"dry_run": False, "max_pages": 1, "page_size": PAGE, "units_per_second": 1000.0}
 
-    assert migrate_command.run_migrations(args(**run), [EXAMPLE]) == 3  # paused after one page
+    assert migrate_command.run_migrations(args(**run), [EXAMPLE]) == target.EXIT_PAUSED  # after one page
     assert "paused" in capsys.readouterr().out
     assert migrate_command.run_migrations(args(**{**run, "max_pages": None}), [EXAMPLE]) == 0
     assert migrate_command.run_status(args(), [EXAMPLE]) == 0
@@ -258,9 +263,12 @@ def test_crm_migrate_status_and_run(contacts: str, stack: Any, capsys: pytest.Ca
     _assert_all_migrated(contacts)
 
 
-def test_no_migration_is_registered_until_a_stored_shape_changes(capsys: pytest.CaptureFixture[str]) -> None:
+def test_no_migration_is_registered_until_a_stored_shape_changes(
+    stack: Any, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
     from crm_core.migrations.registry import MIGRATIONS
 
+    monkeypatch.setattr(target, "_override", target.InProcess())
     numbers = [m.number for m in MIGRATIONS]
     assert numbers == sorted(set(numbers))  # numbered, in order, each once
     if not MIGRATIONS:
@@ -271,5 +279,5 @@ def test_no_migration_is_registered_until_a_stored_shape_changes(capsys: pytest.
 def test_make_deploy_migrates_the_stack_of_its_samconfig_profile() -> None:
     assert migrate_command._profile_stack("default") == "crm-automation-dev"
     assert migrate_command._profile_stack("prod") == "crm-automation-prod"
-    with pytest.raises(SystemExit, match="names no stack_name"):
+    with pytest.raises(target.UsageProblem, match="names no stack_name"):
         migrate_command._profile_stack("no-such-profile")

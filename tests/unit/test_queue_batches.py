@@ -62,3 +62,41 @@ def test_failures_are_reported_one_by_one_and_the_rest_is_handled() -> None:
 
 def test_an_empty_batch_is_answered_without_failures() -> None:
     assert _batch().process({"Records": []}, lambda record: None) == {"batchItemFailures": []}
+
+
+def test_an_observer_hears_what_became_of_each_record(monkeypatch: Any) -> None:
+    """What the local stack listens to, so its queue report never calls a parked message a success."""
+    from types import SimpleNamespace
+
+    from crm_core import queues
+
+    monkeypatch.setattr(queues, "park", lambda raw, reason, url: None)
+    monkeypatch.setattr(queues, "count", lambda *args: None)  # metrics need a deployment's settings
+    heard: list[tuple[str, str, str | None]] = []
+    stop = queues.observe(lambda *outcome: heard.append(outcome))
+
+    def handle(record: OrderRecord) -> object:
+        if record.body.order_id == "boom":
+            raise RuntimeError("ledger unavailable")
+        return SimpleNamespace(replay=record.body.order_id == "again")
+
+    event = {
+        "Records": [
+            _record("m1", json.dumps({"order_id": "A-1"})),
+            _record("m2", json.dumps({"order_id": "again"})),
+            _record("m3", json.dumps({"order_id": "boom"})),
+            _record("m4", json.dumps({"order_id": "boom"}), receives=3),
+        ]
+    }
+    try:
+        _batch().process(event, handle)
+    finally:
+        stop()
+    _batch().process({"Records": [_record("m5", json.dumps({"order_id": "A-5"}))]}, handle)
+
+    assert heard == [
+        ("m1", "applied", None),
+        ("m2", "replayed", None),
+        ("m3", "failed", "RuntimeError: ledger unavailable"),
+        ("m4", "parked", "RuntimeError: ledger unavailable"),
+    ]

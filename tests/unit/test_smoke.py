@@ -178,9 +178,10 @@ def test_the_command_says_what_failed(capsys: pytest.CaptureFixture[str]) -> Non
     assert capsys.readouterr().out.startswith("smoke FAILED: cannot read stack crm-automation-dev:")
 
 
-def test_an_empty_stack_name_is_refused(capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["smoke", "--stack", ""]) == 1
-    assert "no stack name" in capsys.readouterr().out
+def test_without_a_deployed_stack_it_says_to_name_one(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["smoke", "--stack", ""]) == 2
+    assert main(["smoke", "--stack", "local"]) == 2
+    assert capsys.readouterr().err.count("crm: crm smoke checks a deployed stack: pass --stack NAME") == 2
 
 
 def test_the_command_prints_what_it_found(

@@ -26,6 +26,22 @@ from crm_core.observability import count, get_logger
 
 REASON_LIMIT = 1000  # characters of the reason kept in the message attribute
 
+# What became of each record: (message id, "applied" | "replayed" | "parked" | "failed", reason or None).
+# Nobody listens on Lambda; the local stack listens to report each message's fate truthfully.
+Observer = Callable[[str, str, str | None], None]
+_observers: list[Observer] = []
+
+
+def observe(observer: Observer) -> Callable[[], None]:
+    """Call `observer` with the outcome of every record processed from now on; returns the undo."""
+    _observers.append(observer)
+    return lambda: _observers.remove(observer)
+
+
+def _tell(message_id: str, outcome: str, reason: str | None = None) -> None:
+    for observer in list(_observers):
+        observer(message_id, outcome, reason)
+
 
 class SqsRecord(BaseModel):
     """A record of a Lambda SQS event: subclass it and give `body` its model (`body: Json[Model]`).
@@ -86,14 +102,22 @@ class DeadLetteringBatch(Generic[R]):
         self._max_receive_count = max_receive_count
 
     def process(self, event: Mapping[str, Any], handler: Callable[[R], object]) -> BatchResponse:
-        """Handle every record; the answer names the records SQS should deliver again."""
+        """Handle every record; the answer names the records SQS should deliver again.
+
+        A handler's result with a true `replay` attribute marks the record a replay (already applied).
+        """
         failures: list[ItemFailure] = []
         for raw in event.get("Records") or []:
+            message_id = str(raw.get("messageId", ""))
             try:
-                handler(self._model.model_validate(raw))
+                result = handler(self._model.model_validate(raw))
             except Exception as exc:  # noqa: BLE001 - one record's failure must never fail the batch
-                if not self._parked(raw, exc):
-                    failures.append({"itemIdentifier": str(raw.get("messageId", ""))})
+                parked = self._parked(raw, exc)
+                _tell(message_id, "parked" if parked else "failed", reason_of(exc))
+                if not parked:
+                    failures.append({"itemIdentifier": message_id})
+                continue
+            _tell(message_id, "replayed" if getattr(result, "replay", False) else "applied")
         return {"batchItemFailures": failures}
 
     def _parked(self, raw: Mapping[str, Any], exc: BaseException) -> bool:

@@ -83,7 +83,7 @@ def test_show_prints_balance_tier_expiry_and_entries(stack, frozen_clock, capsys
     Contact(CID, email=ANA, created_at=frozen_clock.now()).save()
     loyalty.apply_order_event(purchase("A-1", "30.00"))
     session = StubbedSession(stack, monkeypatch)
-    monkeypatch.setattr(points, "target_of", lambda args: points.AwsTarget(args.stack, session=session))
+    monkeypatch.setattr(points, "ledger_of", lambda args: points.AwsTarget(args.stack, session=session))
 
     assert main(["points", "show", ANA, "--stack", "crm-prod"]) == 0
 

@@ -1,0 +1,85 @@
+"""The files a business user edits (campaigns, case rules, loyalty rules, page wording), checked whole.
+
+The local stack checks them before it says "Ready", and `crm` before a command that uses them, so
+a broken file is refused at once with the message its loader writes, not found later inside a
+traceback when a function first reads it. A new business-edited file gets one line in `CHECKS`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from crm_core.errors import ConfigurationError
+
+
+def _campaigns() -> None:
+    from crm_core.campaigns import definitions
+
+    definitions.load_file(definitions.CAMPAIGNS_FILE)
+
+
+def _case_rules() -> None:
+    from crm_core.cases import rules
+
+    rules.load_policy(rules.RULES_PATH)
+
+
+def _loyalty_rules() -> None:
+    from crm_core.loyalty import rules
+
+    rules.load_rulebook()
+
+
+def _page_strings() -> None:
+    """pages/strings.yaml: each language maps the same keys to text (the pages fill in {brand} etc.)."""
+    import yaml
+
+    from crm_core.campaigns.unsubscribe import PAGES_DIR
+
+    path = PAGES_DIR / "strings.yaml"
+    try:
+        with path.open(encoding="utf-8") as stream:
+            data = yaml.safe_load(stream)
+    except (OSError, yaml.YAMLError) as exc:
+        raise ConfigurationError(f"{path.name} is not valid YAML: {exc}") from None
+    if not isinstance(data, dict) or not data:
+        raise ConfigurationError(f"{path.name}: expected languages (en:, it:, ...) at the top level")
+    problems = []
+    first, *others = data
+    for locale, words in data.items():
+        if not isinstance(words, dict) or not all(isinstance(v, str) for v in words.values()):
+            problems.append(f"{locale}: must map each key to text")
+    if not problems:
+        wanted = set(data[first])
+        for locale in others:
+            missing = sorted(wanted - set(data[locale]))
+            if missing:
+                problems.append(f"{locale}: missing {', '.join(missing)} (which {first} has)")
+    if problems:
+        raise ConfigurationError(f"{path.name} has {len(problems)} problem(s):\n  " + "\n  ".join(problems))
+
+
+CHECKS: dict[str, Callable[[], None]] = {
+    "campaigns.yaml": _campaigns,
+    "cases/rules.yaml": _case_rules,
+    "loyalty/earning_rules": _loyalty_rules,
+    "campaigns/pages/strings.yaml": _page_strings,
+}
+
+
+def problems() -> list[str]:
+    """The message of every business file that does not load (empty when all are good)."""
+    found = []
+    for check in CHECKS.values():
+        try:
+            check()
+        except ConfigurationError as exc:
+            found.append(str(exc))
+    return found
+
+
+def check() -> None:
+    """Raises ConfigurationError naming every problem of every business-edited file."""
+    found = problems()
+    if found:
+        raise ConfigurationError("\n".join(found))
