@@ -73,8 +73,13 @@ def call_page(
 def answer(url: str, score: int, lambda_context: Any, comment: str = "") -> dict[str, Any]:
     """Post the page's form, as the browser does (the token stays in the query, the score in the body)."""
     token = dict(parse_qsl(urlsplit(url).query))["token"]
-    base = url.split("?")[0]
-    return call_page("POST", f"{base}?{urlencode({'token': token})}", lambda_context, {"score": str(score), "comment": comment})
+    base = url.split("?", maxsplit=1)[0]
+    return call_page(
+        "POST",
+        f"{base}?{urlencode({'token': token})}",
+        lambda_context,
+        {"score": str(score), "comment": comment},
+    )
 
 
 def results(lambda_context: Any, **query: str) -> tuple[int, dict[str, Any]]:

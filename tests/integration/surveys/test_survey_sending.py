@@ -84,7 +84,9 @@ def test_surveys_wait_for_the_end_of_quiet_hours(stack, frozen_clock, lambda_con
 def test_no_survey_to_an_unsubscribed_or_suppressed_address(stack, frozen_clock, lambda_context) -> None:
     unsubscribed = customer("gone@example.com")
     bounced = customer("bounced@example.com")
-    suppressions.suppress("gone@example.com", scope="marketing", reason="unsubscribed", now=frozen_clock.now())
+    suppressions.suppress(
+        "gone@example.com", scope="marketing", reason="unsubscribed", now=frozen_clock.now()
+    )
     suppressions.suppress("bounced@example.com", scope="all", reason="bounce", now=frozen_clock.now())
     campaigns.on_purchase(unsubscribed, "A-1", frozen_clock.now())
     campaigns.on_purchase(bounced, "A-2", frozen_clock.now())

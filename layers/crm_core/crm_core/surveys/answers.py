@@ -191,8 +191,8 @@ def page(token: str | None, score: str | None, accept_language: str | None = Non
     count("SurveyPagesShown")
     try:
         ticket, survey = _resolve(token, clock.now())
-    except links.LinkExpired:
-        return _closed(410, "expired", _locale(None, accept_language))
+    except links.LinkExpired as expired:  # genuine: the polite page speaks the contact's language
+        return _closed(410, "expired", _locale(_contact(expired.contact_id), accept_language))
     except InvalidToken:
         return _closed(400, "invalid", _locale(None, accept_language))
     contact = _contact(ticket.contact_id)
@@ -211,8 +211,8 @@ def submit(token: str | None, form: dict[str, str], accept_language: str | None 
     now = clock.now()
     try:
         ticket, survey = _resolve(token, now)
-    except links.LinkExpired:
-        return _closed(410, "expired", _locale(None, accept_language))
+    except links.LinkExpired as expired:  # genuine: the polite page speaks the contact's language
+        return _closed(410, "expired", _locale(_contact(expired.contact_id), accept_language))
     except InvalidToken:
         get_logger().warning("survey answer with an invalid token refused")
         return _closed(400, "invalid", _locale(None, accept_language))

@@ -20,7 +20,11 @@ PATH = "/surveys/answer"
 
 
 class LinkExpired(InvalidToken):
-    """The link was genuine but is older than its validity."""
+    """The link was genuine but is older than its validity (it still names its contact)."""
+
+    def __init__(self, contact_id: str) -> None:
+        super().__init__("the survey link has expired")
+        self.contact_id = contact_id
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,5 +70,5 @@ def verify(signed: str | None, now: datetime) -> Ticket:
         raise InvalidToken("token without a contact, survey and occasion")
     expires_at = datetime.fromtimestamp(expiry, UTC)
     if now >= expires_at:
-        raise LinkExpired("the survey link has expired")
+        raise LinkExpired(contact_id)
     return Ticket(contact_id, survey, occasion, expires_at)
