@@ -20,16 +20,10 @@ logger, metrics = get_logger(), get_metrics()
 app = APIGatewayHttpResolver()
 HTML: Any = {"text/html": {"schema": {"type": "string"}}}
 PAGES: dict[int, Any] = {
-    200: {
-        "description": "The survey page, or the thank-you page, in the contact's language",
-        "content": HTML,
-    },
-    400: {
-        "description": "A forged or altered link, or a score outside the scale (HTML page)",
-        "content": HTML,
-    },
+    200: {"description": "The survey or thank-you page, in the contact's language", "content": HTML},
+    400: {"description": "A forged or altered link, or a score off the scale (HTML page)", "content": HTML},
     410: {"description": "The link has expired: a polite page says the survey is closed", "content": HTML},
-}
+}  # fmt: skip
 MAX_FORM_BYTES = 16_384
 
 
