@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 from dataclasses import asdict
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from crm_core.cases import addressing, lifecycle, limits, notify, store
 from crm_core.cases.rules import get_policy, route
@@ -115,7 +115,7 @@ def _reopen(
     case: Case, answer: SurveyAnswer, survey: Survey, contact: Contact, now: datetime
 ) -> tuple[str, str] | None:
     policy = get_policy()
-    actions = [Case.updated_at.set(iso(now))]
+    actions: list[Any] = [Case.updated_at.set(iso(now))]
     delta = 0
     if case.status == "resolved":
         actions += lifecycle.reopen_actions(policy, case, now)

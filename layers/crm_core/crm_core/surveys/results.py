@@ -11,6 +11,8 @@ on the survey's partition for the grouping reads one item per day and group.
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
 
@@ -46,16 +48,25 @@ def score_of(scale: str, distribution: dict[int, int]) -> float | None:
     return round(100 * (promoters - detractors) / answers, 1)
 
 
-def _summary(
-    scale: str, scores: range, sent: int, answered: int, distribution: Counter[int]
-) -> dict[str, Any]:
-    return {
-        "sent": sent,
-        "answered": answered,
-        "response_rate": round(100 * answered / sent, 1) if sent else None,
-        scale: score_of(scale, dict(distribution)),
-        "distribution": {str(s): distribution.get(s, 0) for s in scores},
-    }
+@dataclass
+class _Totals:
+    sent: int = 0
+    answered: int = 0
+    distribution: Counter[int] = field(default_factory=Counter)
+
+    def add(self, sent: int, answered: int, distribution: Mapping[int, int]) -> None:
+        self.sent += sent
+        self.answered += answered
+        self.distribution.update(distribution)
+
+    def summary(self, scale: str, scores: range) -> dict[str, Any]:
+        return {
+            "sent": self.sent,
+            "answered": self.answered,
+            "response_rate": round(100 * self.answered / self.sent, 1) if self.sent else None,
+            scale: score_of(scale, dict(self.distribution)),
+            "distribution": {str(s): self.distribution.get(s, 0) for s in scores},
+        }
 
 
 def results(
@@ -82,32 +93,28 @@ def results(
     if errors or found is None:
         raise ValidationFailed(errors)
     dimension = group_by or "all"
-    totals: dict[str, list[Any]] = {}
+    totals: dict[str, _Totals] = {}
     query = SurveyStats.query(
         stats_key(found.name, dimension),
         SurveyStats.day_group.between(first.isoformat(), f"{last.isoformat()}#\uffff"),
     )
     for item in query:
-        group = item.day_group.partition("#")[2]
-        bucket = totals.setdefault(group, [0, 0, Counter()])
-        bucket[0] += int(item.sent or 0)
-        bucket[1] += int(item.answered or 0)
-        bucket[2].update(item.score_counts())
-    overall = [0, 0, Counter[int]()]
-    for sent, answered, distribution in totals.values():
-        overall[0] += sent
-        overall[1] += answered
-        overall[2].update(distribution)
+        totals.setdefault(item.day_group.partition("#")[2], _Totals()).add(
+            int(item.sent or 0), int(item.answered or 0), item.score_counts()
+        )
+    overall = _Totals()
+    for each in totals.values():
+        overall.add(each.sent, each.answered, each.distribution)
     answer: dict[str, Any] = {
         "survey": found.name,
         "scale": found.scale,
         "from": first.isoformat(),
         "to": last.isoformat(),
-        **_summary(found.scale, found.scores, *overall),
+        **overall.summary(found.scale, found.scores),
     }
     if group_by:
         answer["group_by"] = group_by
         answer["groups"] = {
-            group: _summary(found.scale, found.scores, *values) for group, values in sorted(totals.items())
+            group: each.summary(found.scale, found.scores) for group, each in sorted(totals.items())
         }
     return answer
