@@ -247,3 +247,26 @@ def test_a_dismissed_quarantined_case_gets_no_survey(stack, frozen_clock, lambda
     frozen_clock.advance(timedelta(days=2))
     send_due(lambda_context)
     assert surveys_in(stack) == []
+
+
+def test_a_stale_copy_of_the_answer_cannot_overwrite_a_newer_one(
+    purchase_survey, frozen_clock, lambda_context
+):
+    # moto is not atomic under threads: prove the optimistic lock deterministically with a stale read.
+    from crm_core.surveys import answers, definitions, invitations
+
+    answer(purchase_survey[4], 4, lambda_context)
+    token = dict(parse_qsl(urlsplit(purchase_survey[4]).query))["token"]
+    ticket = links.verify(token, frozen_clock.now())
+    survey = definitions.load().get("after-purchase")
+    invitation = invitations.get_invitation(ticket.contact_id, ticket.survey, ticket.occasion)
+    (read,) = answers_of(ana())
+
+    newer = answers._write(ticket, survey, invitation, read, 5, "", "it", frozen_clock.now())
+    stale = answers._write(ticket, survey, invitation, read, 2, "", "it", frozen_clock.now())
+
+    assert newer is not None and stale is None
+    (recorded,) = answers_of(ana())
+    assert (recorded.score, recorded.revision) == (5, 2)
+    (day,) = stats("after-purchase")
+    assert (day.answered, day.score_counts()) == (1, {5: 1})
