@@ -209,6 +209,7 @@ def test_a_low_score_after_a_case_reopens_that_case_instead_of_opening_another(
 
     (case,) = cases_of(contact_id_for("ana@example.it"))
     assert case.case_id == resolved_case and case.status == "open" and case.reopened == 1
+    assert case.priority == "P2"  # billing is P3 for Ana; the low score raises the reopened case one level
     _, body = _get_case(resolved_case, lambda_context)
     assert [e["text"] for e in body["events"] if e["kind"] == "survey"] == ["Il rimborso non è mai arrivato"]
     assert [m["type"] for m in helpdesk_messages()] == ["case.reply"]

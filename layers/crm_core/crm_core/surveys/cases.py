@@ -17,7 +17,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from crm_core.cases import addressing, lifecycle, limits, notify, store
-from crm_core.cases.rules import get_policy, route
+from crm_core.cases.rules import Routing, get_policy, route
 from crm_core.cases.sla import SlaState, due_times, iso, next_checkpoint
 from crm_core.errors import RetryableError
 from crm_core.models.cases import Case, CaseEvent, CaseLink, sla_shard
@@ -65,11 +65,20 @@ def _subject(answer: SurveyAnswer, survey: Survey) -> str:
     return pattern.format(score=int(answer.score), top=survey.scores[-1], survey=survey.name)
 
 
+def _routing(answer: SurveyAnswer, contact: Contact) -> Routing:
+    """The routing rules on the comment, as for an email from the contact (tier and VIP included)."""
+    text, vip = answer.comment or "", bool(contact.vip)
+    return route(get_policy(), text=text, sender=contact.email, tier=contact.tier, vip=vip)
+
+
+def _raised_priority(answer: SurveyAnswer, contact: Contact) -> str:
+    """One level more urgent than the contact's usual priority for what the comment says."""
+    return get_policy().raised(_routing(answer, contact).priority, 1)
+
+
 def _open(answer: SurveyAnswer, survey: Survey, contact: Contact, now: datetime) -> tuple[str, str] | None:
     policy = get_policy()
-    routing = route(
-        policy, text=answer.comment or "", sender=contact.email, tier=contact.tier, vip=bool(contact.vip)
-    )
+    routing = _routing(answer, contact)
     priority = policy.raised(routing.priority, 1)  # one level above the contact's usual priority
     case_id = addressing.new_case_id()
     first_due, resolution_due = due_times(policy, priority, now)
@@ -117,6 +126,11 @@ def _reopen(
     policy = get_policy()
     actions: list[Any] = [Case.updated_at.set(iso(now))]
     delta = 0
+    raised = _raised_priority(answer, contact)
+    order = list(policy.priorities)
+    if order.index(raised) < order.index(case.priority):  # never lowers what the agents set
+        case.priority = raised  # the reopened SLA targets below follow it
+        actions.append(Case.priority.set(raised))
     if case.status == "resolved":
         actions += lifecycle.reopen_actions(policy, case, now)
         delta = 1
