@@ -271,3 +271,16 @@ def test_a_stale_copy_of_the_answer_cannot_overwrite_a_newer_one(
     assert (recorded.score, recorded.revision) == (5, 2)
     (day,) = stats("after-purchase")
     assert (day.answered, day.score_counts()) == (1, {5: 1})
+
+
+def test_a_case_from_unverified_mail_gets_no_survey(stack, frozen_clock, lambda_context) -> None:
+    raw = compose(subject="Rimborso", body="Vorrei il rimborso dell'ordine A-1001.")
+    (result,) = load_handler("route_complaint").lambda_handler(ses_event(raw, dmarc="FAIL"), lambda_context)[
+        "cases"
+    ]
+    assert result["status"] == "open"  # kept and routed, but the sender's address is not proven
+    assert _resolve(result["case_id"], lambda_context) == 200
+
+    frozen_clock.advance(timedelta(days=2))
+    send_due(lambda_context)
+    assert surveys_in(stack) == []
