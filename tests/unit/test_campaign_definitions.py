@@ -54,6 +54,16 @@ def test_every_step_renders_in_every_language_with_its_unsubscribe_link_where_ma
             context: dict[str, Any] = {"first_name": "Ana", "brand": BRAND, "order_id": "A-1"}
             if step.marketing:
                 context["unsubscribe_url"] = "https://crm.example.com/unsubscribe?token=t.s"
+            if step.survey:  # what crm_core.surveys.invitations gives a survey step
+                scores = [
+                    {"score": n, "url": f"https://crm.example.com/surveys/answer?s={n}"} for n in range(11)
+                ]
+                context |= {
+                    "question": "How was it?",
+                    "scale": "nps",
+                    "scores": scores,
+                    "expires_on": "2027-01-01",
+                }
             rendered = templates.render(step.template, locale, context)
             assert rendered.locale == locale
             assert rendered.subject and "\n" not in rendered.subject

@@ -67,6 +67,9 @@ class Settings:
     occasion_send_hour: int = _env("OCCASION_SEND_HOUR", "9")  # local hour from which greetings go out
     leap_day_policy: str = _env("LEAP_DAY_POLICY", "feb28")  # 29 Feb occasions in other years: feb28 | mar1
     birthday_bonus_enabled: bool = _env("BIRTHDAY_BONUS_ENABLED", "true")
+    # Satisfaction surveys (issue 13): answers, counters; a high score after a case may invite a review
+    surveys_table: str = _env("SURVEYS_TABLE")
+    survey_review_url: str = _env("SURVEY_REVIEW_URL", "")
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str]) -> Settings:

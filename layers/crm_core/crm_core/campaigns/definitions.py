@@ -26,13 +26,15 @@ REQUIRED = {
     "welcome": "new leads are enrolled in it",
     "post-purchase": "every order enrolls its contact in it",
     "win-back": "every order restarts it",
+    "case-survey": "every resolved case enrolls its contact in it",
 }
 _NAME = re.compile(r"^[a-z0-9][a-z0-9-]{0,39}$")
 _DURATION = re.compile(r"^\s*(\d+)\s*([mhd])\s*$")
 _UNITS = {"m": "minutes", "h": "hours", "d": "days"}
 _TOP_KEYS = {"brand", "recheck_paused_after", "campaigns"}
 _CAMPAIGN_KEYS = {"description", "consent_required", "min_gap", "exit_on", "steps"}
-_STEP_KEYS = {"name", "after", "template", "marketing", "reply_to"}
+_STEP_KEYS = {"name", "after", "template", "marketing", "reply_to", "survey"}
+SURVEY_TEMPLATE = "survey"  # the template a survey step uses unless it names another
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,6 +44,7 @@ class Step:
     template: str
     marketing: bool
     reply_to: str | None = None  # "support" or None
+    survey: str | None = None  # a survey of surveys.yaml: the step asks it (links, limits, counters)
 
 
 @dataclass(frozen=True, slots=True)
@@ -136,6 +139,8 @@ def _step(problems: _Problems, where: str, data: object) -> Step | None:
         problems.add(where, "must be a mapping with name, after, template and marketing")
         return None
     problems.unknown_keys(where, data, _STEP_KEYS)
+    if "survey" in data:
+        return _survey_step(problems, where, data)
     for key in ("name", "after", "template", "marketing"):
         if key not in data:
             problems.add(f"{where}.{key}", "is required")
@@ -150,6 +155,30 @@ def _step(problems: _Problems, where: str, data: object) -> Step | None:
         _check_template(problems, f"{where}.template", template, marketing)
     after = problems.duration(f"{where}.after", data.get("after")) if "after" in data else timedelta(0)
     return Step(name, after, template, marketing, str(reply_to) if reply_to else None)
+
+
+def _survey_step(problems: _Problems, where: str, data: Mapping[str, Any]) -> Step | None:
+    """A step that asks a survey: its delay defaults to the survey's, it is never marketing."""
+    from crm_core.surveys import definitions as surveys  # noqa: PLC0415 - only survey steps need it
+
+    name, survey_name = str(data.get("name", "")), str(data.get("survey"))
+    if not _NAME.match(name):
+        problems.add(f"{where}.name", f"{name!r} must be lower-case letters, digits and dashes")
+    survey = surveys.load().get(survey_name)
+    if survey is None:
+        problems.add(f"{where}.survey", f"{survey_name!r} is not a survey of surveys.yaml")
+    if data.get("marketing", False) is not False:
+        problems.add(f"{where}.marketing", "a survey is a service message: marketing must be false")
+    template = str(data.get("template", SURVEY_TEMPLATE))
+    _check_template(problems, f"{where}.template", template, marketing=False)
+    if "after" in data:
+        after = problems.duration(f"{where}.after", data.get("after"))
+    else:
+        after = survey.delay if survey is not None else timedelta(0)
+    reply_to = data.get("reply_to")
+    if reply_to is not None and reply_to not in REPLY_TO:
+        problems.add(f"{where}.reply_to", f"{reply_to!r} is not one of {', '.join(sorted(REPLY_TO))}")
+    return Step(name, after, template, False, str(reply_to) if reply_to else None, survey_name)
 
 
 def _campaign(problems: _Problems, name: str, data: object) -> Campaign | None:

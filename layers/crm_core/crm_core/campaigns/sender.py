@@ -100,10 +100,16 @@ def _stop_marketing(enrollment: Enrollment, campaign: Campaign, reason: str, now
 
 
 def _message(
-    enrollment: Enrollment, campaign: Campaign, step: Step, contact: Contact, catalog: Catalog
+    enrollment: Enrollment,
+    campaign: Campaign,
+    step: Step,
+    contact: Contact,
+    catalog: Catalog,
+    *,
+    extra: dict[str, Any] | None = None,
 ) -> Outgoing:
     context: dict[str, Any] = json.loads(enrollment.context or "{}")
-    context.update(first_name=greeting_name(contact.first_name), brand=dict(catalog.brand))
+    context.update(first_name=greeting_name(contact.first_name), brand=dict(catalog.brand), **(extra or {}))
     return Outgoing(
         contact_id=enrollment.contact_id,
         to=contact.email,
@@ -115,6 +121,7 @@ def _message(
         marketing=step.marketing,
         reply_to=get_settings().support_address if step.reply_to == "support" else None,
         time_zone=contact.time_zone,
+        respect_quiet_hours=step.survey is not None,  # a service message, but one nobody waits for
     )
 
 
@@ -182,7 +189,42 @@ def handle(enrollment: Enrollment, catalog: Catalog, *, pace: Callable[[], None]
         return "exited"
     if step.marketing and (held := _marketing_hold(enrollment, campaign, contact, catalog, now)):
         return held
+    if step.survey is not None:
+        return _ask_survey(enrollment, campaign, step, contact, catalog, now, pace)
     delivery = deliver(_message(enrollment, campaign, step, contact, catalog), pace=pace)
+    return _after_delivery(delivery, enrollment, campaign, contact, now)
+
+
+def _ask_survey(  # noqa: PLR0917 - handle()'s own state, passed on
+    enrollment: Enrollment,
+    campaign: Campaign,
+    step: Step,
+    contact: Contact,
+    catalog: Catalog,
+    now: datetime,
+    pace: Callable[[], None] | None,
+) -> str:
+    """A survey step: skipped when the contact may not be asked now, else sent and counted once."""
+    from crm_core.surveys import invitations  # noqa: PLC0415 - only survey steps pay for it
+
+    context: dict[str, Any] = json.loads(enrollment.context or "{}")
+    occasion = enrollment.enrollment_key.partition("#")[2] or enrollment.enrollment_key
+    invite = invitations.prepare(
+        contact, str(step.survey), occasion, now=now, team=context.get("team"), case_id=context.get("case_id")
+    )
+    if isinstance(invite, str):  # asked too recently, unsubscribed or suppressed: not asked at all
+        get_logger().info(
+            "survey skipped",
+            extra={"contact_id": contact.contact_id, "survey": step.survey, "reason": invite},
+        )
+        _move_on(enrollment, campaign, now)
+        return f"survey-{invite}"
+    message = _message(enrollment, campaign, step, contact, catalog, extra=invite.context)
+    delivery = deliver(message, pace=pace)
+    if delivery.outcome is Outcome.SENT or (
+        delivery.outcome is Outcome.DUPLICATE and delivery.reason == "sent"
+    ):
+        invitations.mark_sent(invite.invitation, now)  # counted once, even after a crash and a retry
     return _after_delivery(delivery, enrollment, campaign, contact, now)
 
 

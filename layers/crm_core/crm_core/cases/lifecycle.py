@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from crm_core.cases.policy import Policy
 
 STATUSES = ("open", "waiting", "resolved", "quarantined")
+CASE_SURVEY = "case-survey"  # the campaign (campaigns.yaml) that asks the after-case survey
 ALLOWED = {
     "open": {"waiting", "resolved"},
     "waiting": {"open", "resolved"},
@@ -122,6 +123,8 @@ def change_status(
     if case is None:
         raise NotFound(f"no case {case_id}")
     if case.status == status:
+        if status == "resolved":
+            ask_survey(case, instant(case.resolved_at) or now)  # a replay finishes what a crash left
         return case
     current = case.status
     if status not in ALLOWED.get(current, set()):
@@ -143,4 +146,22 @@ def change_status(
     if current == "quarantined" and status == "open":
         team = policy.teams.get(case.team) or policy.teams[policy.default_route.team]
         notify.to_helpdesk(case, team.queue, "case.opened")
+    if status == "resolved":
+        ask_survey(case, now)
     return case
+
+
+def ask_survey(case: Case, resolved_at: datetime) -> bool:
+    """Enroll the contact in the after-case survey, once per case; never for a case that came out
+    of quarantine by dismissal (spam, automated or unverified mail: nobody to ask)."""
+    if case.quarantine_reason or case.unverified:
+        return False
+    from crm_core.campaigns.enrollment import enroll  # noqa: PLC0415 - only resolutions enroll
+
+    return enroll(
+        case.contact_id,
+        CASE_SURVEY,
+        at=resolved_at,
+        occurrence=case.case_id,
+        context={"case_id": case.case_id, "team": case.team},
+    )

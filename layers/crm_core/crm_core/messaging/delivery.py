@@ -53,6 +53,8 @@ class Outgoing:
     # RFC 3834: every automatic message says so ("auto-replied" for answers to a customer's mail), so
     # auto-responders do not answer it; None only for a message a person wrote (an agent's reply).
     auto_submitted: str | None = mime.AUTO_GENERATED
+    # A service message that still waits for the end of quiet hours (surveys); marketing always does.
+    respect_quiet_hours: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,9 +132,9 @@ def deliver(message: Outgoing, *, pace: Callable[[], None] | None = None) -> Del
         count("MessagesSuppressed")
         log.info("message suppressed", extra=names)
         return Delivery(Outcome.SUPPRESSED, reason="suppressed")
-    if message.marketing and quiet_hours.is_quiet(now, message.time_zone):
+    if (message.marketing or message.respect_quiet_hours) and quiet_hours.is_quiet(now, message.time_zone):
         retry_at = quiet_hours.next_allowed(now, message.time_zone)
-        log.info("marketing deferred past quiet hours", extra={**names, "retry_at": retry_at.isoformat()})
+        log.info("message deferred past quiet hours", extra={**names, "retry_at": retry_at.isoformat()})
         return Delivery(Outcome.DEFERRED, reason="quiet-hours", retry_at=retry_at)
     grace = timedelta(seconds=settings.claim_grace_seconds)
     claim = ledger.claim(

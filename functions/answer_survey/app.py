@@ -1,0 +1,55 @@
+"""The survey page a score link opens: GET shows the question with the score preselected (changes
+nothing: mail scanners follow links), POST records the answer (crm_core.surveys.answers)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+from urllib.parse import parse_qsl
+
+from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
+from aws_lambda_powertools.logging import correlation_paths
+
+from crm_core.campaigns.unsubscribe import Page
+from crm_core.observability import get_logger, get_metrics
+from crm_core.surveys import answers
+
+if TYPE_CHECKING:
+    from aws_lambda_powertools.utilities.typing import LambdaContext
+
+logger, metrics = get_logger(), get_metrics()
+app = APIGatewayHttpResolver()
+HTML: Any = {"text/html": {"schema": {"type": "string"}}}
+PAGES: dict[int, Any] = {
+    200: {"description": "The survey or thank-you page, in the contact's language", "content": HTML},
+    400: {"description": "A forged or altered link, or a score off the scale (HTML page)", "content": HTML},
+    410: {"description": "The link has expired: a polite page says the survey is closed", "content": HTML},
+}  # fmt: skip
+MAX_FORM_BYTES = 16_384
+
+
+def _answer(page: Page) -> Response[str]:
+    return Response(page.status, page.headers["Content-Type"], page.html, headers=page.headers)
+
+
+@app.get("/surveys/answer", summary="Show a survey question, the linked score preselected", responses=PAGES)
+def show_survey() -> Response[str]:
+    event = app.current_event
+    language = (event.headers or {}).get("accept-language")
+    return _answer(
+        answers.page(event.get_query_string_value("token"), event.get_query_string_value("score"), language)
+    )
+
+
+@app.post("/surveys/answer", summary="Record a survey answer (score and optional comment)", responses=PAGES)
+def answer_survey() -> Response[str]:
+    event = app.current_event
+    body = (event.decoded_body or "")[:MAX_FORM_BYTES]
+    form = dict(parse_qsl(body, keep_blank_values=True))
+    language = (event.headers or {}).get("accept-language")
+    return _answer(answers.submit(event.get_query_string_value("token"), form, language))
+
+
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
+@metrics.log_metrics
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    return app.resolve(event, context)
