@@ -1,20 +1,17 @@
 """`crm surveys results --survey NAME [--from D] [--to D] [--group-by locale|team|tier]`.
 
-With `--url` (e.g. http://127.0.0.1:3000 for the local stack) it asks GET /surveys/results over
-HTTP; without it it reads the counters directly with the AWS credentials and the environment of a
-deployment (SURVEYS_TABLE). It prints the figures and a small bar chart of the answers per score.
+On the local stack (the default target) it asks GET /surveys/results over HTTP; on a deployed stack
+(`--stack NAME`) it reads the counters with your AWS credentials (the deployed route wants IAM
+signatures), through the same crm_core.surveys.results the route uses. It prints the figures and a
+small bar chart of the answers per score (`--json`: the route's JSON).
 """
 
 from __future__ import annotations
 
 import argparse
-import json
-import sys
-import urllib.error
-import urllib.parse
-import urllib.request
 from typing import Any
 
+from infra.commands.target import CliError, UsageProblem, add_target_options, target_of
 from infra.terminal import echo, echo_json, safe
 
 BAR_WIDTH = 40
@@ -30,21 +27,30 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
     )
     results.add_argument("--to", dest="end", help="last day of sending (YYYY-MM-DD; default today)")
     results.add_argument("--group-by", choices=["locale", "team", "tier"])
-    results.add_argument("--url", help="base URL of the HTTP API (the local stack: http://127.0.0.1:3000)")
-    results.add_argument("--json", action="store_true", help="print JSON instead of the chart")
+    add_target_options(results, json=True)
     results.set_defaults(run=_results)
 
 
 def _fetch(args: argparse.Namespace) -> dict[str, Any]:
+    """The results as the route answers them; raises UsageProblem for a value it refuses."""
     query = {"survey": args.survey, "from": args.start, "to": args.end, "group_by": args.group_by}
-    if args.url:
-        wanted = urllib.parse.urlencode({k: v for k, v in query.items() if v})
-        target = f"{args.url.rstrip('/')}/surveys/results?{wanted}"
-        with urllib.request.urlopen(target, timeout=30) as response:  # noqa: S310 - an operator-given URL
-            return json.loads(response.read())  # type: ignore[no-any-return]
+    target = target_of(args)
+    if target.local:
+        response = target.client().get("/surveys/results", params={k: v for k, v in query.items() if v})
+        if response.status == 400:
+            errors = response.json().get("errors", [])
+            raise UsageProblem("; ".join(f"{e.get('field')}: {e.get('message')}" for e in errors))
+        if response.status != 200:
+            raise CliError(f"GET /surveys/results answered {response.status}: {response.text[:200]}")
+        return response.json()  # type: ignore[no-any-return]
+    target.connect()
+    from crm_core.errors import ValidationFailed
     from crm_core.surveys import results
 
-    return results.results(args.survey, args.start, args.end, args.group_by)
+    try:
+        return results.results(args.survey, args.start, args.end, args.group_by)
+    except ValidationFailed as exc:
+        raise UsageProblem("; ".join(f"{e.field}: {e.message}" for e in exc.errors)) from None
 
 
 def bars(distribution: dict[str, int], width: int = BAR_WIDTH) -> list[str]:
@@ -68,17 +74,7 @@ def _figure(label: str, summary: dict[str, Any], scale: str) -> str:
 
 
 def _results(args: argparse.Namespace) -> int:
-    from crm_core.errors import ValidationFailed
-
-    try:
-        found = _fetch(args)
-    except ValidationFailed as exc:
-        for error in exc.errors:
-            echo(f"{error.field}: {error.message}", file=sys.stderr)
-        return 2
-    except urllib.error.HTTPError as exc:
-        echo(f"{exc.code} {exc.reason}: {exc.read().decode('utf-8', 'replace')}", file=sys.stderr)
-        return 1
+    found = _fetch(args)
     if args.json:
         echo_json(found)
         return 0

@@ -9,6 +9,7 @@ import pytest
 
 from crm_core import campaigns
 from infra.cli import main
+from infra.commands import target
 from tests.surveys_kit import answer, customer, results, score_links, send_due, surveys_in
 
 # Who answered what: (address, locale, tier, score or None for no answer)
@@ -81,7 +82,13 @@ def test_bad_parameters_get_400_naming_the_field(stack, lambda_context, query, f
     assert field in [e["field"] for e in body["errors"]]
 
 
-def test_the_command_prints_the_figures_and_a_chart(answered, capsys: Any) -> None:
+@pytest.fixture
+def deployed(monkeypatch: pytest.MonkeyPatch) -> None:
+    """`crm` on a deployed stack's path (reading the counters), on this test's moto."""
+    monkeypatch.setattr(target, "_override", target.InProcess())
+
+
+def test_the_command_prints_the_figures_and_a_chart(answered, deployed, capsys: Any) -> None:
     assert main(["surveys", "results", "--survey", "after-purchase", "--group-by", "locale"]) == 0
     out = capsys.readouterr().out
     assert "all            sent      5  answered      4  response   80.0%  CSAT   50.0%" in out
@@ -89,6 +96,6 @@ def test_the_command_prints_the_figures_and_a_chart(answered, capsys: Any) -> No
     assert "  5 | " + "█" * 40 + " 2" in out and "  2 | " + "█" * 20 + " 1" in out and "  4 | 0" in out
 
 
-def test_the_command_names_a_bad_survey(stack, capsys: Any) -> None:
+def test_the_command_names_a_bad_survey(stack, deployed, capsys: Any) -> None:
     assert main(["surveys", "results", "--survey", "nope"]) == 2
     assert "survey: must be one of after-case, after-purchase" in capsys.readouterr().err
