@@ -30,6 +30,7 @@ from crm_core.leads.parsing import (
 )
 from crm_core.leads.service import capture
 from crm_core.leads.validation import Submission, read_submission
+from crm_core.messaging.templates import brand
 from crm_core.models.contacts import contact_id_for
 from crm_core.observability import count, get_logger
 from crm_core.settings import get_settings
@@ -201,8 +202,8 @@ def _page(status: int, html: str, headers: Mapping[str, str] | None = None) -> A
 def _thank_you_page(first_name: str | None, back: str | None, locale: str) -> str:
     said = visitor.words(locale)
     title = str(said["thanks_named"]).format(name=first_name) if first_name else str(said["thanks_title"])
-    link = (back, str(said["back_to_site"])) if back else None
-    return page.render(locale, title, [str(said["thanks_body"])], link=link)
+    home = back or brand().get("website")
+    return page.render(locale, title, [str(said["thanks_body"])], link=_link(home, str(said["back_to_site"])))
 
 
 def _error_page(status: int, errors: list[FieldError], back: str | None, locale: str) -> str:
@@ -211,7 +212,13 @@ def _error_page(status: int, errors: list[FieldError], back: str | None, locale:
     items = list(dict.fromkeys(_visitor_text(status, e, locale) for e in errors))  # one line per problem
     if back:
         return page.render(locale, title, items=items, alert=True, link=(back, str(said["back_to_form"])))
-    return page.render(locale, title, items=items, alert=True, note=str(said["back_hint"]))
+    # An untrusted or missing Referer: the browser's Back button keeps what was typed; the site is a link
+    link = _link(brand().get("website"), str(said["back_to_site"]))
+    return page.render(locale, title, items=items, alert=True, note=str(said["back_hint"]), link=link)
+
+
+def _link(href: str | None, text: str) -> tuple[str, str] | None:
+    return (href, text) if href else None
 
 
 def _json_content(schema: dict[str, Any]) -> dict[str, Any]:
