@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import dataclasses
+from dataclasses import dataclass
 
 
 class CrmError(Exception):
@@ -22,7 +23,7 @@ class FieldError:
 
     field: str
     message: str
-    code: str = field(default="", compare=False)
+    code: str = dataclasses.field(default="", compare=False)  # `field` is the attribute above
 
 
 class ValidationFailed(CrmError):
