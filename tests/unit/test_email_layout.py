@@ -62,6 +62,7 @@ def test_every_message_has_the_brand_header_and_a_readable_footer(name: str, loc
     colours = set(re.findall(r"(?<!&)#[0-9a-fA-F]{6}\b", html))
     assert colours <= set(PALETTE.values()), f"colours outside the checked palette: {colours}"
     assert "{{" not in html and "{{" not in rendered.text
+    assert "\n--\n" in rendered.text  # the plain-text part ends with its footer too
 
 
 @pytest.mark.parametrize("locale", LOCALES)
