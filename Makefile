@@ -11,6 +11,11 @@ STAMP := $(VENV)/.installed
 TOOLS := .tools
 # pip's notes about optional local indexes are noise, not errors (pip's own failure still fails the pipe).
 QUIET_PIP := { grep -v '^WARNING: Location' || true; }
+# pip's output condensed to a few progress lines (the whole log stays in .venv/install.log).
+INSTALL_PROGRESS := awk '/^Collecting /{n++; last=$$2; if (n % 20 == 0) {printf "  %3d packages found (%s ...)\n", n, last; fflush()}} \
+  /^Building wheel/{print "  building " $$4; fflush()} \
+  /^Installing collected packages/{printf "  %d packages found; installing them...\n", n; fflush()} \
+  /^Successfully installed/{print "  installed."; fflush()}'
 # The SAM CLI release `make lint`, `make build` and `make deploy` were tested with.
 SAM_CLI_VERSION := 1.170.0
 SAM := $(TOOLS)/sam/bin/sam
@@ -36,9 +41,10 @@ help: ## list the commands
 $(STAMP): pyproject.toml constraints.txt
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11+ is needed (PYTHON=...)")'
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	@echo "Installing the project and its dev tools into $(VENV) (first run only)..."
-	@$(PY) -m pip install -q -c constraints.txt -e '.[dev]' > $(VENV)/install.log 2>&1 \
-	  || { cat $(VENV)/install.log; echo "pip install failed (log: $(VENV)/install.log)"; exit 1; }
+	@echo "Installing the project and its dev tools into $(VENV) (first run only, about 2 minutes)..."
+	@$(PY) -m pip install --progress-bar off -c constraints.txt -e '.[dev]' 2>&1 | tee $(VENV)/install.log \
+	  | $(INSTALL_PROGRESS) \
+	  || { tail -n 30 $(VENV)/install.log; echo "pip install failed (whole log: $(VENV)/install.log)"; exit 1; }
 	@touch $@
 	@echo "Installed. The operator command is $(VENV)/bin/crm (or: source $(VENV)/bin/activate, then crm --help)."
 

@@ -61,14 +61,17 @@
       var item = document.createElement("li");
       if (input && slot && input.type !== "hidden") {
         input.setAttribute("aria-invalid", "true");
-        slot.textContent = labelOf(error.field) + " " + error.message;
+        // `text` is the server's wording for a visitor, in the form's language; `message` is for programs.
+        var said = error.text || (labelOf(error.field) + " " + error.message);
+        slot.textContent = said;
         slot.hidden = false;
         var link = document.createElement("a");
         link.href = "#" + input.id;
-        link.textContent = labelOf(error.field) + " " + error.message;
+        link.textContent = said;
         item.appendChild(link);
       } else {
-        item.textContent = (error.field && error.field !== "body" ? error.field + " " : "") + error.message;
+        item.textContent = error.text
+          || (error.field && error.field !== "body" ? error.field + " " : "") + error.message;
       }
       list.appendChild(item);
     });
@@ -79,14 +82,18 @@
   function checkLocally() {
     var errors = [];
     var email = form.elements.email;
+    // The same words the server uses (crm_core/leads/strings.yaml), for the same problems.
     if (!email.value.trim()) {
-      errors.push({ field: "email", message: "is required" });
+      errors.push({ field: "email", text: "Enter your email address, so that we can answer you." });
     } else if (email.validity && email.validity.typeMismatch) {
-      errors.push({ field: "email", message: "is not a valid address" });
+      errors.push({ field: "email", text: "Enter an email address like name@example.com." });
     }
-    var birthday = form.elements.birthday;
-    if (birthday.value && birthday.validity && birthday.validity.patternMismatch) {
-      errors.push({ field: "birthday", message: "must be YYYY-MM-DD, or --MM-DD without the year" });
+    var day = form.elements.birthday_day.value, month = form.elements.birthday_month.value;
+    var year = form.elements.birthday_year;
+    if ((day || month || year.value) && !(day && month)) {
+      errors.push({ field: "birthday", text: "Birthday: choose a day and a month (the year is optional)." });
+    } else if (year.value && year.validity && year.validity.patternMismatch) {
+      errors.push({ field: "birthday", text: "Birthday: enter a year between 1900 and this year." });
     }
     return errors;
   }

@@ -35,6 +35,8 @@ def demo_command(args: argparse.Namespace) -> int:
         return 1
     try:
         echo(f"CRM demo: local stack on {stack.url} (moto at {stack.moto_url})", flush=True)
+        if not args.verbose:
+            echo("The handlers' own logs are hidden; `crm demo --verbose` shows them.", flush=True)
         results = play_all(LocalClient(stack.url), scenes())
         echo(summary(results), flush=True)
         if args.keep:

@@ -2,7 +2,8 @@
 
 A scene is a module with `def play(local: LocalClient) -> None` that tells its story through HTTP
 calls and `local.say(...)`, and raises AssertionError when what it shows did not happen. Its
-docstring's first line is its title.
+docstring's first line is its title. Each scene starts where the previous one left the stack's clock,
+and the demo says where that is; narration is sentences, never JSON or Python reprs.
 """
 
 from __future__ import annotations
@@ -12,14 +13,16 @@ import time
 import traceback
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from types import ModuleType
 
 from infra.local.client import LocalClient
 
 SCENES = Path(__file__).resolve().parent / "scenes"
-# The demo tells its story; handlers' INFO logs and metric lines would drown it (--verbose keeps them).
-QUIET = {"POWERTOOLS_LOG_LEVEL": "WARNING", "POWERTOOLS_METRICS_DISABLED": "true"}
+# The demo tells its story; handlers' JSON log lines and metrics would drown it, even the errors a scene
+# provokes on purpose (a poison message parked in the DLQ). --verbose shows them all.
+QUIET = {"POWERTOOLS_LOG_LEVEL": "CRITICAL", "POWERTOOLS_METRICS_DISABLED": "true"}
 
 
 @dataclass
@@ -55,6 +58,7 @@ def play_all(local: LocalClient, paths: list[Path], out: Callable[[str], None] =
             module = load(path)
             title = ((module.__doc__ or "").strip().splitlines() or [path.stem])[0]
             out(f"\n== {path.stem}: {title}")
+            out(f"  (the stack's clock: {when(local.now())})")
             module.play(local)
         except Exception as exc:  # noqa: BLE001 - every scene is reported, a failure does not stop the demo
             detail = "".join(traceback.format_exception(exc)).rstrip()
@@ -67,6 +71,12 @@ def play_all(local: LocalClient, paths: list[Path], out: Callable[[str], None] =
         out(f"  ✓ done in {seconds:.1f} s")
         results.append(Result(path.stem, title, seconds))
     return results
+
+
+def when(iso: str) -> str:
+    """An ISO 8601 UTC time as a person says it: "Sunday 28 February 2027, 09:30 UTC"."""
+    moment = datetime.fromisoformat(iso.replace("Z", "+00:00"))
+    return f"{moment:%A} {moment.day} {moment:%B %Y, %H:%M} UTC"
 
 
 def summary(results: list[Result]) -> str:

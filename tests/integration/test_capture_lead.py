@@ -400,7 +400,9 @@ def test_unknown_fields_are_kept_within_bounds(post: Any) -> None:
 
     too_many = post({"email": "ana@example.com", **{f"extra{i}": "x" for i in range(21)}})
     assert too_many["statusCode"] == 400
-    assert {"field": "custom", "message": "at most 20 extra fields per post"} in body(too_many)["errors"]
+    assert {"field": "custom", "message": "at most 20 extra fields per post"} in [
+        {"field": e["field"], "message": e["message"]} for e in body(too_many)["errors"]
+    ]
     too_long = post({"email": "ana@example.com", "notes": "x" * 501, "Your City?": "Rome"})
     assert {e["field"] for e in body(too_long)["errors"]} == {"notes", "Your City?"}
 
@@ -449,7 +451,15 @@ def test_invalid_fields_are_all_named_in_a_400(post: Any) -> None:
         ["email", "birthday", "time_zone", "locale", "consent", "country"]
     )
     assert post({"first_name": "Ana"})["statusCode"] == 400
-    assert body(post({"first_name": "Ana"})) == {"errors": [{"field": "email", "message": "is required"}]}
+    assert body(post({"first_name": "Ana"})) == {
+        "errors": [
+            {
+                "field": "email",
+                "message": "is required",
+                "text": "Enter your email address, so that we can answer you.",  # for the visitor
+            }
+        ]
+    }
 
 
 def test_malformed_bodies_are_400(post: Any, handler: Any, lambda_context: Any) -> None:
@@ -520,11 +530,67 @@ def test_plain_form_errors_come_back_as_a_page_naming_them(post: Any) -> None:
     answer = post(form, {**FORM_HEADERS, "referer": "http://127.0.0.1:3000/"})
     assert answer["statusCode"] == 400
     page = answer["body"]
-    assert "<strong>Email</strong> is required" in page
-    assert "<strong>Birthday</strong> must be YYYY-MM-DD" in page
+    assert "<li>Enter your email address, so that we can answer you.</li>" in page
+    assert "<li>Birthday: choose a day and a month (the year is optional).</li>" in page
     assert 'role="alert"' in page and '<html lang="en">' in page
-    assert '<a href="http://127.0.0.1:3000/">Back to the form</a>' in page
+    assert '<a class="back" href="http://127.0.0.1:3000/">&larr; Back to the form</a>' in page
     assert "<script>" not in page
+
+
+def test_a_visitor_reads_the_problems_in_the_forms_language_while_json_still_names_the_field(
+    post: Any,
+) -> None:
+    form = urlencode({"email": "ana(at)example", "locale": "it", "birthday_day": "31", "birthday_month": "2"})
+    page = post(form, {**FORM_HEADERS, "accept-language": "de-DE,de;q=0.9"})["body"]
+    assert (
+        '<html lang="it">' in page and "<h1>Controlla il modulo</h1>" in page
+    )  # the form's, not the browser's
+    assert "<li>Inserisci un indirizzo email come nome@esempio.it.</li>" in page
+    assert "<li>Compleanno: quel giorno non esiste in quel mese.</li>" in page
+    assert "Example Shop" in page  # the site's band, as on every page and email
+
+    answer = post({"email": "ana(at)example"}, {"accept-language": "de-DE,de;q=0.9,en;q=0.5"})
+    (error,) = body(answer)["errors"]
+    assert error["field"] == "email" and error["message"].startswith("is not a valid address")
+    assert error["text"] == "Bitte geben Sie eine E-Mail-Adresse wie name@beispiel.de ein."
+
+
+def test_the_thank_you_page_speaks_the_forms_language_and_links_back(post: Any) -> None:
+    form = urlencode({"email": "ana@example.com", "first_name": "Ana", "locale": "id"})
+    answer = post(form, {**FORM_HEADERS, "referer": "http://127.0.0.1:3000/contact"})
+    assert answer["statusCode"] == 201
+    assert '<html lang="id">' in answer["body"] and "<h1>Terima kasih, Ana!</h1>" in answer["body"]
+    assert (
+        '<a class="back" href="http://127.0.0.1:3000/contact">&larr; Kembali ke situs</a>' in answer["body"]
+    )
+
+
+@pytest.mark.parametrize(
+    ("parts", "stored"),
+    [
+        ({"birthday_day": "17", "birthday_month": "5", "birthday_year": ""}, "--05-17"),
+        ({"birthday_day": "7", "birthday_month": "12", "birthday_year": "1990"}, "1990-12-07"),
+        ({"birthday_day": "29", "birthday_month": "2"}, "--02-29"),
+    ],
+)
+def test_a_birthday_from_day_and_month_selects_needs_no_year(
+    post: Any, parts: dict[str, str], stored: str
+) -> None:
+    answer = post(urlencode({"email": "ana@example.com", **parts}), FORM_HEADERS)
+    assert answer["statusCode"] == 201
+    assert contact("ana@example.com").birthday == stored
+
+
+@pytest.mark.parametrize(
+    "parts",
+    [{"birthday_day": "17"}, {"birthday_month": "5", "birthday_year": "1990"}, {"birthday_year": "1990"}],
+)
+def test_half_a_birthday_is_refused_on_the_birthday_field(post: Any, parts: dict[str, str]) -> None:
+    answer = post({"email": "ana@example.com", **parts})
+    assert answer["statusCode"] == 400
+    assert [(e["field"], e["message"]) for e in body(answer)["errors"]] == [
+        ("birthday", "needs a day and a month (the year is optional)")
+    ]
 
 
 def test_a_refused_lead_logs_only_field_names_we_defined_never_a_posted_key(post: Any, caplog: Any) -> None:

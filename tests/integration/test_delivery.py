@@ -375,7 +375,7 @@ def test_the_ses_request_is_exactly_the_raw_message_from_the_sender_in_the_confi
     mail = parse_sent(stored)
     assert (mail.to, mail.headers["From"], mail.headers["Reply-To"]) == (
         ADDRESS,
-        settings.sender_address,
+        f"{templates.brand()['name']} <{settings.sender_address}>",  # the brand's name: SENDER_NAME is empty
         "help@example.com",
     )
     assert sent.ses_message_id == mail.ses_message_id

@@ -29,7 +29,15 @@ def post(stack: Any, frozen_clock: Any, lambda_context: Any) -> Any:
 def test_a_utf8_local_part_is_refused_with_a_400_naming_the_rule(post: Any, address: str) -> None:
     answer = post({"email": address})
     assert answer["statusCode"] == 400
-    assert json.loads(answer["body"]) == {"errors": [{"field": "email", "message": NON_ASCII_LOCAL_PART}]}
+    assert json.loads(answer["body"]) == {
+        "errors": [
+            {
+                "field": "email",
+                "message": NON_ASCII_LOCAL_PART,
+                "text": "Enter an email address like name@example.com.",
+            }
+        ]
+    }
 
 
 def test_an_international_domain_is_stored_as_punycode_and_is_one_contact_in_both_spellings(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from infra.demo import when
 from infra.local.client import LocalClient
 
 
@@ -22,7 +23,10 @@ def play(local: LocalClient) -> None:
 
     real_now = local.now()
     moved = local.set_clock("2027-02-28T09:30:00Z")
-    local.say(f"The clock said {real_now}; moved to {moved}, every handler now lives on that day.")
+    local.say(
+        f"The clock said {when(real_now)}; moved to {when(moved)}: every handler, and every scene after"
+        " this one, lives from there on."
+    )
     assert moved == "2027-02-28T09:30:00Z", moved
     assert local.now().startswith("2027-02-28T09:3"), "the local clock keeps ticking from where it was set"
 
@@ -32,7 +36,4 @@ def play(local: LocalClient) -> None:
 
     missing = local.get("/no-such-route")
     assert missing.status == 404 and missing.json() == {"message": "Not Found"}, missing.text
-    local.say(
-        "A path the template does not declare answers 404 {'message': 'Not Found'}, as API Gateway does."
-    )
-    local.set_clock(real_now)
+    local.say("A path the template does not declare answers 404 Not Found, as API Gateway does.")

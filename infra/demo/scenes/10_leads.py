@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from infra.commands.contacts import connect, contact_view, format_view
+from infra.commands.contacts import connect, contact_view
 
 if TYPE_CHECKING:
     from infra.local.client import LocalClient
@@ -39,8 +39,19 @@ def play(local: LocalClient) -> None:
     assert view is not None and view["phone"] == "+49301234567", view
     assert [e["enrollment_key"] for e in view["enrollments"]] == ["welcome"], view
     local.say("Stored, phone in E.164, consent recorded, enrolled in the welcome series:")
-    for line in format_view(view).splitlines():
-        local.say("    " + line)
+    touch, (enrollment,) = view["first_touch"], view["enrollments"]
+    campaign = " and ".join(f"{k.removeprefix('utm_')} {v}" for k, v in sorted(touch.get("utm", {}).items()))
+    for label, value in [
+        ("name", f"{view['first_name']} {view['last_name']}"),
+        ("phone", view["phone"]),
+        ("birthday", "17 May (no year given)" if view["birthday"] == "--05-17" else view["birthday"]),
+        ("language", f"{view['locale']}, time zone {view['time_zone']}"),
+        ("consent", f"given on the form {view['consent']['form_id']}"),
+        ("first touch", f"{touch['form_id']}, {campaign}"),
+        ("sequence", f"{enrollment['enrollment_key']}, {enrollment['status']}, first step due now"),
+    ]:
+        local.say(f"    {label:<12} {value}")
+    local.say("(`crm contacts show zoe.muller@example.com` prints all of it.)")
 
     local.say("Later she signs up for the newsletter from a browser without JavaScript (a plain form post).")
     newsletter = {

@@ -45,9 +45,13 @@ def _run_sender(local: LocalClient) -> dict[str, Any]:
     return dict(run.get("result") or {})
 
 
+def _count(n: int, what: str) -> str:
+    return f"{n} {what}" + ("" if n == 1 else "s")
+
+
 def play(local: LocalClient) -> None:
     local.set_clock(MONDAY)
-    local.say("Monday 09:30 in Rome. Giulia and Marco send the contact form (POST /leads).")
+    local.say("Monday 1 March 2027, 09:30 in Rome. Giulia and Marco send the contact form (POST /leads).")
     _new_lead(local, GIULIA, "Giulia")
     _new_lead(local, MARCO, "Marco")
 
@@ -60,11 +64,13 @@ def play(local: LocalClient) -> None:
     local.say(
         f"The five-minute follow-up run sends Giulia her welcome, in Italian: {welcome[0]['subject']!r}"
     )
-    local.say(f"(the run's report: {first.get('outcomes')}: every new lead of the demo gets its welcome).")
+    sent = int((first.get("outcomes") or {}).get("sent", 0))
+    local.say(f"The run sent {_count(sent, 'welcome')}: every new lead of the demo so far gets its own.")
 
-    replays = [_run_sender(local).get("outcomes") for _ in range(2)]
+    replays = [_run_sender(local).get("outcomes") or {} for _ in range(2)]
     assert len(_mail_to(local, GIULIA)) == 1, "a replayed run sends nothing new"
-    local.say(f"The run fires twice more (as EventBridge may): nothing is sent again {replays}.")
+    again = sum(int(r.get("sent", 0)) for r in replays)
+    local.say(f"The run fires twice more (as EventBridge may): {_count(again, 'email')} sent again.")
 
     bounce = {
         "notificationType": "Bounce",
@@ -78,8 +84,11 @@ def play(local: LocalClient) -> None:
         "mail": {"messageId": "demo-message-1", "destination": [MARCO], "timestamp": MONDAY},
     }
     delivered = local.publish("SesFeedbackTopic", bounce).get("deliveries", [])
-    answers = [d.get("result", d) for d in delivered] if isinstance(delivered, list) else delivered
-    local.say(f"Marco's address does not exist: SES publishes a permanent bounce. Suppressed: {answers}.")
+    answers = [d.get("result", d) for d in delivered] if isinstance(delivered, list) else [delivered]
+    suppressed = sum(int(a.get("suppressed", 0)) for a in answers if isinstance(a, dict))
+    assert suppressed == 1, answers
+    local.say("Marco's address does not exist: SES publishes a permanent bounce, and the address is")
+    local.say("suppressed: nothing will be sent to it again.")
 
     local.set_clock("2027-03-03T08:35:00Z")  # the first five-minute run after two days
     _run_sender(local)

@@ -1,10 +1,12 @@
-"""Scene: a complaint email becomes a routed, acknowledged case; the reply lands on the same case."""
+"""A complaint email becomes a routed, acknowledged case; the reply lands on the same case."""
 
 from __future__ import annotations
 
 from email.message import EmailMessage
 from email.utils import make_msgid
 from typing import TYPE_CHECKING, Any
+
+from infra.demo import when
 
 if TYPE_CHECKING:
     from infra.local.client import LocalClient
@@ -61,7 +63,7 @@ def play(local: LocalClient) -> None:
     assert case["status"] == "open" and case["category"] == "delivery", case
     local.say(
         f"Case {case_id}: category {case['category']}, team {case['team']}, priority {case['priority']}, "
-        f"first answer due {case['first_response_due']}."
+        f"first answer due {when(case['first_response_due'])}."
     )
 
     acks = [m for m in local.outbox() if f"[Case #{case_id}]" in str(m.get("subject", ""))]
@@ -82,4 +84,6 @@ def play(local: LocalClient) -> None:
     inbound = [e for e in events if e["kind"] == "inbound"]
     assert len(inbound) == 2, events
     assert len([m for m in local.outbox() if f"[Case #{case_id}]" in str(m.get("subject", ""))]) == 1
-    local.say(f"Her reply landed on case {case_id} (no second acknowledgement): {inbound[-1]['text']!r}")
+    local.say(f"Her reply landed on case {case_id}, with no second acknowledgement:")
+    for line in str(inbound[-1]["text"]).splitlines():
+        local.say(f"    > {line}")

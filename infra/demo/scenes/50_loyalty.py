@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from crm_core.models.contacts import contact_id_for
+from infra.demo import when
 from infra.local.client import LocalClient
 
 EMAIL = "giulia.loyal@example.com"
@@ -17,26 +17,28 @@ def order_event(**fields: Any) -> dict[str, Any]:
 
 
 def play(local: LocalClient) -> None:
-    earlier = local.now()
-    local.set_clock("2026-11-23T10:00:00Z")
+    moved = local.set_clock("2026-11-23T10:00:00Z")
+    local.say(f"A story of its own: the clock goes to {when(moved)}, when a shop's first order arrives.")
     base = f"/contacts/{contact_id_for(EMAIL)}/loyalty"
     earn(local, base)
     spend(local, base)
     expire(local, base)
-    local.set_clock(earlier)
 
 
 def earn(local: LocalClient, base: str) -> None:
     purchase = order_event(event_id="evt-9001", type="purchase", order_id="G-9001", amount="620.00")
-    local.say("The shop posts a purchase of EUR 620.00 on OrdersQueue, for an address the CRM never saw:")
-    local.say("    " + json.dumps(purchase))
+    local.say("The shop posts a purchase on OrdersQueue, for an address the CRM never saw:")
+    order, event = purchase["order_id"], purchase["event_id"]
+    local.say(f"    order {order}, EUR {purchase['amount']}, by {purchase['email']} (event {event})")
     delivered = local.send_to_queue(ORDERS, purchase)
     assert delivered["succeeded"] and not delivered["dead_lettered"], delivered
 
     account = local.get(base).json()
+    expiry = account["next_expiry"]
     local.say(
         f"UpdateLoyaltyFunction earned {account['balance']} points (620 at 1 point per euro, rounded down,"
-        f" + 100 first-purchase bonus); tier {account['tier']}, next expiry {account['next_expiry']}."
+        f" + 100 first-purchase bonus); tier {account['tier']}; {expiry['points']} points expire on"
+        f" {expiry['on']}."
     )
     assert (account["balance"], account["tier"]) == (720, "silver"), account
 
@@ -57,10 +59,13 @@ def spend(local: LocalClient, base: str) -> None:
     spent = local.post(f"{base}/redemptions", json={"points": 200}, headers=headers)
     retried = local.post(f"{base}/redemptions", json={"points": 200}, headers=headers)
     assert spent.status == retried.status == 201 and retried.json() == spent.json(), retried.text
-    local.say(f"Checkout redeems 200 points twice with one Idempotency-Key: 201, 201, {spent.json()}.")
+    local.say(
+        f"Checkout redeems 200 points twice with one Idempotency-Key: 201 both times, one redemption,"
+        f" balance {spent.json()['balance']}."
+    )
     short = local.post(f"{base}/redemptions", json={"points": 5000}, headers={"Idempotency-Key": "big"})
     assert short.status == 409, short.text
-    local.say(f"Redeeming 5000 is refused: {short.status} {short.json()['errors'][0]['message']}.")
+    local.say(f"Redeeming 5000 is refused with {short.status}: {short.json()['errors'][0]['message']}.")
 
     refund = order_event(
         event_id="evt-9002", type="refund", order_id="G-9001", refund_id="R-1", amount="124.00"
@@ -78,7 +83,7 @@ def spend(local: LocalClient, base: str) -> None:
     )
 
     history = local.get(f"{base}/history", params={"limit": 10}).json()["entries"]
-    local.say("The ledger, newest first: " + ", ".join(f"{e['id']} {e['points']:+d}" for e in history))
+    local.say("The ledger, newest first: " + ", ".join(f"{e['id']} {e['points']:+d}" for e in history) + ".")
     assert [e["kind"] for e in history] == ["refund", "redeem", "purchase"], history
 
 

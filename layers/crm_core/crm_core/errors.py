@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 
@@ -15,10 +16,14 @@ class ConfigurationError(CrmError):
 
 @dataclass(frozen=True, slots=True)
 class FieldError:
-    """One problem with one input field, as the API reports it."""
+    """One problem with one input field, as the API reports it.
+
+    `code` names the kind of problem ("required", "too_long" ...) for wording it for a person
+    (crm_core.leads.visitor); it is not part of the API's answer nor of equality."""
 
     field: str
     message: str
+    code: str = dataclasses.field(default="", compare=False)  # `field` is the attribute above
 
 
 class ValidationFailed(CrmError):

@@ -32,6 +32,7 @@ class Settings:
     enrollments_table: str = _env("ENROLLMENTS_TABLE")
     # Messaging
     sender_address: str = _env("SENDER_ADDRESS")
+    sender_name: str = _env("SENDER_NAME", "")  # the display name in From; empty: the brand's name
     configuration_set: str = _env("SES_CONFIGURATION_SET", "")
     public_base_url: str = _env("PUBLIC_BASE_URL", "http://127.0.0.1:3000")
     claim_grace_seconds: int = _env("CLAIM_GRACE_SECONDS", "900")

@@ -222,16 +222,20 @@ def _campaign(problems: _Problems, name: str, data: object) -> Campaign | None:
     )
 
 
+def _brand(problems: _Problems, brand: object) -> dict[str, str]:
+    if not isinstance(brand, Mapping) or not all(isinstance(v, str) for v in brand.values()):
+        problems.add("brand", "must map names (name, website) to text")
+        return {}
+    return {str(k): str(v) for k, v in brand.items()}
+
+
 def parse(data: object, source: str = "campaigns.yaml") -> Catalog:
     """A checked catalog from the file's parsed content; raises ConfigurationError listing every problem."""
     problems = _Problems()
     if not isinstance(data, Mapping) or not isinstance(data.get("campaigns"), Mapping):
         raise ConfigurationError(f"{source}: must be a mapping with a 'campaigns' mapping")
     problems.unknown_keys("(top)", data, _TOP_KEYS)
-    brand = data.get("brand", {})
-    if not isinstance(brand, Mapping) or not all(isinstance(v, str) for v in brand.values()):
-        problems.add("brand", "must map names (name, website) to text")
-        brand = {}
+    brand = _brand(problems, data.get("brand", {}))
     recheck = problems.duration("recheck_paused_after", data.get("recheck_paused_after"), timedelta(days=1))
     campaigns = {
         str(name): c for name, raw in data["campaigns"].items() if (c := _campaign(problems, str(name), raw))
@@ -243,21 +247,35 @@ def parse(data: object, source: str = "campaigns.yaml") -> Catalog:
         raise ConfigurationError(
             f"{source} has {len(problems.items)} problem(s):\n  " + "\n  ".join(problems.items)
         )
-    return Catalog(
-        campaigns=campaigns, brand={str(k): str(v) for k, v in brand.items()}, recheck_paused_after=recheck
-    )
+    return Catalog(campaigns=campaigns, brand=brand, recheck_paused_after=recheck)
+
+
+def _read(path: Path) -> object:
+    import yaml  # noqa: PLC0415 - only the functions that send messages pay for it
+
+    try:
+        with path.open(encoding="utf-8") as stream:  # a stream, so errors name the file and line
+            return yaml.safe_load(stream)
+    except yaml.YAMLError as exc:
+        raise ConfigurationError(f"{path.name} is not valid YAML: {exc}") from None
 
 
 def load_file(path: Path) -> Catalog:
     """Read and check a campaigns file; raises ConfigurationError for a YAML error or any problem."""
-    import yaml  # noqa: PLC0415 - only the functions that send follow-ups pay for it
+    return parse(_read(path), path.name)
 
-    try:
-        with path.open(encoding="utf-8") as stream:  # a stream, so errors name the file and line
-            data = yaml.safe_load(stream)
-    except yaml.YAMLError as exc:
-        raise ConfigurationError(f"{path.name} is not valid YAML: {exc}") from None
-    return parse(data, path.name)
+
+@cache
+def brand() -> dict[str, str]:
+    """The shipped `brand:` (name, website) alone: every message shows it, campaign or not.
+
+    Raises ConfigurationError when the file or its `brand:` is malformed."""
+    data = _read(CAMPAIGNS_FILE)
+    problems = _Problems()
+    found = _brand(problems, data.get("brand", {}) if isinstance(data, Mapping) else {})
+    if problems.items:
+        raise ConfigurationError(f"{CAMPAIGNS_FILE.name}: " + "; ".join(problems.items))
+    return found
 
 
 @cache

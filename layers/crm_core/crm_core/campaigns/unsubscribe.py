@@ -13,7 +13,6 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cache
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
 
 from pynamodb.exceptions import DoesNotExist
 
@@ -21,15 +20,13 @@ from crm_core import clock
 from crm_core.campaigns import definitions
 from crm_core.campaigns.lifecycle import stop_marketing
 from crm_core.errors import InvalidToken
+from crm_core.http import page
 from crm_core.messaging import suppressions, tokens
 from crm_core.messaging.delivery import UNSUBSCRIBE_PURPOSE
 from crm_core.messaging.templates import locale_chain
 from crm_core.models import Contact
 from crm_core.observability import count, get_logger
 from crm_core.settings import get_settings
-
-if TYPE_CHECKING:
-    from jinja2 import Environment
 
 PAGES_DIR = Path(__file__).parent / "pages"
 HEADERS = {
@@ -58,13 +55,6 @@ def _strings() -> dict[str, dict[str, str]]:
     with (PAGES_DIR / "strings.yaml").open(encoding="utf-8") as stream:
         data: dict[str, dict[str, str]] = yaml.safe_load(stream)
     return data
-
-
-@cache
-def _environment() -> Environment:
-    from jinja2 import Environment, FileSystemLoader, StrictUndefined  # noqa: PLC0415
-
-    return Environment(loader=FileSystemLoader(PAGES_DIR), autoescape=True, undefined=StrictUndefined)
 
 
 def browser_locales(accept_language: str | None) -> list[str]:
@@ -106,17 +96,11 @@ def render_page(
 ) -> Page:
     """A page of this family (unsubscribe, consent confirmation): `{brand}` and `{support}` are filled in
     the paragraphs; a `button` posts back to the same path with the token."""
-    fill = {"brand": definitions.load().brand.get("name", ""), "support": get_settings().support_address}
-    context: dict[str, Any] = {
-        "locale": locale,
-        "brand": fill["brand"],
-        "title": title,
-        "paragraphs": [p.format(**fill) for p in paragraphs],
-        "button": button,
-        "note": note,
-        "token": token,
-    }
-    return Page(status, _environment().get_template("page.html.j2").render(context))
+    fill = {"brand": definitions.brand().get("name", ""), "support": get_settings().support_address}
+    html = page.render(
+        locale, title, [p.format(**fill) for p in paragraphs], button=button, note=note, token=token
+    )
+    return Page(status, html)
 
 
 def strings(locale: str) -> dict[str, str]:

@@ -102,6 +102,10 @@ FIELDS: tuple[Field, ...] = (
         ("birthdate",),
         example="--05-17",
     ),
+    # A form's date control: day and month selects and an optional year, read as one birthday.
+    Field("birthday_day", "Birthday", 2, "Day of the birthday (1-31), with birthday_month."),
+    Field("birthday_month", "Birthday", 2, "Month of the birthday (1-12), with birthday_day."),
+    Field("birthday_year", "Birthday", 4, "Year of birth (optional), with birthday_day and birthday_month."),
     Field("locale", "Language", 35, "Language tag: en, it, de, id, de-AT ...", ("language", "lang")),
     Field(
         "time_zone",

@@ -105,7 +105,7 @@ def read_submission(
     errors: list[FieldError] = []
     lead = _lead(known, custom_raw, now=now, referer=referer, errors=errors)
     if errors or lead is None:
-        raise ValidationFailed(errors or [FieldError("email", "is required")])
+        raise ValidationFailed(errors or [FieldError("email", "is required", "required")])
     if idempotency_key and idempotency_key.strip():
         digest = hashlib.sha256(_idempotency_key(idempotency_key).encode("ascii")).digest()[:15]
         submission_id = "k" + base64.b32encode(digest).decode("ascii").lower()
@@ -161,13 +161,13 @@ def _lead(
         if f.kind == "boolean" or value is None:
             continue
         if isinstance(value, bool):
-            errors.append(FieldError(f.name, "must be text"))
+            errors.append(FieldError(f.name, "must be text", "not_text"))
             continue
         cleaned = _text_of(value)
         if cleaned is not None and len(cleaned) > f.max_length:
-            errors.append(FieldError(f.name, f"must be at most {f.max_length} characters"))
+            errors.append(FieldError(f.name, f"must be at most {f.max_length} characters", "too_long"))
         elif cleaned is not None and (_CONTROL if f.name == "message" else _CONTROL_LINE).search(cleaned):
-            errors.append(FieldError(f.name, "contains control characters"))
+            errors.append(FieldError(f.name, "contains control characters", "control_chars"))
         else:
             text[f.name] = cleaned
     email = _email(text.get("email"), errors)
@@ -185,7 +185,7 @@ def _lead(
         phone_raw=phone_raw,
         company=text.get("company"),
         message=text.get("message"),
-        birthday=_birthday(text.get("birthday"), now, errors),
+        birthday=_birthday(text.get("birthday") or _birthday_parts(known, errors), now, errors),
         locale=locale,
         time_zone=_time_zone(text.get("time_zone"), errors),
         consent=_consent(known.get("consent"), errors),
@@ -201,12 +201,12 @@ def _lead(
 
 def _email(value: str | None, errors: list[FieldError]) -> str | None:
     if not value:
-        errors.append(FieldError("email", "is required"))
+        errors.append(FieldError("email", "is required", "required"))
         return None
     try:
         return deliverable_address(value)
     except ValidationFailed as exc:
-        errors.extend(exc.errors)
+        errors.extend(FieldError(e.field, e.message, "email") for e in exc.errors)
         return None
 
 
@@ -217,7 +217,7 @@ def _country(value: str | None, errors: list[FieldError]) -> str | None:
 
     code = value.upper()
     if code not in phonenumbers.SUPPORTED_REGIONS:
-        errors.append(FieldError("country", "must be a two-letter country code such as IT or ID"))
+        errors.append(FieldError("country", "must be a two-letter country code such as IT or ID", "country"))
         return None
     return code
 
@@ -226,7 +226,7 @@ def _locale(value: str | None, errors: list[FieldError]) -> str | None:
     if not value:
         return None
     if not _LOCALE.match(value):
-        errors.append(FieldError("locale", "must be a language tag such as en, it, de-AT or id"))
+        errors.append(FieldError("locale", "must be a language tag such as en, it, de-AT or id", "locale"))
         return None
     parts = value.replace("_", "-").split("-")
     out = [parts[0].lower()]
@@ -261,22 +261,35 @@ def _birthday(value: str | None, now: datetime, errors: list[FieldError]) -> str
     if not value:
         return None
     match = _BIRTHDAY.match(value)
-    problem = "must be YYYY-MM-DD, or --MM-DD without the year"
+    problem, code = "must be YYYY-MM-DD, or --MM-DD without the year", "date_format"
     if match:
         year, month, day = match.groups()
         try:
             born = date(int(year or 2000), int(month), int(day))  # 2000 is a leap year: --02-29 is fine
         except ValueError:
-            problem = "is not a real date"
+            problem, code = "is not a real date", "date_unreal"
         else:
             if year is None:
                 return f"--{month}-{day}"
             if born > now.date() or born.year < 1900:
-                problem = "must be a date between 1900 and today"
+                problem, code = "must be a date between 1900 and today", "date_range"
             else:
                 return born.isoformat()
-    errors.append(FieldError("birthday", problem))
+    errors.append(FieldError("birthday", problem, code))
     return None
+
+
+def _birthday_parts(known: dict[str, Value], errors: list[FieldError]) -> str | None:
+    """A form's day, month and optional year selects as one birthday value ("--MM-DD" or "YYYY-MM-DD").
+
+    None when none is given; a day without a month (or the reverse) is a birthday error."""
+    day, month, year = (_text_of(known.get(f"birthday_{part}")) for part in ("day", "month", "year"))
+    if not (day or month or year):
+        return None
+    if not (day and month and day.isdigit() and month.isdigit()) or (year and not year.isdigit()):
+        errors.append(FieldError("birthday", "needs a day and a month (the year is optional)", "date_format"))
+        return None
+    return f"{year or '-'}-{int(month):02d}-{int(day):02d}"
 
 
 def _time_zone(value: str | None, errors: list[FieldError]) -> str | None:
@@ -287,7 +300,7 @@ def _time_zone(value: str | None, errors: list[FieldError]) -> str | None:
     try:
         ZoneInfo(value)
     except (KeyError, ValueError, OSError):  # not found (a KeyError), a bad key, or a folder like "Europe"
-        errors.append(FieldError("time_zone", "must be an IANA time zone such as Europe/Rome"))
+        errors.append(FieldError("time_zone", "must be an IANA time zone such as Europe/Rome", "time_zone"))
         return None
     return value
 
@@ -302,7 +315,7 @@ def _consent(value: Value, errors: list[FieldError]) -> bool | None:
         return True
     if word in _FALSE:
         return False
-    errors.append(FieldError("consent", "must be true or false"))
+    errors.append(FieldError("consent", "must be true or false", "boolean"))
     return None
 
 

@@ -10,15 +10,16 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from html import escape
 from typing import Any
 from urllib.parse import urlsplit
 
 from crm_core import clock
 from crm_core.errors import CrmError, FieldError, ValidationFailed
+from crm_core.http import page
 from crm_core.http.errors import problem
 from crm_core.http.redirects import safe_redirect
-from crm_core.leads.fields import BY_NAME, MAX_BODY_BYTES, json_schema, label
+from crm_core.leads import visitor
+from crm_core.leads.fields import BY_NAME, MAX_BODY_BYTES, canonical, json_schema
 from crm_core.leads.merge import Outcome
 from crm_core.leads.parsing import (
     ACCEPTED_TYPES,
@@ -29,6 +30,7 @@ from crm_core.leads.parsing import (
 )
 from crm_core.leads.service import capture
 from crm_core.leads.validation import Submission, read_submission
+from crm_core.messaging.templates import brand
 from crm_core.models.contacts import contact_id_for
 from crm_core.observability import count, get_logger
 from crm_core.settings import get_settings
@@ -112,10 +114,36 @@ def error_answer(exc: CrmError, request: Request) -> Answer:
     # Only names we defined reach the log: a posted key is data (it could be an address or a phone).
     fields = sorted({e.field if e.field in LOGGABLE_FIELDS else "(custom)" for e in errors})
     get_logger().info("lead refused", extra={"status": status, "fields": fields})
+    locale = visitor.page_locale(_posted_locale(request), request.header("accept-language"))
     if _wants_html(request):
-        return _page(status, _error_page(status, errors, _back_link(request)), headers)
-    body = {"errors": [{"field": e.field, "message": e.message} for e in errors]}
+        return _page(status, _error_page(status, errors, _back_link(request), locale), headers)
+    # `field` and `message` for programs; `text` for the person who filled in the form, in its language
+    body = {
+        "errors": [
+            {"field": e.field, "message": e.message, "text": _visitor_text(status, e, locale)} for e in errors
+        ]
+    }
     return Answer(status, json.dumps(body, ensure_ascii=False), headers={**_NO_STORE, **headers})
+
+
+def _posted_locale(request: Request) -> str | None:
+    """The language the refused post asked for (its `locale`/`lang` field), if it can be read at all."""
+    try:
+        posted = parse_fields(
+            read_body(request.body, is_base64=request.is_base64), request.header("content-type")
+        )
+    except CrmError:
+        return None
+    for key, value in posted.items():
+        if canonical(key) == "locale" and isinstance(value, str) and value.strip():
+            return value.strip()[:35]
+    return None
+
+
+def _visitor_text(status: int, error: FieldError, locale: str) -> str:
+    """The problem as a visitor reads it: the field's own wording, or the whole post's (413, 415, 503)."""
+    whole = {413: "too_large", 415: "unreadable"}.get(status) or ("busy" if status >= 500 else None)
+    return str(visitor.words(locale)[whole]) if whole else visitor.text(error, locale)
 
 
 def _classify(exc: CrmError) -> tuple[int, list[FieldError], dict[str, str]]:
@@ -150,7 +178,9 @@ def _success(request: Request, submission: Submission, contact_id: str, outcome:
     if target:
         return Answer(303, "", "text/plain", {**_NO_STORE, "Location": target})
     name = submission.lead.first_name if submission.lead else None
-    return _page(status, _thank_you_page(name, _back_link(request)))
+    posted_locale = submission.lead.locale if submission.lead else None
+    locale = visitor.page_locale(posted_locale, request.header("accept-language"))
+    return _page(status, _thank_you_page(name, _back_link(request), locale))
 
 
 def _thank_you_target(request: Request, posted: str | None) -> str | None:
@@ -169,49 +199,26 @@ def _page(status: int, html: str, headers: Mapping[str, str] | None = None) -> A
     return Answer(status, html, "text/html; charset=utf-8", {**_PAGE_HEADERS, **(headers or {})})
 
 
-_STYLE = (
-    "body{font:1.05rem/1.5 system-ui,sans-serif;max-width:36rem;margin:3rem auto;padding:0 1rem;"
-    "color:#1b1b1b}"
-    "h1{font-size:1.5rem}a{color:#0b57d0}li{margin:.25rem 0}"
-)
+def _thank_you_page(first_name: str | None, back: str | None, locale: str) -> str:
+    said = visitor.words(locale)
+    title = str(said["thanks_named"]).format(name=first_name) if first_name else str(said["thanks_title"])
+    home = back or brand().get("website")
+    return page.render(locale, title, [str(said["thanks_body"])], link=_link(home, str(said["back_to_site"])))
 
 
-def _layout(title: str, content: str) -> str:
-    return (
-        '<!doctype html><html lang="en"><head><meta charset="utf-8">'
-        '<meta name="viewport" content="width=device-width, initial-scale=1">'
-        f"<title>{escape(title)}</title><style>{_STYLE}</style></head>"
-        f"<body><main>{content}</main></body></html>"
-    )
+def _error_page(status: int, errors: list[FieldError], back: str | None, locale: str) -> str:
+    said = visitor.words(locale)
+    title = str(said.get(f"title_{status}") or said["title_other"])
+    items = list(dict.fromkeys(_visitor_text(status, e, locale) for e in errors))  # one line per problem
+    if back:
+        return page.render(locale, title, items=items, alert=True, link=(back, str(said["back_to_form"])))
+    # An untrusted or missing Referer: the browser's Back button keeps what was typed; the site is a link
+    link = _link(brand().get("website"), str(said["back_to_site"]))
+    return page.render(locale, title, items=items, alert=True, note=str(said["back_hint"]), link=link)
 
 
-def _thank_you_page(first_name: str | None, back: str | None) -> str:
-    greeting = f"Thank you, {escape(first_name)}!" if first_name else "Thank you!"
-    link = f'<p><a href="{escape(back)}">Back to the site</a></p>' if back else ""
-    return _layout("Thank you", f"<h1>{greeting}</h1><p>We have your details and will be in touch.</p>{link}")
-
-
-def _error_page(status: int, errors: list[FieldError], back: str | None) -> str:
-    title = {
-        400: "Please check the form",
-        413: "The form is too large",
-        415: "The form could not be read",
-    }.get(status, "Please try again")
-    items = "".join(
-        f"<li><strong>{escape(label(e.field))}</strong> {escape(e.message)}</li>"
-        if e.field and e.field != "body"
-        else f"<li>{escape(e.message)}</li>"
-        for e in errors
-    )
-    back_link = (
-        f'<a href="{escape(back)}">Back to the form</a>'
-        if back
-        else "Use your browser's Back button: what you typed is still there."
-    )
-    return _layout(
-        title,
-        f'<h1>{escape(title)}</h1><div role="alert"><ul>{items}</ul></div><p>{back_link}</p>',
-    )
+def _link(href: str | None, text: str) -> tuple[str, str] | None:
+    return (href, text) if href else None
 
 
 def _json_content(schema: dict[str, Any]) -> dict[str, Any]:
@@ -227,7 +234,15 @@ _ERRORS_SCHEMA = {
             "items": {
                 "type": "object",
                 "required": ["field", "message"],
-                "properties": {"field": {"type": "string"}, "message": {"type": "string"}},
+                "properties": {
+                    "field": {"type": "string"},
+                    "message": {"type": "string"},
+                    "text": {
+                        "type": "string",
+                        "description": "The problem worded for the person who filled in the form, in the "
+                        "form's language (its `locale` field, else Accept-Language).",
+                    },
+                },
             },
         }
     },

@@ -11,7 +11,7 @@ from typing import Any
 from botocore.exceptions import ConnectionClosedError, ReadTimeoutError
 
 from crm_core import aws, clock
-from crm_core.messaging import ledger, mime, quiet_hours, suppressions, tokens
+from crm_core.messaging import ledger, mime, quiet_hours, suppressions, templates, tokens
 from crm_core.messaging.headers import HeaderError, ascii_address
 from crm_core.messaging.templates import render
 from crm_core.models.messages import SentMessage
@@ -69,6 +69,11 @@ def unsubscribe_url(contact_id: str, kind: str) -> str:
     """The signed link that unsubscribes a contact from marketing (GET confirms, POST acts)."""
     token = tokens.sign({"c": contact_id, "k": kind}, UNSUBSCRIBE_PURPOSE)
     return f"{get_settings().public_base_url.rstrip('/')}/unsubscribe?token={token}"
+
+
+def sender_name() -> str:
+    """The display name of `From`: SENDER_NAME, else the brand's name (campaigns.yaml)."""
+    return get_settings().sender_name or templates.brand().get("name", "")
 
 
 def _marketing_extras(message: Outgoing) -> tuple[dict[str, Any], dict[str, str]]:
@@ -184,6 +189,7 @@ def _request(
     to = ascii_address(message.to)
     raw = mime.build(
         sender=settings.sender_address,
+        sender_name=sender_name(),
         to=to,
         subject=subject,
         text=text,

@@ -38,10 +38,12 @@ def build(
     reply_to: str | None = None,
     headers: Mapping[str, str] | None = None,
     auto_submitted: str | None = None,
+    sender_name: str | None = None,
 ) -> bytes:
     """The RFC 5322 bytes of a multipart/alternative message.
 
     `auto_submitted` ("auto-generated" / "auto-replied") is written as RFC 3834's Auto-Submitted.
+    `sender_name`, when given, is the display name of `From` (else the name in `sender`, if any).
     Raises UnsendableAddress when SES cannot send to an address, HeaderError for a custom header
     name that is invalid or one the builder writes itself.
     """
@@ -50,7 +52,7 @@ def build(
     if auto_submitted:
         custom["Auto-Submitted"] = auto_submitted
     lines = header_builder.build_headers(
-        sender=(name or None, address or sender),
+        sender=(sender_name or name or None, address or sender),
         to=to,
         subject=subject,
         reply_to=reply_to,
