@@ -67,6 +67,8 @@ class Settings:
     occasion_send_hour: int = _env("OCCASION_SEND_HOUR", "9")  # local hour from which greetings go out
     leap_day_policy: str = _env("LEAP_DAY_POLICY", "feb28")  # 29 Feb occasions in other years: feb28 | mar1
     birthday_bonus_enabled: bool = _env("BIRTHDAY_BONUS_ENABLED", "true")
+    # Account owners, tasks, notes and the owners' morning digest
+    owners_table: str = _env("OWNERS_TABLE")
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str]) -> Settings:
