@@ -9,34 +9,34 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from crm_core.contacts import view
-from crm_core.contacts.api import created, resolver
+from crm_core.contacts.api import body, created, query, resolver
 from crm_core.observability import get_logger, get_metrics
 from crm_core.owners import service
 
 app, logger, metrics = resolver(), get_logger(), get_metrics()
-query = lambda: dict(app.current_event.query_string_parameters or {})  # noqa: E731
-body = lambda: dict(app.current_event.json_body)  # noqa: E731 - no body, or not a JSON object: 400
 
 
 @app.get("/contacts/<contact_id>")
 @app.get("/contacts")  # ?email=
 def show(contact_id: str | None = None) -> dict[str, Any]:
-    return view.contact_360(contact_id or view.find_by_email(query().get("email", "")), query())
+    return view.contact_360(contact_id or view.find_by_email(query(app).get("email", "")), query(app))
 
 
 @app.put("/contacts/<contact_id>/owner")
 def set_owner(contact_id: str) -> dict[str, Any]:
-    return service.set_owner(contact_id, body().get("owner"), by=body().get("by"))
+    return service.set_owner(contact_id, body(app).get("owner"), by=body(app).get("by"))
 
 
 @app.post("/contacts/<contact_id>/tasks")
 def create_task(contact_id: str) -> Response[str]:
-    return created(service.create_task(contact_id, body(), app.current_event.headers.get("idempotency-key")))
+    return created(
+        service.create_task(contact_id, body(app), app.current_event.headers.get("idempotency-key"))
+    )
 
 
 @app.get("/contacts/<contact_id>/tasks")
 def list_tasks(contact_id: str) -> dict[str, Any]:
-    return service.list_tasks(contact_id, query().get("status") or None)
+    return service.list_tasks(contact_id, query(app).get("status") or None)
 
 
 @app.post("/contacts/<contact_id>/tasks/<task_id>/complete")
@@ -46,12 +46,12 @@ def complete_task(contact_id: str, task_id: str) -> dict[str, Any]:
 
 @app.post("/contacts/<contact_id>/tasks/<task_id>/snooze")
 def snooze_task(contact_id: str, task_id: str) -> dict[str, Any]:
-    return service.snooze_task(contact_id, task_id, body().get("until"))
+    return service.snooze_task(contact_id, task_id, body(app).get("until"))
 
 
 @app.post("/contacts/<contact_id>/notes")
 def add_note(contact_id: str) -> Response[str]:
-    return created(service.add_note(contact_id, body(), app.current_event.headers.get("idempotency-key")))
+    return created(service.add_note(contact_id, body(app), app.current_event.headers.get("idempotency-key")))
 
 
 @metrics.log_metrics

@@ -43,3 +43,13 @@ def resolver() -> APIGatewayHttpResolver:
     app = APIGatewayHttpResolver()
     answer_errors(app)
     return app
+
+
+def query(app: APIGatewayHttpResolver) -> dict[str, str]:
+    """The current request's query parameters."""
+    return dict(app.current_event.query_string_parameters or {})
+
+
+def body(app: APIGatewayHttpResolver) -> dict[str, Any]:
+    """The current request's JSON object; ValueError/TypeError (so 400 on `body`) when it is not one."""
+    return dict(app.current_event.json_body)

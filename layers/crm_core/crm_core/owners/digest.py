@@ -131,11 +131,11 @@ def build(staff: Staff, today: date) -> Digest:
                         }
                     )
     for task in Task.open_tasks.query(staff.id, Task.due <= today.isoformat()):
-        contact = contacts.get(task.contact_id)
+        customer = contacts.get(task.contact_id)
         digest.tasks.append(
             {
                 "task_id": task.task_id,
-                "contact": _name(contact) if contact else task.contact_id,
+                "contact": _name(customer) if customer else task.contact_id,
                 "note": task.note,
                 "due": task.due,
                 "overdue": task.due < today.isoformat(),
