@@ -391,3 +391,34 @@ def test_the_morning_digest_goes_once_in_the_owners_language_and_not_when_there_
     assert "Birthday tomorrow" in text  # the vip-birthday rule made a task, due today
     tasks = [t.created_by for t in Task.query(f"contact#{contact_id}", Task.sk.startswith("task#"))]
     assert sorted(tasks) == ["api", "rule:vip-birthday"]
+
+
+def test_the_360_shows_the_consent_history_grant_unsubscribe_and_renewed_request(
+    stack, frozen_clock, lambda_context
+) -> None:
+    from urllib.parse import urlsplit
+
+    from crm_core.messaging.delivery import unsubscribe_url
+
+    contact_id = lead(lambda_context, "hanna@example.de")
+    link = urlsplit(unsubscribe_url(contact_id, "welcome.hello"))
+    event = http_event(
+        "POST", link.path, query=link.query, headers={"content-type": "application/x-www-form-urlencoded"}
+    )
+    frozen_clock.advance(timedelta(hours=1))
+    load_handler("unsubscribe").lambda_handler(event, lambda_context)
+    load_handler("unsubscribe").lambda_handler(event, lambda_context)  # one-click sent twice
+    frozen_clock.advance(timedelta(hours=1))
+    lead(
+        lambda_context, "hanna@example.de", form_id="newsletter"
+    )  # consent again after an opt-out: confirm first
+
+    _, view, _ = api("GET", f"/contacts/{contact_id}", lambda_context, route="GET /contacts/{contact_id}")
+
+    history = [(e["event"], e["at"], e.get("source")) for e in view["consent"]["history"]]
+    assert history == [
+        ("granted", "2026-11-23T10:00:00Z", "form"),
+        ("unsubscribed", "2026-11-23T11:00:00Z", "link"),
+        ("confirmation-requested", "2026-11-23T12:00:00Z", "form"),
+    ]
+    assert view["consent"]["marketing_opt_out"] is True and view["suppression"]["reason"] == "unsubscribed"

@@ -101,9 +101,17 @@ def decode_cursor(text: str | None, field: str, contact_id: str) -> dict[str, An
     return key
 
 
-def _query(**params: Any) -> tuple[list[dict[str, Any]], str | None]:
+def _query(cursor_field: str = "", **params: Any) -> tuple[list[dict[str, Any]], str | None]:
+    """One Query; a start key DynamoDB refuses is the caller's bad cursor (400 naming it), not a 500."""
+    from botocore.exceptions import ClientError  # noqa: PLC0415
+
     params = {k: v for k, v in params.items() if v is not None}
-    answer = aws.dynamodb().query(**params)
+    try:
+        answer = aws.dynamodb().query(**params)
+    except ClientError as exc:
+        if "ExclusiveStartKey" in params and aws.error_code(exc) == "ValidationException":
+            raise ValidationFailed([FieldError(cursor_field, "is not a cursor of this part")]) from None
+        raise
     return [_item(i) for i in answer.get("Items", [])], encode_cursor(answer.get("LastEvaluatedKey"))
 
 
@@ -153,6 +161,7 @@ def contact_360(contact_id: str, cursors: Mapping[str, str | None] | None = None
         ScanIndexForward=False,
         Limit=MESSAGES_PAGE,
         ExclusiveStartKey=starts["messages"],
+        cursor_field="messages_cursor",
     )
     cases, cases_next = _query(
         TableName=settings.cases_table,
@@ -162,6 +171,7 @@ def contact_360(contact_id: str, cursors: Mapping[str, str | None] | None = None
         ScanIndexForward=False,
         Limit=CASES_PAGE,
         ExclusiveStartKey=starts["cases"],
+        cursor_field="cases_cursor",
     )
     entries, ledger_next = _query(
         TableName=settings.loyalty_table,
@@ -171,6 +181,7 @@ def contact_360(contact_id: str, cursors: Mapping[str, str | None] | None = None
         ScanIndexForward=False,
         Limit=LEDGER_PAGE,
         ExclusiveStartKey=starts["ledger"],
+        cursor_field="ledger_cursor",
     )
     own, _ = _query(
         TableName=settings.owners_table,
@@ -235,23 +246,19 @@ def _timeline(
 
 
 def _consent(contact: Mapping[str, Any], suppression: Mapping[str, Any]) -> dict[str, Any]:
-    """The current decision with its evidence; `history` lists every decision the stores still hold
-    (the latest decision, a pending request, the unsubscribe or bounce that suppressed the address)."""
-    history = []
-    if contact.get("consent"):
+    """The current decision with its evidence, and its history: every decision recorded on the contact
+    (crm_core.contacts.history), and the bounce or complaint that suppressed the address."""
+    events = [dict(e) for e in contact.get("consent_log") or []]
+    if not events and contact.get("consent"):  # a contact from before the history was kept
         decision = dict(contact["consent"])
-        history.append({"event": "granted" if decision.get("granted") else "refused", **decision})
-    if contact.get("consent_pending"):
-        history.append({"event": "confirmation-requested", **dict(contact["consent_pending"])})
-    if suppression and suppression.get("scope") != "none":
-        history.append(
-            {"event": str(suppression.get("reason")), "at": suppression.get("at"), "source": "suppression"}
-        )
+        events.append({"event": "granted" if decision.get("granted") else "refused", **decision})
+    if suppression and suppression.get("scope") == "all":
+        events.append({"event": str(suppression.get("reason")), "at": suppression.get("at"), "source": "ses"})
     return {
         "current": contact.get("consent"),
         "pending": contact.get("consent_pending"),
         "marketing_opt_out": bool(contact.get("marketing_opt_out")),
-        "history": sorted(history, key=lambda e: str(e.get("at") or "")),
+        "history": sorted(events, key=lambda e: str(e.get("at") or "")),
     }
 
 
