@@ -422,3 +422,14 @@ def test_the_360_shows_the_consent_history_grant_unsubscribe_and_renewed_request
         ("confirmation-requested", "2026-11-23T12:00:00Z", "form"),
     ]
     assert view["consent"]["marketing_opt_out"] is True and view["suppression"]["reason"] == "unsubscribed"
+
+
+def test_an_id_no_key_could_hold_is_a_404_not_a_500(stack, frozen_clock, lambda_context) -> None:
+    huge = "ct_" + "x" * 3000
+    assert api("GET", f"/contacts/{huge}", lambda_context, route="GET /contacts/{contact_id}")[0] == 404
+    route = "POST /contacts/{contact_id}/tasks/{task_id}/complete"
+    contact_id = lead(lambda_context, "ivo@example.it")
+    assert (
+        api("POST", f"/contacts/{contact_id}/tasks/{'t' * 3000}/complete", lambda_context, route=route)[0]
+        == 404
+    )

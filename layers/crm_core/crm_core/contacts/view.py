@@ -31,6 +31,7 @@ from crm_core.errors import FieldError, NotFound, ValidationFailed
 from crm_core.observability import count
 from crm_core.settings import get_settings
 
+MAX_ID_BYTES = 512  # ids are ~30 characters; a longer one is no contact (and no valid DynamoDB key part)
 MESSAGES_PAGE = 20
 CASES_PAGE = 5
 LEDGER_PAGE = 10
@@ -125,6 +126,8 @@ def find_by_email(address: str) -> str:
 def contact_360(contact_id: str, cursors: Mapping[str, str | None] | None = None) -> dict[str, Any]:
     """Everything known about a contact (see the module docstring for the calls it costs).
     Raises NotFound, ValidationFailed (a bad cursor, naming it)."""
+    if not contact_id or len(contact_id.encode("utf-8")) > MAX_ID_BYTES:
+        raise NotFound(f"no contact {contact_id[:40]}")  # DynamoDB would refuse the key: no such contact
     settings, db = get_settings(), aws.dynamodb()
     cursors = cursors or {}
     starts = {

@@ -30,6 +30,7 @@ from crm_core.owners.directory import Staff, load
 MAX_NOTE = 4000
 MAX_TASK_NOTE = 1000
 MAX_KEY = 200
+MAX_ID_BYTES = 512  # contact and task ids are ~30 characters: a longer one exists nowhere
 
 
 def _iso(at: datetime) -> str:
@@ -47,6 +48,8 @@ def local_today(staff: Staff | None, now: datetime | None = None) -> date:
 
 
 def _require_contact(contact_id: str) -> Contact:
+    if not contact_id or len(contact_id.encode("utf-8")) > MAX_ID_BYTES:
+        raise NotFound("no such contact")
     try:
         return Contact.get(contact_id)
     except DoesNotExist:
@@ -277,6 +280,8 @@ def _new_task(  # noqa: PLR0917 - every part of a new task, named at each call
 
 
 def _task(contact_id: str, task_id: str) -> Task:
+    if len(contact_id.encode("utf-8")) + len(task_id.encode("utf-8")) > MAX_ID_BYTES:
+        raise NotFound("no such task")
     try:
         return Task.get(contact_pk(contact_id), f"task#{task_id}", consistent_read=True)
     except DoesNotExist:
