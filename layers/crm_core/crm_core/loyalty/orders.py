@@ -71,8 +71,10 @@ def _owner_follow_up(contact_id: str, order_id: str, amount: Decimal) -> None:
     from crm_core.models.loyalty import BALANCE_KEY, LoyaltyBalance  # noqa: PLC0415
     from crm_core.owners import service  # noqa: PLC0415 - owners load only for purchases
 
-    try:
-        purchases = int(LoyaltyBalance.get(contact_id, BALANCE_KEY, consistent_read=True).purchases or 0)
-    except LoyaltyBalance.DoesNotExist:
-        purchases = 0
-    service.on_purchase(contact_id, order_id, amount, first_purchase=purchases <= 1)
+    first = False
+    if service.first_purchase_matters(amount):  # most orders are small: no read for them
+        try:
+            first = int(LoyaltyBalance.get(contact_id, BALANCE_KEY, consistent_read=True).purchases or 0) <= 1
+        except LoyaltyBalance.DoesNotExist:
+            first = True
+    service.on_purchase(contact_id, order_id, amount, first_purchase=first)

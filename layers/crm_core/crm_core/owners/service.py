@@ -423,6 +423,21 @@ def rule_task(
     return _put_task(_new_task(contact_id, task_id, staff, due, rule.note, f"rule:{kind}", fingerprint)).task
 
 
+def first_purchase_matters(amount: Decimal) -> bool:
+    """Whether an order this large would get round-robin or a first-purchase task if it were the first."""
+    directory = load()
+    rule = directory.rules.get("first-purchase")
+    thresholds = [
+        *(
+            [directory.round_robin_min]
+            if directory.round_robin_team and directory.round_robin_min is not None
+            else []
+        ),
+        *([rule.min_order_value or Decimal(0)] if rule is not None else []),
+    ]
+    return any(amount >= threshold for threshold in thresholds)
+
+
 def on_purchase(contact_id: str, order_id: str, amount: Decimal, *, first_purchase: bool) -> None:
     """The purchase path: give a new customer an owner (routing rules, round-robin), then the
     first-purchase call task when the order reaches the rule's threshold. Safe to repeat."""
