@@ -59,8 +59,16 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
     add_target_options(importer)
     importer.set_defaults(run=run_import)
 
-    show = sub.add_parser("show", help="show the contact of an email address and its enrollments")
-    show.add_argument("email", metavar="EMAIL", help="the contact's address (any spelling of it)")
+    show = sub.add_parser(
+        "show", help="everything known about a contact (the 360 of GET /contacts/{id}), by address or id"
+    )
+    show.add_argument(
+        "email", metavar="EMAIL", help="the contact's email address (any spelling), or its id (ct_...)"
+    )
+    for part in ("messages", "cases", "ledger"):
+        show.add_argument(
+            f"--{part}-cursor", help=f"the next page of {part} (a next_cursor of a previous answer)"
+        )
     add_target_options(show, json=True)
     show.set_defaults(run=run_show)
 
@@ -250,15 +258,105 @@ def contact_view(email: str) -> dict[str, Any] | None:
 
 
 def run_show(args: argparse.Namespace) -> int:
+    from crm_core.contacts import view as contacts_view
+    from crm_core.errors import NotFound, ValidationFailed
+
     target_of(args).connect()
-    view = contact_view(args.email)
-    if view is None:
-        raise CliError(f"no contact for {args.email}: check the address, or the target (--stack)")
+    cursors = {
+        f"{part}_cursor": getattr(args, f"{part}_cursor", None) for part in ("messages", "cases", "ledger")
+    }
+    try:
+        contact_id = args.email if args.email.startswith("ct_") else contacts_view.find_by_email(args.email)
+        view = contacts_view.contact_360(contact_id, cursors)
+    except NotFound:
+        raise CliError(f"no contact for {args.email}: check the address, or the target (--stack)") from None
+    except ValidationFailed as exc:
+        raise UsageProblem(str(exc)) from None
     if args.json:
         echo_json(view)
         return 0
-    echo(format_view(view))
+    echo(format_360(view))
     return 0
+
+
+def _line(label: str, text: object) -> str:
+    return f"  {label:<18} {text}"
+
+
+def format_360(view: dict[str, Any]) -> str:
+    """The contact 360 as readable text: profile, consent, owner, tasks, enrollments, messages, cases,
+    loyalty, timeline (the JSON has every field; the text shows what a person reads at a glance)."""
+    lines = [f"contact {view['contact_id']}"]
+    lines += _profile_lines(view)
+    lines += _relationship_lines(view)
+    lines += _activity_lines(view)
+    return "\n".join(lines)
+
+
+def _profile_lines(view: dict[str, Any]) -> list[str]:
+    lines: list[str] = []
+    sources = view.get("field_sources", {})
+    for key, value in view.get("profile", {}).items():
+        text = ", ".join(f"{k}={v}" for k, v in value.items()) if isinstance(value, dict) else str(value)
+        source = f"  ({sources[key]})" if key in sources else ""
+        lines.append(_line(key, f"{text}{source}"))
+    for key in sorted(k for k in view if k.startswith(("value", "lifecycle", "rfm"))):
+        lines.append(_line(key, json.dumps(view[key], ensure_ascii=False)))
+    return lines
+
+
+def _relationship_lines(view: dict[str, Any]) -> list[str]:
+    lines: list[str] = []
+    consent = view.get("consent", {})
+    current = consent.get("current") or {}
+    state = "granted" if current.get("granted") else "not given"
+    lines.append(_line("consent", f"{state}{' (opted out)' if consent.get('marketing_opt_out') else ''}"))
+    for event in consent.get("history", []):
+        lines.append(_line("", f"{event.get('at')}: {event.get('event')} via {event.get('source') or '-'}"))
+    if view.get("suppression"):
+        sup = view["suppression"]
+        lines.append(_line("suppressed", f"{sup['scope']} ({sup['reason']}, {sup['at']})"))
+    owner = view.get("owner")
+    lines.append(_line("owner", f"{owner['name']} <{owner['email']}> ({owner['set_by']})" if owner else "-"))
+    for task in view.get("open_tasks", []):
+        lines.append(_line("task", f"due {task['due']}: {task['note']} [{task['created_by']}]"))
+    return lines
+
+
+def _activity_lines(view: dict[str, Any]) -> list[str]:
+    lines: list[str] = []
+    for enrollment in view.get("enrollments", []):
+        lines.append(
+            _line(
+                "enrollment",
+                f"{enrollment['enrollment_key']}: {enrollment.get('status')}, "
+                f"step {enrollment.get('step')}, due {enrollment.get('due_at') or '-'}",
+            )
+        )
+    for message in view.get("messages", {}).get("items", []):
+        lines.append(_line("message", f"{message['at']} {message['kind']}: {message['outcome']}"))
+    for case in view.get("cases", {}).get("items", []):
+        last = case.get("last_event") or {}
+        lines.append(
+            _line(
+                "case",
+                f"{case['case_id']} {case['status']}, {case['priority']}: {case.get('subject') or ''} "
+                f"(last: {last.get('kind', '-')} {last.get('at', '')})",
+            )
+        )
+    loyalty = view.get("loyalty", {})
+    lines.append(_line("points", f"{loyalty.get('balance', 0)} ({loyalty.get('tier') or 'no tier'})"))
+    for entry in loyalty.get("entries", {}).get("items", []):
+        lines.append(_line("", f"{entry['recorded_at']} {entry['kind']} {entry['points']:+}"))
+    for line in view.get("timeline", []):
+        if line["type"] == "note":
+            lines.append(_line("note", f"{line['at']} {line['author']}: {line['text']}"))
+    for part in ("messages", "cases"):
+        if view.get(part, {}).get("next_cursor"):
+            lines.append(_line("more", f"--{part}-cursor {view[part]['next_cursor']}"))
+    if loyalty.get("entries", {}).get("next_cursor"):
+        lines.append(_line("more", f"--ledger-cursor {loyalty['entries']['next_cursor']}"))
+    return lines
 
 
 def format_view(view: dict[str, Any]) -> str:

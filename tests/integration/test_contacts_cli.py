@@ -69,13 +69,14 @@ def test_show_prints_the_contact_and_its_enrollments(cli: Any, capsys: Any) -> N
     assert cli(["contacts", "show", "Putu@Example.id"]) == 0
     text = capsys.readouterr().out
     assert text.startswith(f"contact {contact_id_for('putu@example.id')}")
-    assert "first_name         Putu Ayu" in text
+    assert "first_name         Putu Ayu  (import)" in text  # and where the field came from
     assert "time_zone          Asia/Makassar" in text
     assert "enrollment         welcome: active, step 0, due 2026-11-23T10:00:00Z" in text
 
     assert cli(["contacts", "show", "putu@example.id", "--json"]) == 0
     view = json.loads(capsys.readouterr().out)
-    assert view["consent"]["granted"] is True and view["first_touch"]["form_id"] == "fair-2026"
+    assert view["consent"]["current"]["granted"] is True
+    assert view["origin"]["first_touch"]["form_id"] == "fair-2026"
 
     assert cli(["contacts", "show", "nobody@example.com"]) == 1
     assert "no contact for nobody@example.com" in capsys.readouterr().err

@@ -71,6 +71,8 @@ class Settings:
     # Satisfaction surveys (issue 13): answers, counters; a high score after a case may invite a review
     surveys_table: str = _env("SURVEYS_TABLE")
     survey_review_url: str = _env("SURVEY_REVIEW_URL", "")
+    # Account owners, tasks, notes and the owners' morning digest
+    owners_table: str = _env("OWNERS_TABLE")
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str]) -> Settings:

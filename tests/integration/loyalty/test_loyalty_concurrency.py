@@ -45,8 +45,8 @@ def _reset() -> None:
 @pytest.fixture(scope="module")
 def moto_server(template: Template) -> Iterator[str]:
     """moto on a free loopback port, one request at a time, with the template's two tables these
-    tests touch, and the enrollments a purchase starts (creating every resource over HTTP costs
-    seconds; no message is sent here)."""
+    tests touch, the enrollments a purchase starts and the owners table it routes new customers in
+    (creating every resource over HTTP costs seconds; no message is sent here)."""
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
     app = DomainDispatcherApplication(create_backend_app)
     server = make_server("127.0.0.1", 0, app, threaded=False, request_handler=MotoRequestHandler)
@@ -59,7 +59,7 @@ def moto_server(template: Template) -> Iterator[str]:
         patch.setenv("AWS_ENDPOINT_URL", url)  # boto3 and pynamodb (botocore) both follow it
         _reset()
         ddb = boto3.client("dynamodb")
-        for logical_id in ("LoyaltyTable", "ContactsTable", "EnrollmentsTable"):
+        for logical_id in ("LoyaltyTable", "ContactsTable", "EnrollmentsTable", "OwnersTable"):
             ddb.create_table(**table_spec(template, logical_id))
         yield url
         _reset()

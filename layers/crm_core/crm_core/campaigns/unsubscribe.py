@@ -19,6 +19,7 @@ from pynamodb.exceptions import DoesNotExist
 from crm_core import clock
 from crm_core.campaigns import definitions
 from crm_core.campaigns.lifecycle import stop_marketing
+from crm_core.contacts import history
 from crm_core.errors import InvalidToken
 from crm_core.http import page
 from crm_core.messaging import suppressions, tokens
@@ -183,6 +184,9 @@ def unsubscribe(
                     Contact.marketing_opt_out.set(True),
                     Contact.consent_pending.remove(),
                     Contact.updated_at.set(now),
+                    *history.append(
+                        contact, [history.event("unsubscribed", history.stamp(now), source="link")]
+                    ),
                 ],
                 condition=Contact.contact_id.exists(),
                 add_version_condition=False,  # the opt-out wins over a concurrent edit; the version moves

@@ -323,6 +323,10 @@ def _follow_up(case_id: str, event_key: str, *, replay: bool) -> Received:
         notify.to_helpdesk(case, team.queue, "case.opened" if opened else "case.reply")
         store.mark_event_routed(event)
     ack = _acknowledge(case, detail, policy) if opened else "none: not a new case"
+    if opened and case.status != "quarantined":
+        from crm_core.owners.service import on_complaint  # noqa: PLC0415
+
+        on_complaint(case.contact_id, case_id, vip=bool(case.vip))
     get_logger().info(
         "inbound mail handled",
         extra={"case_id": case_id, "status": case.status, "replay": replay, "ack": ack, "team": case.team},

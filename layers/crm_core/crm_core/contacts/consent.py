@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 from pynamodb.exceptions import DoesNotExist, UpdateError
 
 from crm_core import clock
+from crm_core.contacts import history
 from crm_core.errors import InvalidToken
 from crm_core.messaging import suppressions, tokens
 from crm_core.models.base import condition_failed
@@ -174,6 +175,7 @@ def confirm(token: str | None, accept_language: str | None = None) -> Page:
                     Contact.marketing_opt_out.set(False),
                     Contact.consent_pending.remove(),
                     Contact.updated_at.set(now),
+                    *history.append(contact, [history.of_decision(decision)]),
                 ],
                 # an unsubscribe or a newer request since the page was shown wins
                 condition=Contact.consent_pending.at == pending_at,  # type: ignore[arg-type]

@@ -29,8 +29,9 @@ from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
+from crm_core.contacts import history
 from crm_core.leads.fields import MAX_CUSTOM_PER_CONTACT
-from crm_core.models.contacts import Consent, Contact, Touch, occasion_day
+from crm_core.models.contacts import Consent, ConsentEvent, Contact, Touch, occasion_day
 
 if TYPE_CHECKING:
     from pynamodb.expressions.condition import Condition
@@ -190,6 +191,7 @@ def new_contact(
         phone_raw=lead.phone_raw,
         consent=plan.record,
         consent_pending=plan.pending,
+        consent_log=_history_entries(plan) or None,
         marketing_opt_out=False if plan.record is not None and plan.record.granted else None,
         first_touch=first,
         last_touch=touch(lead, at),
@@ -292,6 +294,7 @@ def merge_update(
         actions.append(Contact.consent_pending.set(plan.pending))
     elif plan.clear_pending and old.consent_pending is not None:
         actions.append(Contact.consent_pending.remove())
+    actions += history.append(old, _history_entries(plan))
     left_out: list[str] = []
     if lead.custom:
         stored = old.custom.as_dict() if old.custom else None  # type: ignore[no-untyped-call]
@@ -299,3 +302,11 @@ def merge_update(
         actions.append(Contact.custom.set(custom))
     guard = Contact.posts == old.posts if old.posts is not None else Contact.posts.does_not_exist()
     return MergePlan(actions, Contact.contact_id.exists() & guard, left_out, kept)
+
+
+def _history_entries(plan: ConsentPlan) -> list[ConsentEvent]:
+    """The consent history entries a post adds: its decision, or its request for confirmation."""
+    entries = [history.of_decision(plan.record)] if plan.record is not None else []
+    if plan.pending is not None:
+        entries.append(history.of_decision(plan.pending, pending=True))
+    return entries

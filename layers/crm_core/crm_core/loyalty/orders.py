@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import TYPE_CHECKING
 
 from crm_core.contacts.identity import IdentityConflict, contact_for
@@ -50,6 +51,7 @@ def apply_order_event(event: Purchase | Refund | Adjustment) -> ledger.Applied |
         from crm_core.campaigns import on_purchase  # noqa: PLC0415 - campaigns load only for purchases
 
         on_purchase(contact_id, event.order_id, event.occurred_at)
+        _owner_follow_up(contact_id, event.order_id, event.amount)
     if applied is not None and (applied.replay or applied.tier_to):  # a replay may find one still unsent
         from crm_core.loyalty import notices  # noqa: PLC0415 - the message engine only when a tier moved
 
@@ -61,3 +63,18 @@ def apply_order_event(event: Purchase | Refund | Adjustment) -> ledger.Applied |
             count("TierNoticeDeferred")
             get_logger().warning("tier notice deferred to the daily run", extra={"reason": str(exc)[:200]})
     return applied
+
+
+def _owner_follow_up(contact_id: str, order_id: str, amount: Decimal) -> None:
+    """A new customer gets an account owner (routing rules, round-robin) and, after a large first order,
+    the owner's call task. Runs on replays too: both are written once (crm_core.owners.service)."""
+    from crm_core.models.loyalty import BALANCE_KEY, LoyaltyBalance  # noqa: PLC0415
+    from crm_core.owners import service  # noqa: PLC0415 - owners load only for purchases
+
+    first = False
+    if service.first_purchase_matters(amount):  # most orders are small: no read for them
+        try:
+            first = int(LoyaltyBalance.get(contact_id, BALANCE_KEY, consistent_read=True).purchases or 0) <= 1
+        except LoyaltyBalance.DoesNotExist:
+            first = True
+    service.on_purchase(contact_id, order_id, amount, first_purchase=first)

@@ -83,6 +83,16 @@ class Consent(MapAttribute[str, str]):
     source = UnicodeAttribute(null=True)
 
 
+class ConsentEvent(MapAttribute[str, str]):
+    """One consent decision kept in the contact's history (crm_core.contacts.history)."""
+
+    event = UnicodeAttribute()  # granted | refused | confirmation-requested | confirmed | unsubscribed
+    at = UnicodeAttribute()
+    source = UnicodeAttribute(null=True)  # form | import | order | agent | confirmed | link
+    form_id = UnicodeAttribute(null=True)
+    source_page = UnicodeAttribute(null=True)
+
+
 @register
 class Contact(Model):
     """A person the business talks to."""
@@ -104,6 +114,8 @@ class Contact(Model):
     marketing_opt_out = BooleanAttribute(null=True)
     # A consent that waits for the address owner to confirm it (double opt-in); `at` names the link sent.
     consent_pending = Consent(null=True)
+    # Every consent decision, oldest first, the last CONSENT_HISTORY (crm_core.contacts.history).
+    consent_log = ListAttribute[ConsentEvent](of=ConsentEvent, null=True)
     # Which source last set each profile field (field -> Source value): a less trusted one never overwrites.
     field_sources = MapAttribute[str, str](null=True)
     first_touch = Touch(null=True)
