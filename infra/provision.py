@@ -86,6 +86,11 @@ def provision(template: Template, session: boto3.Session | None = None) -> dict[
         sns.create_topic(Name=template.physical_name(logical_id))
         created["topics"].append(template.physical_name(logical_id))
 
+    events = session.client("events")
+    for logical_id, _ in template.of_type("AWS::Events::EventBus"):
+        events.create_event_bus(Name=template.physical_name(logical_id))
+        created.setdefault("event_buses", []).append(template.physical_name(logical_id))
+
     ses = session.client("ses")
     identities = [
         str(template.resolve(r["Properties"]["EmailIdentity"]))

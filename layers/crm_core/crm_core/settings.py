@@ -67,6 +67,14 @@ class Settings:
     occasion_send_hour: int = _env("OCCASION_SEND_HOUR", "9")  # local hour from which greetings go out
     leap_day_policy: str = _env("LEAP_DAY_POLICY", "feb28")  # 29 Feb occasions in other years: feb28 | mar1
     birthday_bonus_enabled: bool = _env("BIRTHDAY_BONUS_ENABLED", "true")
+    # Customer value and the relationship lifecycle (issue 13)
+    most_valuable_percent: int = _env("MOST_VALUABLE_PERCENT", "5")  # top share of 12-month value flagged
+    event_bus_name: str = _env("EVENT_BUS_NAME", "")  # CrmEventBus; empty: lifecycle changes are not published
+    lifecycle_catch_up_days: int = _env("LIFECYCLE_CATCH_UP_DAYS", "7")  # past review days a daily run re-reads
+
+    @property
+    def most_valuable_share(self) -> float:
+        return min(100, max(0, self.most_valuable_percent)) / 100
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str]) -> Settings:
