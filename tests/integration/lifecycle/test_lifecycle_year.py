@@ -151,7 +151,8 @@ def _published(url: str) -> list[dict[str, Any]]:
 def _history(email: str) -> list[tuple[str, str, str, str]]:
     contact = read_contact(contact_id_for(email)) or {}
     return [
-        (c["from"], c["to"], c["at"][:10], c["reason"]) for c in (contact.get("lifecycle") or {}).get("history", [])
+        (c["from"], c["to"], c["at"][:10], c["reason"])
+        for c in (contact.get("lifecycle") or {}).get("history", [])
     ]
 
 

@@ -11,7 +11,9 @@ from crm_core.value.store import read_sketch
 from tests.loyalty_helpers import send
 
 
-def event(kind: str, order_id: str, amount: str, at: str, email: str = "ana@example.com", **more: str) -> dict[str, Any]:
+def event(
+    kind: str, order_id: str, amount: str, at: str, email: str = "ana@example.com", **more: str
+) -> dict[str, Any]:
     body = {
         "event_id": f"evt-{kind}-{order_id}-{more.get('refund_id', '')}",
         "type": kind,
