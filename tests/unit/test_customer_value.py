@@ -87,8 +87,9 @@ def test_frequency_buckets_are_exact_then_logarithmic() -> None:
 
 @pytest.mark.parametrize(
     ("r", "f", "name"),
-    [(5, 5, "champions"), (4, 4, "loyal"), (5, 1, "new"), (5, 2, "potential_loyalist"), (2, 3, "at_risk"),
-     (1, 5, "cant_lose"), (2, 2, "hibernating"), (1, 1, "lost"), (3, 3, "need_attention"), (4, 1, "promising")],
+    [(5, 5, "champions"), (4, 4, "loyal"), (5, 1, "new"), (5, 2, "potential_loyalist"),
+     (2, 3, "at_risk"), (1, 5, "cant_lose"), (2, 2, "hibernating"), (1, 1, "lost"),
+     (3, 3, "need_attention"), (4, 1, "promising")],
 )  # fmt: skip
 def test_segments_follow_the_r_by_f_grid(r: int, f: int, name: str) -> None:
     assert segment(r, f) == name

@@ -69,8 +69,9 @@ class Settings:
     birthday_bonus_enabled: bool = _env("BIRTHDAY_BONUS_ENABLED", "true")
     # Customer value and the relationship lifecycle (issue 13)
     most_valuable_percent: int = _env("MOST_VALUABLE_PERCENT", "5")  # top share of 12-month value flagged
-    event_bus_name: str = _env("EVENT_BUS_NAME", "")  # CrmEventBus; empty: lifecycle changes are not published
-    lifecycle_catch_up_days: int = _env("LIFECYCLE_CATCH_UP_DAYS", "7")  # past review days a daily run re-reads
+    # CrmEventBus; empty: lifecycle changes are not published
+    event_bus_name: str = _env("EVENT_BUS_NAME", "")
+    lifecycle_catch_up_days: int = _env("LIFECYCLE_CATCH_UP_DAYS", "7")  # past review days a run re-reads
 
     @property
     def most_valuable_share(self) -> float:

@@ -2,19 +2,16 @@
 complaint, silence. Each contact's stage history, value and segment are checked against the table
 below, worked out by hand from the rules' defaults (docs/lifecycle.md, docs/customer-value.md):
 
-| who | events (2026, 10:00 UTC)                              | expected changes                                   |
-|-----|-------------------------------------------------------|----------------------------------------------------|
-| Ana | buys 10 Jan 100, 10 Feb 60, 10 Mar 80, 1 Jul 50       | 10 Jan expansion; 10 Mar commitment (3 in 12 months, |
-|     |                                                       | bonus 100 points); usual interval 30 days, so       |
-|     |                                                       | silence limit 2 x 30 = 60: dissolution 9 May (win-  |
-|     |                                                       | back); 1 Jul commitment (4 in 12 months); interval  |
-|     |                                                       | now 57, limit min(90, 114) = 90: dissolution 29 Sep |
-| Bo  | lead 5 Jan; replies 1 Feb; buys 1 Apr 40, refunded 5 Apr | exploration; 1 Feb awareness; 1 Apr expansion;   |
-|     |                                                       | one purchase: limit 90 days, dissolution 30 Jun     |
-| Cy  | buys 20 May 500; complaint opened 1 Jun, resolved 24 Jun | 20 May expansion; 15 Jun dissolution (complaint  |
-|     |                                                       | open 14 days, seen by the 22 Jun run); 24 Jun       |
-|     |                                                       | expansion; 18 Aug dissolution (20 May + 90 days)    |
-| Di  | lead 5 Jan, nothing else                              | exploration all year, never in the review index    |
+Ana buys 10 Jan (100), 10 Feb (60), 10 Mar (80), 1 Jul (50):
+  10 Jan expansion (first purchase); 10 Mar commitment (3 purchases in 12 months; bonus 100 points);
+  usual interval 30 days, silence limit 2 x 30 = 60: dissolution 9 May (win-back sent);
+  1 Jul commitment (4 in 12 months); interval now 57, limit min(90, 114) = 90: dissolution 29 Sep.
+Bo is a lead on 5 Jan, replies 1 Feb, buys 1 Apr (40), refunded 5 Apr:
+  exploration; 1 Feb awareness; 1 Apr expansion; one purchase, limit 90: dissolution 30 Jun.
+Cy buys 20 May (500); a complaint opened 1 Jun is resolved 24 Jun:
+  20 May expansion; 15 Jun dissolution (complaint open 14 days, seen by the 22 Jun run);
+  24 Jun expansion; 18 Aug dissolution (20 May + 90 days).
+Di is a lead on 5 Jan and nothing else: exploration all year, never in the review index.
 
 Value at the December review (window Jan-Dec 2026): Ana F=4 M=290.00, Bo F=1 M=0.00 (refunded),
 Cy F=1 M=500.00. Midrank quintiles over the three customers: recency (last order) Bo 1, Cy 3, Ana 5;

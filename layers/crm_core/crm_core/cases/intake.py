@@ -236,9 +236,7 @@ def _open_case(inbound: _Inbound) -> tuple[str, str] | None:
     most_valuable = bool(contact.most_valuable) if contact else False
     subject = _subject(inbound)
     text = f"{subject}\n{parsed.new_text if parsed else ''}"
-    routing = route(
-        policy, text=text, sender=inbound.sender, tier=tier, vip=vip, most_valuable=most_valuable
-    )
+    routing = route(policy, text=text, sender=inbound.sender, tier=tier, vip=vip, most_valuable=most_valuable)
     quarantine = inbound.quarantine or (
         f"automated: {inbound.screening.automated}" if inbound.screening.automated else None
     )

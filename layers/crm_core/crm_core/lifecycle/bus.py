@@ -23,9 +23,20 @@ def publish_change(contact_id: str, change: dict[str, Any], *, change_id: str) -
     bus_name = get_settings().event_bus_name
     if not bus_name:
         return False
-    detail = {"contact_id": contact_id, "change_id": change_id, **{k: change.get(k) for k in ("from", "to", "at", "reason", "cause")}}
+    detail = {
+        "contact_id": contact_id,
+        "change_id": change_id,
+        **{k: change.get(k) for k in ("from", "to", "at", "reason", "cause")},
+    }
     answer = aws.client("events").put_events(
-        Entries=[{"Source": SOURCE, "DetailType": DETAIL_TYPE, "Detail": json.dumps(detail), "EventBusName": bus_name}]
+        Entries=[
+            {
+                "Source": SOURCE,
+                "DetailType": DETAIL_TYPE,
+                "Detail": json.dumps(detail),
+                "EventBusName": bus_name,
+            }
+        ]
     )
     if answer.get("FailedEntryCount"):
         raise RetryableError(f"EventBridge refused the lifecycle event: {answer['Entries']}")

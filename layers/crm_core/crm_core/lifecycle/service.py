@@ -36,7 +36,9 @@ SEEN_LIMIT = 20  # engagement signal ids remembered for replays
 SIGNAL_KINDS = frozenset({"engaged", "complaint_opened", "complaint_resolved"})
 
 
-CONTACT_TIME = "%Y-%m-%dT%H:%M:%S.%f+0000"  # the contact's updated_at/created_at (pynamodb UTCDateTimeAttribute)
+CONTACT_TIME = (
+    "%Y-%m-%dT%H:%M:%S.%f+0000"  # the contact's updated_at/created_at (pynamodb UTCDateTimeAttribute)
+)
 
 
 def contact_time(at: datetime) -> str:
@@ -56,9 +58,15 @@ def _codec() -> tuple[Any, Any]:
 
 def read_contact(contact_id: str) -> dict[str, Any] | None:
     """The contact item as plain Python (numbers as Decimal), or None."""
-    item = aws.dynamodb().get_item(
-        TableName=get_settings().contacts_table, Key={"contact_id": {"S": contact_id}}, ConsistentRead=True
-    ).get("Item")
+    item = (
+        aws.dynamodb()
+        .get_item(
+            TableName=get_settings().contacts_table,
+            Key={"contact_id": {"S": contact_id}},
+            ConsistentRead=True,
+        )
+        .get("Item")
+    )
     if item is None:
         return None
     _, deserializer = _codec()
@@ -106,7 +114,9 @@ def current_stage(contact: dict[str, Any]) -> tuple[str, str]:
         return str(lifecycle["stage"]), str(lifecycle.get("since") or "")
     created = contact.get("created_at")
     try:
-        since = datetime.strptime(str(created), CONTACT_TIME).replace(tzinfo=UTC).isoformat() if created else ""
+        since = (
+            datetime.strptime(str(created), CONTACT_TIME).replace(tzinfo=UTC).isoformat() if created else ""
+        )
     except ValueError:
         since = ""
     return "exploration", since
@@ -236,7 +246,9 @@ def _end_win_back(contact_id: str, campaign: str, stage: str) -> None:
             transitions.finish(enrollment, now=clock.now(), reason=f"lifecycle: {stage}")
 
 
-def note_signal(contact_id: str, kind: str, signal_id: str, at: datetime, what: str | None = None) -> str | None:
+def note_signal(
+    contact_id: str, kind: str, signal_id: str, at: datetime, what: str | None = None
+) -> str | None:
     """Tell the lifecycle something happened: `engaged` (a reply, a survey answer, a click: `what`
     names it), `complaint_opened` / `complaint_resolved` (`signal_id` is the case id). Replays of
     the same signal id change nothing. Returns the new stage if it changed. Raises ValueError for an

@@ -49,37 +49,15 @@ def evaluate(contact: dict[str, Any], now: datetime, rules: Rules) -> Verdict:
     def verdict(stage: str, reason: str, since: datetime | None = None) -> Verdict:
         return Verdict(stage, reason, since or now, min(reviews) if reviews else None)
 
-    dissolution = rules.dissolution
-    found: Verdict | None = None
-    if dissolution.unsubscribed and contact.get("marketing_opt_out"):
-        found = verdict("dissolution", "unsubscribed")
-    complaints = signals.get("open_complaints") or {}
-    if found is None and complaints and dissolution.complaint_unresolved_days is not None:
-        oldest = min(datetime.fromisoformat(at) for at in complaints.values())
-        due = oldest + timedelta(days=dissolution.complaint_unresolved_days)
-        if now >= due:
-            found = verdict(
-                "dissolution", f"complaint unresolved for {dissolution.complaint_unresolved_days} days", due
-            )
-        else:
-            reviews.append(due.date())
-    if found is None and orders and state.get("last_order"):
-        limit = silence_limit_days(state, rules)
-        due = datetime.fromisoformat(state["last_order"]) + timedelta(days=limit)
-        if now >= due:
-            found = verdict("dissolution", f"no purchase for {limit} days", due)
-        else:
-            reviews.append(due.date())
+    found = _dissolution(contact, state, signals, now, rules, reviews)
     if found is not None:
-        return verdict(found.stage, found.reason, found.since)
+        return verdict(*found)
     commitment = rules.commitment
     oldest_month = figures.window_start(now, commitment.window_months)
     recent = sum(int(v["n"]) for k, v in (state.get("months") or {}).items() if k >= oldest_month)
     tier = (contact.get("tier") or "").lower()
     if orders and recent >= commitment.purchases_in_window:
-        return verdict(
-            "commitment", f"{recent} purchases in {commitment.window_months} months"
-        )
+        return verdict("commitment", f"{recent} purchases in {commitment.window_months} months")
     if orders and tier in {t.lower() for t in commitment.tiers}:
         return verdict("commitment", f"loyalty tier {tier}")
     if orders >= rules.expansion.purchases:
@@ -88,3 +66,31 @@ def evaluate(contact: dict[str, Any], now: datetime, rules: Rules) -> Verdict:
     if engagements >= rules.awareness.engagements:
         return verdict("awareness", f"{engagements} engagement(s): {signals.get('last_engagement', 'reply')}")
     return verdict("exploration", "lead without purchase")
+
+
+def _dissolution(  # noqa: PLR0917 - one private step of evaluate, called once
+    contact: dict[str, Any],
+    state: dict[str, Any],
+    signals: dict[str, Any],
+    now: datetime,
+    rules: Rules,
+    reviews: list[date],
+) -> tuple[str, str, datetime] | None:
+    """(stage, reason, since) when a dissolution rule holds; adds the days one may start to `reviews`."""
+    rule = rules.dissolution
+    if rule.unsubscribed and contact.get("marketing_opt_out"):
+        return "dissolution", "unsubscribed", now
+    complaints = signals.get("open_complaints") or {}
+    if complaints and rule.complaint_unresolved_days is not None:
+        due = min(datetime.fromisoformat(at) for at in complaints.values())
+        due += timedelta(days=rule.complaint_unresolved_days)
+        if now >= due:
+            return "dissolution", f"complaint unresolved for {rule.complaint_unresolved_days} days", due
+        reviews.append(due.date())
+    if int(state.get("orders") or 0) and state.get("last_order"):
+        limit = silence_limit_days(state, rules)
+        due = datetime.fromisoformat(state["last_order"]) + timedelta(days=limit)
+        if now >= due:
+            return "dissolution", f"no purchase for {limit} days", due
+        reviews.append(due.date())
+    return None

@@ -35,4 +35,6 @@ def view(contact_id: str) -> dict[str, Any]:
 
 
 def _valued_by(contact: dict[str, Any]) -> list[str]:
-    return [name for name, on in (("value", contact.get("most_valuable")), ("agent", contact.get("vip"))) if on]
+    return [
+        name for name, on in (("value", contact.get("most_valuable")), ("agent", contact.get("vip"))) if on
+    ]

@@ -35,6 +35,9 @@ SEGMENTS: tuple[SegmentRule, ...] = (
 def segment(recency: int, frequency: int) -> str:
     """The segment of an R and F score pair (every pair of 1-5 has one)."""
     for rule in SEGMENTS:
-        if rule.recency[0] <= recency <= rule.recency[1] and rule.frequency[0] <= frequency <= rule.frequency[1]:
+        if (
+            rule.recency[0] <= recency <= rule.recency[1]
+            and rule.frequency[0] <= frequency <= rule.frequency[1]
+        ):
             return rule.name
     raise ValueError(f"scores out of range: R={recency} F={frequency}")

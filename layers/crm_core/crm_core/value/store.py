@@ -18,9 +18,9 @@ from typing import TYPE_CHECKING, Any
 
 from crm_core import aws, clock
 from crm_core.errors import RetryableError
+from crm_core.lifecycle.service import contact_time
 from crm_core.observability import get_logger
 from crm_core.settings import get_settings
-from crm_core.lifecycle.service import contact_time
 from crm_core.value import figures, sketch
 from crm_core.value.segments import segment
 
@@ -63,9 +63,11 @@ def _ensure_sketch() -> None:
 
 def read_sketch() -> dict[str, dict[str, int]]:
     """The base's histograms (bucket -> customers); empty ones before the first customer."""
-    item = aws.dynamodb().get_item(
-        TableName=get_settings().loyalty_table, Key=SKETCH_KEY, ConsistentRead=True
-    ).get("Item")
+    item = (
+        aws.dynamodb()
+        .get_item(TableName=get_settings().loyalty_table, Key=SKETCH_KEY, ConsistentRead=True)
+        .get("Item")
+    )
     if item is None:
         _ensure_sketch()
         return {h: {} for h in HISTOGRAMS}
@@ -128,9 +130,13 @@ def _transact(
     settings, (serializer, _) = get_settings(), _codec()
     for attempt in range(ATTEMPTS):
         now = clock.now()
-        raw = aws.dynamodb().get_item(
-            TableName=settings.contacts_table, Key={"contact_id": {"S": contact_id}}, ConsistentRead=True
-        ).get("Item")
+        raw = (
+            aws.dynamodb()
+            .get_item(
+                TableName=settings.contacts_table, Key={"contact_id": {"S": contact_id}}, ConsistentRead=True
+            )
+            .get("Item")
+        )
         if raw is None:
             get_logger().warning("order event for a contact that does not exist: no value kept")
             return False
@@ -157,28 +163,34 @@ def _transact(
             condition, values[":read"] = "version = :read", {"N": str(int(version))}
         items: list[dict[str, Any]] = []
         if claim is not None:
-            items.append({
-                "Put": {
-                    "TableName": settings.loyalty_table,
-                    "Item": {
-                        "contact_id": {"S": CLAIM_PREFIX + claim},
-                        "entry_key": {"S": "value"},
-                        "for_contact": {"S": contact_id},
-                        "at": {"S": now.isoformat()},
-                    },
-                    "ConditionExpression": "attribute_not_exists(contact_id)",
+            items.append(
+                {
+                    "Put": {
+                        "TableName": settings.loyalty_table,
+                        "Item": {
+                            "contact_id": {"S": CLAIM_PREFIX + claim},
+                            "entry_key": {"S": "value"},
+                            "for_contact": {"S": contact_id},
+                            "at": {"S": now.isoformat()},
+                        },
+                        "ConditionExpression": "attribute_not_exists(contact_id)",
+                    }
                 }
-            })
-        items.append({
-            "Update": {
-                "TableName": settings.contacts_table,
-                "Key": {"contact_id": {"S": contact_id}},
-                "UpdateExpression": "SET #value = :value, most_valuable = :top, version = :next, updated_at = :now",
-                "ConditionExpression": condition,
-                "ExpressionAttributeNames": {"#value": "value"},
-                "ExpressionAttributeValues": values,
+            )
+        items.append(
+            {
+                "Update": {
+                    "TableName": settings.contacts_table,
+                    "Key": {"contact_id": {"S": contact_id}},
+                    "UpdateExpression": (
+                        "SET #value = :value, most_valuable = :top, version = :next, updated_at = :now"
+                    ),
+                    "ConditionExpression": condition,
+                    "ExpressionAttributeNames": {"#value": "value"},
+                    "ExpressionAttributeValues": values,
+                }
             }
-        })
+        )
         if deltas:
             names: dict[str, str] = {}
             parts: list[str] = []
@@ -188,15 +200,17 @@ def _transact(
                 sketch_values[f":d{index}"] = {"N": str(step)}
                 parts.append(f"#h{index}.#b{index} :d{index}")
             _ensure_sketch()
-            items.append({
-                "Update": {
-                    "TableName": settings.loyalty_table,
-                    "Key": SKETCH_KEY,
-                    "UpdateExpression": "ADD " + ", ".join(parts),
-                    "ExpressionAttributeNames": names,
-                    "ExpressionAttributeValues": sketch_values,
+            items.append(
+                {
+                    "Update": {
+                        "TableName": settings.loyalty_table,
+                        "Key": SKETCH_KEY,
+                        "UpdateExpression": "ADD " + ", ".join(parts),
+                        "ExpressionAttributeNames": names,
+                        "ExpressionAttributeValues": sketch_values,
+                    }
                 }
-            })
+            )
         try:
             aws.dynamodb().transact_write_items(TransactItems=items)  # type: ignore[arg-type]
             return True
