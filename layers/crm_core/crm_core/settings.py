@@ -71,7 +71,7 @@ class Settings:
     most_valuable_percent: int = _env("MOST_VALUABLE_PERCENT", "5")  # top share of 12-month value flagged
     # CrmEventBus; empty: lifecycle changes are not published
     event_bus_name: str = _env("EVENT_BUS_NAME", "")
-    lifecycle_catch_up_days: int = _env("LIFECYCLE_CATCH_UP_DAYS", "7")  # past review days a run re-reads
+    lifecycle_catch_up_days: int = _env("LIFECYCLE_CATCH_UP_DAYS", "31")  # past review days a run re-reads
 
     @property
     def most_valuable_share(self) -> float:
