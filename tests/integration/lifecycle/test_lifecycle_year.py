@@ -3,7 +3,8 @@ complaint, silence. Each contact's stage history, value and segment are checked 
 below, worked out by hand from the rules' defaults (docs/lifecycle.md, docs/customer-value.md):
 
 Ana buys 10 Jan (100), 10 Feb (60), 10 Mar (80), 1 Jul (50):
-  10 Jan expansion (first purchase); 10 Mar commitment (3 purchases in 12 months; bonus 100 points);
+  10 Jan expansion (first purchase); 10 Mar commitment (3 purchases in 12 months; this shop's
+  rules grant 100 bonus points, once per contact);
   usual interval 30 days, silence limit 2 x 30 = 60: dissolution 9 May (win-back sent);
   1 Jul commitment (4 in 12 months); interval now 57, limit min(90, 114) = 90: dissolution 29 Sep.
 Bo is a lead on 5 Jan, replies 1 Feb, buys 1 Apr (40), refunded 5 Apr:
@@ -30,8 +31,10 @@ import boto3
 import pytest
 
 from crm_core.campaigns import sender
+from crm_core.lifecycle import service
+from crm_core.lifecycle.rules import load_rules
 from crm_core.lifecycle.service import read_contact
-from crm_core.loyalty import summary
+from crm_core.loyalty import history, summary
 from crm_core.models import Enrollment, contact_id_for
 from crm_core.settings import reset_settings
 from tests.helpers import http_event, load_handler, outbox
@@ -166,6 +169,11 @@ def test_a_year_of_a_small_shop(
 ) -> None:
     monkeypatch.setenv("LIFECYCLE_CATCH_UP_DAYS", "7")  # the review runs weekly here: a week back suffices
     reset_settings()
+    shipped = load_rules()  # this shop grants 100 points on entering commitment (off by default)
+    rules = shipped.model_copy(
+        update={"commitment": shipped.commitment.model_copy(update={"bonus_points": 100})}
+    )
+    monkeypatch.setattr(service, "load_rules", lambda: rules)
     listener = _bus_listener(stack)
     win_back_mail: list[Any] = []
     day = date(2026, 1, 1)
@@ -208,7 +216,9 @@ def test_a_year_of_a_small_shop(
     assert enrollments["win-back#lifecycle-20260509T100000"].status == "completed"
     assert enrollments["win-back#lifecycle-20260929T100000"].status == "active"
     assert len(win_back_mail) == 1
-    assert summary(contact_id_for(ANA)).to_json()["lifetime_points"] >= 100  # noqa: PLR2004
+    entries = history(contact_id_for(ANA), limit=50).to_json()["entries"]
+    bonuses = [e["points"] for e in entries if e["id"] == "bonus#lifecycle-commitment"]
+    assert bonuses == [100]  # once, though Ana entered commitment twice (bonus_once_per_contact)
     changes = _published(listener)
     assert sorted((c["contact_id"], c["to"], c["at"][:10]) for c in changes) == sorted(
         (contact_id_for(email), to, at) for email, rows in EXPECTED_HISTORY.items() for _, to, at, _ in rows

@@ -23,23 +23,13 @@ def contact_of(event: Purchase | Refund | Adjustment) -> str:
         raise ValidationFailed([FieldError("contact_id", str(exc))]) from None
 
 
-def _value_and_stage(contact_id: str, event: Purchase | Refund) -> None:
-    """Count the event in the contact's value (once per event id) and recompute its lifecycle stage;
-    both run on replays too, so a crash after the ledger write is healed by the redelivery."""
-    from crm_core import lifecycle, value  # noqa: PLC0415 - loaded only for purchases and refunds
-
-    value.record_order_event(contact_id, event)
-    lifecycle.reevaluate(contact_id, cause=f"{event.type}:{event.order_id}")
-
-
 def apply_order_event(event: Purchase | Refund | Adjustment) -> ledger.Applied | None:
     """Apply a parsed order event to the points ledger, at most once however often it arrives, then
     send the tier-change message it caused (a replay sends one still pending).
 
-    A purchase or refund also updates the contact's value and lifecycle stage (crm_core.value,
-    crm_core.lifecycle). A purchase also starts the post-purchase follow-up and ends win-back; that step
-    runs on replays too, so a crash between the ledger write and the enrollment is healed by the
-    redelivery (enrolling is idempotent).
+    A purchase also starts the post-purchase follow-up and ends win-back; that step runs on replays
+    too, so a crash between the ledger write and the enrollment is healed by the redelivery
+    (enrolling is idempotent).
 
     A tier message that cannot be sent now does not fail the event: the points are applied, the
     notice stays pending and the daily run sends it.
@@ -60,8 +50,6 @@ def apply_order_event(event: Purchase | Refund | Adjustment) -> ledger.Applied |
         from crm_core.campaigns import on_purchase  # noqa: PLC0415 - campaigns load only for purchases
 
         on_purchase(contact_id, event.order_id, event.occurred_at)
-    if applied is not None and event.type != "adjustment":
-        _value_and_stage(contact_id, event)
     if applied is not None and (applied.replay or applied.tier_to):  # a replay may find one still unsent
         from crm_core.loyalty import notices  # noqa: PLC0415 - the message engine only when a tier moved
 
