@@ -145,6 +145,7 @@ def _transact(
         state = change(current.get("state") or figures.empty_state())
         if state is None:
             return False
+        # read_sketch creates the empty item the first time, so the ADDs below find their maps
         value, top, deltas = assess(state, read_sketch(), now, old_cells=current.get("cells"))
         unchanged = {k: v for k, v in value.items() if k != "computed_at"} == {
             k: v for k, v in _normalized(current).items() if k != "computed_at"
@@ -199,7 +200,6 @@ def _transact(
                 names[f"#h{index}"], names[f"#b{index}"] = histogram, bucket
                 sketch_values[f":d{index}"] = {"N": str(step)}
                 parts.append(f"#h{index}.#b{index} :d{index}")
-            _ensure_sketch()
             items.append(
                 {
                     "Update": {
