@@ -102,7 +102,15 @@ def provision(template: Template, session: boto3.Session | None = None) -> dict[
             ses.verify_domain_identity(Domain=identity)
         created["identities"].append(identity)
     _provision_ses_and_secrets(template, session, created)
+    _provision_event_buses(template, session, created)
     return created
+
+
+def _provision_event_buses(template: Template, session: boto3.Session, created: dict[str, list[str]]) -> None:
+    events = session.client("events")
+    for logical_id, _ in template.of_type("AWS::Events::EventBus"):
+        events.create_event_bus(Name=template.physical_name(logical_id))
+        created.setdefault("event_buses", []).append(template.physical_name(logical_id))
 
 
 def _provision_ses_and_secrets(

@@ -106,6 +106,7 @@ class Template:
             "AWS::Serverless::Function": "FunctionName",
             "AWS::SES::ConfigurationSet": "Name",
             "AWS::SecretsManager::Secret": "Name",
+            "AWS::Events::EventBus": "Name",
         }.get(resource["Type"])
         if explicit and explicit in props:
             return str(self.resolve(props[explicit]))
@@ -149,6 +150,7 @@ class Template:
             "AWS::Lambda::Function": f"lambda:{self.region}:{ACCOUNT_ID}:function:{name}",
             "AWS::IAM::Role": f"iam::{ACCOUNT_ID}:role/{name}",
             "AWS::Events::Rule": f"events:{self.region}:{ACCOUNT_ID}:rule/{name}",
+            "AWS::Events::EventBus": f"events:{self.region}:{ACCOUNT_ID}:event-bus/{name}",
             "AWS::KMS::Key": f"kms:{self.region}:{ACCOUNT_ID}:key/{name}",
             # Secrets Manager appends six random characters; ours are fixed so policies can name them.
             "AWS::SecretsManager::Secret": (

@@ -1,4 +1,5 @@
-"""Orders queue -> loyalty ledger: purchases earn, refunds reverse, adjustments correct.
+"""Orders queue -> loyalty ledger (purchases earn, refunds reverse, adjustments correct), then the
+contact's value and lifecycle stage.
 
 Partial batch failures: a failed record is redelivered alone, never blocking the batch; on its
 last receive it is parked in the DLQ with its reason (crm_core.queues explains why).
@@ -8,11 +9,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from crm_core.loyalty import apply_order_event
 from crm_core.loyalty.events import OrderEventRecord
 from crm_core.observability import count, get_logger, get_metrics
 from crm_core.queues import BatchResponse, DeadLetteringBatch
 from crm_core.settings import get_settings
+from crm_core.value.orders import on_order_event
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.typing import LambdaContext
@@ -30,7 +31,7 @@ batch = DeadLetteringBatch(
 def record_handler(record: OrderEventRecord) -> Applied | None:
     event = record.body
     logger.append_keys(order_event_id=event.event_id, order_event_type=event.type)
-    applied = apply_order_event(event)
+    applied = on_order_event(event)
     logger.info("order event applied", extra={"replay": bool(applied and applied.replay)})
     return applied  # its `replay` tells the batch (and the local stack's report) it was a repeat
 

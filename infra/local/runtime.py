@@ -119,6 +119,8 @@ class Runtime:
         self._applied: dict[str, str] = {}
         self._log = log
         self.send_to_destination: Sender | None = None
+        # Runs after each invocation, outside it: events a function put on a bus are delivered then.
+        self.after_invocation: Callable[[], None] | None = None
         globals_ = template.body.get("Globals", {}).get("Function", {})
         self._defaults = {
             "Timeout": globals_.get("Timeout", 3),
@@ -227,6 +229,8 @@ class Runtime:
                 self._log(f"[{logical_id}] {request_id} failed:\n{traceback.format_exc().rstrip()}")
             finally:
                 invocation.duration_ms = (time.perf_counter() - started) * 1000
+        if self.after_invocation is not None:
+            self.after_invocation()
         timeout_ms = int(self.setting(logical_id, "Timeout")) * 1000
         if invocation.duration_ms > timeout_ms:
             self._log(f"[{logical_id}] ran {invocation.duration_ms:.0f} ms, over its {timeout_ms} ms Timeout")

@@ -47,6 +47,8 @@ class ControlRoutes:
             ("POST", re.compile(r"/_local/queues/(?P<name>[^/]+)"), self.send_to_queue),
             ("GET", re.compile(r"/_local/topics"), self.topics),
             ("POST", re.compile(r"/_local/topics/(?P<name>[^/]+)"), self.publish),
+            ("GET", re.compile(r"/_local/buses"), self.buses),
+            ("POST", re.compile(r"/_local/buses/(?P<name>[^/]+)"), self.put_event),
             ("POST", re.compile(r"/_local/buckets/(?P<name>[^/]+)/(?P<key>.+)"), self.put_object),
             ("GET", re.compile(r"/_local/iam"), self.iam),
         ]
@@ -90,6 +92,7 @@ class ControlRoutes:
                 "schedules": stack.schedules.describe(),
                 "queues": [q.logical_id for q in stack.queues.items.values()],
                 "topics": stack.topics.describe(),
+                "buses": stack.buses.describe(),
             },
         )
 
@@ -192,6 +195,19 @@ class ControlRoutes:
         if not body:
             raise ValueError("the body is the message to publish")
         return json_answer(200, self.stack.topics.publish(name, body.decode(), query.get("subject")))
+
+    def buses(self, **_: Any) -> Answer:
+        return json_answer(200, self.stack.buses.describe())
+
+    def put_event(self, name: str, body: bytes, **_: Any) -> Answer:
+        entry = _json_any(body)  # {"DetailType", "Source", "Detail": {...}} as PutEvents takes one entry
+        if not isinstance(entry, dict) or not entry.get("DetailType"):
+            raise ValueError(
+                'the body is one PutEvents entry: {"DetailType": ..., "Source": ..., "Detail": {...}}'
+            )
+        detail = entry.get("Detail", {})
+        entry = {**entry, "Detail": detail if isinstance(detail, str) else json.dumps(detail)}
+        return json_answer(200, self.stack.buses.put(name, entry))
 
     def put_object(self, name: str, key: str, body: bytes, **_: Any) -> Answer:
         return json_answer(200, self.stack.buckets.put(name, key, body))

@@ -122,6 +122,9 @@ class LocalStack:
         self.buckets = triggers.Buckets(self.template, self.runtime, self.s3)
         self.inbox = triggers.Inbox(self.template, self.runtime, self.buckets, self.topics)
         self.runtime.send_to_destination = triggers.destination_sender(self.sqs, self.topics, self.runtime)
+        self.buses = triggers.Buses(self.template, self.runtime)
+        self.buses.listen(boto3._get_default_session())  # the functions' clients come from it
+        self.runtime.after_invocation = self.buses.flush
         self.control = server.ControlRoutes(self)
         server.serve_in_thread(self._http)
         if self.auto_schedules:

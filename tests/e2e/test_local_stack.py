@@ -321,6 +321,41 @@ def test_a_failing_subscriber_gets_no_retry_with_zero_retries_and_lands_on_failu
     assert record["requestPayload"]["Records"][0]["Sns"]["Message"] == "boom"
 
 
+# ---- EventBridge buses ------------------------------------------------------------------------------
+def test_a_bus_event_reaches_the_functions_whose_rule_matches(local: LocalClient, sqs) -> None:
+    entry = {"DetailType": "thing.done", "Source": "shop", "Detail": {"id": "T-1"}}
+
+    (delivery,) = local.post("/_local/buses/ThingsBus", json=entry).json()["deliveries"]
+    ignored = local.post("/_local/buses/ThingsBus", json={**entry, "DetailType": "thing.other"}).json()
+
+    assert delivery["function"] == "ListenFunction" and delivery["status"] == "succeeded"
+    assert delivery["result"] == {"detail_type": "thing.done", "source": "shop", "detail": {"id": "T-1"}}
+    assert ignored["deliveries"] == []
+    assert local.get("/_local/buses").json() == [
+        {"logical_id": "ThingsBus", "name": "crm-local-things", "subscribers": ["ListenFunction"]}
+    ]
+    _drain(sqs, "crm-local-FailureQueue")
+    (failed,) = local.post("/_local/buses/ThingsBus", json={**entry, "Detail": {"boom": True}}).json()[
+        "deliveries"
+    ]
+    assert failed["status"] == "failed"
+    assert _drain(sqs, "crm-local-FailureQueue")[0]["requestPayload"]["detail"] == {"boom": True}
+
+
+def test_events_a_function_puts_on_a_bus_are_delivered_after_it(stack: LocalStack) -> None:
+    events = boto3.client("events", endpoint_url=stack.moto_url, region_name="eu-west-1")  # as a function's
+    events.put_events(
+        Entries=[
+            {"EventBusName": "crm-local-things", "DetailType": "thing.done", "Source": "f", "Detail": "{}"}
+        ]
+    )
+
+    (delivery,) = stack.buses.flush()  # the runtime does this after each invocation
+
+    assert delivery["function"] == "ListenFunction" and delivery["result"]["source"] == "f"
+    assert stack.buses.flush() == []
+
+
 # ---- SES inbound ------------------------------------------------------------------------------------
 def test_an_inbound_email_is_stored_then_handed_to_the_rule_function_with_its_verdicts(
     local: LocalClient,

@@ -12,6 +12,7 @@ from botocore.exceptions import ClientError
 
 from crm_core import aws
 from crm_core.cases import store
+from crm_core.cases.service import case_view
 from crm_core.errors import RetryableError
 from crm_core.models.cases import Case
 from crm_core.models.contacts import Contact, contact_id_for
@@ -214,3 +215,18 @@ def test_a_gold_customer_gets_a_higher_priority_and_a_shorter_promise_in_their_l
     text = _acks(stack)[0].get_body(("plain",)).get_content()
     assert text.startswith("Guten Tag Klaus,") and "innerhalb von 4 Stunden" in text
     assert Contact.get(contact_id_for(address)).open_cases == 1
+
+
+def test_a_most_valuable_customer_is_raised_and_agents_see_the_flag(
+    stack, frozen_clock, lambda_context
+) -> None:
+    address = "mara@example.de"
+    Contact(contact_id_for(address), email=address, first_name="Mara", most_valuable=True, locale="de").save()
+    raw = compose(
+        sender=f"Mara <{address}>", subject="Lieferung", body="Meine Lieferung ist nicht angekommen."
+    )
+
+    case = store.get_case(_route(ses_event(raw), lambda_context)["case_id"])
+
+    assert (case.priority, case.tier, case.vip, case.most_valuable) == ("P2", None, False, True)
+    assert case_view(case)["most_valuable"] is True  # what the cases API shows agents

@@ -238,8 +238,7 @@ def test_marketing_reaches_each_time_zone_only_inside_its_local_window_across_ds
             due = local.astimezone(UTC)
             address = f"{zone.split('/')[1].lower()}-{day}{hour:02}{minute:02}@example.com"
             contact_id = lead(address, zone=zone)
-            campaigns.on_purchase(contact_id, "A-1", due - timedelta(days=90))
-            Enrollment.get(contact_id, "post-purchase#A-1").delete()  # only the win-back matters here
+            enroll(contact_id, "win-back", at=due, occurrence="A-1")  # the lifecycle's win-back, due then
             expected[address] = (zone, _first_allowed_run(due, zone))
 
     sent_at: dict[str, datetime] = {}
@@ -334,7 +333,7 @@ def test_a_purchase_thanks_the_customer_the_next_day_with_replies_to_support(sta
     campaigns.on_purchase(contact_id, "A-1001", frozen_clock.now())
     campaigns.on_purchase(contact_id, "A-1001", frozen_clock.now())  # the order event, redelivered
 
-    assert run().outcomes == {"waiting": 2}  # the thank-you (a day) and the win-back (90 days) wait
+    assert run().outcomes == {"waiting": 1}  # the thank-you waits a day (win-back is the lifecycle's)
     assert subjects(stack) == []
     frozen_clock.advance(timedelta(days=1))
     run()
@@ -345,33 +344,27 @@ def test_a_purchase_thanks_the_customer_the_next_day_with_replies_to_support(sta
     assert "Ciao Giulia," in thanks.text and "List-Unsubscribe" not in thanks.headers
 
 
-def test_every_purchase_restarts_the_win_back_clock(stack, frozen_clock) -> None:
+def test_a_purchase_ends_the_win_back_and_starts_none(stack, frozen_clock) -> None:
     contact_id = lead("loyal@example.com")
     start = frozen_clock.now()
     campaigns.on_purchase(contact_id, "A-1", start)
-    campaigns.on_purchase(contact_id, "A-2", start + timedelta(days=60))
-    campaigns.on_purchase(contact_id, "A-1", start)  # a late replay of the first order changes nothing
+    assert "win-back" not in {e.campaign for e in Enrollment.query(contact_id)}  # the lifecycle starts it
+    enroll(contact_id, "win-back", at=start + timedelta(days=90), occurrence="drift")  # dissolution
+    campaigns.on_purchase(contact_id, "A-1", start)  # a late replay of an order before it ends nothing
+    assert enrollment(contact_id, "win-back#drift").status == "active"
 
-    keys = {e.enrollment_key: e for e in Enrollment.query(contact_id)}
-    assert (keys["win-back#A-1"].status, keys["win-back#A-1"].exit_reason) == ("exited", "purchase")
-    assert keys["win-back#A-2"].status == "active"
+    campaigns.on_purchase(contact_id, "A-2", start + timedelta(days=95))
 
-    frozen_clock.set(start + timedelta(days=91))
-    run()
-    assert "We miss you at Example Shop" not in subjects(stack)  # 90 days after A-1, but A-2 was later
+    assert (
+        enrollment(contact_id, "win-back#drift").status,
+        enrollment(contact_id, "win-back#drift").exit_reason,
+    ) == (
+        "exited",
+        "purchase",
+    )
     frozen_clock.set(start + timedelta(days=150, hours=1))
     run()
-    assert subjects(stack).count("We miss you at Example Shop") == 1
-
-
-def test_an_order_arriving_late_does_not_start_an_older_win_back_clock(stack, frozen_clock) -> None:
-    contact_id = lead("late@example.com")
-    start = frozen_clock.now()
-    campaigns.on_purchase(contact_id, "A-2", start + timedelta(days=60))
-    campaigns.on_purchase(contact_id, "A-1", start)
-
-    keys = {e.enrollment_key for e in Enrollment.query(contact_id)}
-    assert "win-back#A-1" not in keys and "win-back#A-2" in keys
+    assert "We miss you at Example Shop" not in subjects(stack)
 
 
 def test_a_late_run_never_sends_two_steps_back_to_back(stack, frozen_clock) -> None:

@@ -38,6 +38,8 @@ def giulia(stack, frozen_clock) -> str:
     contact_id = lead(ADDRESS, first_name="Giulia", locale="it")
     enroll(contact_id, "welcome", at=frozen_clock.now())
     campaigns.on_purchase(contact_id, "A-9", frozen_clock.now())
+    # Her win-back, as the lifecycle schedules it on entering dissolution (due later, marketing).
+    enroll(contact_id, "win-back", at=frozen_clock.now() + timedelta(days=90), occurrence="A-9")
     return contact_id
 
 

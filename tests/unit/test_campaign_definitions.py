@@ -43,7 +43,7 @@ def test_the_shipped_campaigns_are_the_ones_the_business_asked_for() -> None:
     assert (thank_you.after, thank_you.marketing, thank_you.reply_to) == (timedelta(days=1), False, "support")
     win_back = catalog.campaigns["win-back"]
     assert win_back.exit_on == {"purchase"}
-    assert [(s.after, s.marketing) for s in win_back.steps] == [(timedelta(days=90), True)]
+    assert [(s.after, s.marketing) for s in win_back.steps] == [(timedelta(0), True)]  # sent on dissolution
     assert welcome.kind(welcome.steps[1]) == "welcome.tips"
 
 

@@ -85,6 +85,16 @@ def test_routing_by_category_domain_tier_and_value(text, sender, tier, vip, expe
     assert (routing.category, routing.team, routing.priority) == expected
 
 
+def test_a_most_valuable_customer_is_raised_like_a_gold_one_and_tiers_still_count() -> None:
+    text, sender = "Rückerstattung bitte", "a@x.de"
+    plain = route(get_policy(), text=text, sender=sender)
+    valued = route(get_policy(), text=text, sender=sender, most_valuable=True)
+    both = route(get_policy(), text=text, sender=sender, tier="gold", most_valuable=True)
+    assert (plain.priority, plain.valued_customer) == ("P3", False)
+    assert (valued.priority, valued.valued_customer) == ("P2", True)
+    assert both.priority == "P2"  # one raise for value, however many signals say so
+
+
 def test_sla_checkpoints_fire_in_order_and_a_late_run_skips_the_stale_warning() -> None:
     policy = get_policy()
     opened = datetime(2026, 11, 23, 10, tzinfo=UTC)

@@ -73,6 +73,15 @@ class Settings:
     survey_review_url: str = _env("SURVEY_REVIEW_URL", "")
     # Account owners, tasks, notes and the owners' morning digest
     owners_table: str = _env("OWNERS_TABLE")
+    # Customer value and the relationship lifecycle (issue 13)
+    most_valuable_percent: int = _env("MOST_VALUABLE_PERCENT", "5")  # top share of 12-month value flagged
+    # CrmEventBus; empty: lifecycle changes are not published
+    event_bus_name: str = _env("EVENT_BUS_NAME", "")
+    lifecycle_catch_up_days: int = _env("LIFECYCLE_CATCH_UP_DAYS", "31")  # past review days a run re-reads
+
+    @property
+    def most_valuable_share(self) -> float:
+        return min(100, max(0, self.most_valuable_percent)) / 100
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str]) -> Settings:

@@ -35,7 +35,7 @@ def test_a_purchase_enrolls_post_purchase_once_and_the_thank_you_follows_the_nex
     orders.handler({"Records": records}, orders.context)  # SQS delivered the same batch again
 
     enrollments = {e.enrollment_key: e.status for e in Enrollment.query(contact_id_for(ANA))}
-    assert enrollments == {"post-purchase#A-1001": "active", "win-back#A-1001": "active"}
+    assert enrollments == {"post-purchase#A-1001": "active"}  # win-back starts on dissolution (lifecycle)
 
     sender.run(remaining_ms=lambda: 60_000)
     assert stack.sent_emails() == []  # the thank-you waits for the next day

@@ -14,17 +14,18 @@ from crm_core.campaigns import definitions, transitions
 from crm_core.campaigns.enrollment import enroll
 from crm_core.models import Enrollment
 
-POST_PURCHASE, WIN_BACK = "post-purchase", "win-back"
+POST_PURCHASE = "post-purchase"
 
 
 def on_purchase(
     contact_id: str, order_id: str, at: datetime, *, context: Mapping[str, Any] | None = None
 ) -> None:
-    """A contact bought (order `order_id` at `at`): thank them the next day, end campaigns that a
-    purchase ends (win-back), and start the 90-day win-back clock again from this order.
+    """A contact bought (order `order_id` at `at`): thank them the next day and end the campaigns
+    that a purchase ends (win-back). Win-back itself starts when the contact's lifecycle enters
+    dissolution (crm_core.lifecycle: by default 90 days without a purchase).
 
-    Safe to replay and to receive out of order: an older order never replaces the win-back clock
-    of a newer one. Raises ConfigurationError if campaigns.yaml is broken; DynamoDB errors pass.
+    Safe to replay and to receive out of order: a late order never ends a campaign that started
+    after it. Raises ConfigurationError if campaigns.yaml is broken; DynamoDB errors pass.
     """
     catalog = definitions.load()
     enroll(
@@ -34,22 +35,12 @@ def on_purchase(
         occurrence=order_id,
         context={**(context or {}), "order_id": order_id},
     )
-    win_back_key = f"{WIN_BACK}#{order_id}"
-    newer_purchase = False
     for enrollment in Enrollment.query(contact_id, consistent_read=True):
         campaign = catalog.get(enrollment.campaign)
-        if (
-            enrollment.enrollment_key == win_back_key
-            or campaign is None
-            or "purchase" not in campaign.exit_on
-        ):
-            continue
-        if enrollment.enrolled_at > at:
-            newer_purchase = True  # this event is late: a later order already restarted the clock
-        elif enrollment.status == transitions.ACTIVE:
+        if campaign is None or "purchase" not in campaign.exit_on or enrollment.enrolled_at > at:
+            continue  # a campaign that started after this (late) order is not ended by it
+        if enrollment.status == transitions.ACTIVE:
             transitions.finish(enrollment, now=at, reason="purchase")
-    if not newer_purchase:
-        enroll(contact_id, WIN_BACK, at=at, occurrence=order_id, context={"order_id": order_id})
 
 
 def stop_marketing(contact_id: str, *, now: datetime) -> int:

@@ -233,9 +233,10 @@ def _open_case(inbound: _Inbound) -> tuple[str, str] | None:
     policy, parsed, now = get_policy(), inbound.parsed, inbound.now
     contact = store.contact(inbound.contact_id)
     tier, vip = (contact.tier, bool(contact.vip)) if contact else (None, False)
+    most_valuable = bool(contact.most_valuable) if contact else False
     subject = _subject(inbound)
     text = f"{subject}\n{parsed.new_text if parsed else ''}"
-    routing = route(policy, text=text, sender=inbound.sender, tier=tier, vip=vip)
+    routing = route(policy, text=text, sender=inbound.sender, tier=tier, vip=vip, most_valuable=most_valuable)
     quarantine = inbound.quarantine or (
         f"automated: {inbound.screening.automated}" if inbound.screening.automated else None
     )
@@ -255,6 +256,7 @@ def _open_case(inbound: _Inbound) -> tuple[str, str] | None:
         locale=(contact.locale if contact else None) or guess_language(text),
         tier=tier,
         vip=vip,
+        most_valuable=most_valuable,
         unverified=inbound.screening.unverified,
         quarantine_reason=quarantine,
         source_message=inbound.ses.mail.message_id,

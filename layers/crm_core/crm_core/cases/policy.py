@@ -71,6 +71,7 @@ class Sla(_Strict):
 class CustomerValue(_Strict):
     tiers: list[str] = Field(default_factory=list)
     vip: bool = True
+    most_valuable: bool = True  # the contact's value is in the business's top share (crm_core.value)
     raise_priority: int = Field(default=1, ge=0, le=3)
 
 

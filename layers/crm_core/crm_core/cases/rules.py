@@ -93,6 +93,7 @@ def route(
     sender: str,
     tier: str | None = None,
     vip: bool = False,
+    most_valuable: bool = False,
 ) -> Routing:
     """Classify and route a message; the first route whose every condition holds wins, else the default."""
     normalized = normalize_text(text)
@@ -113,7 +114,11 @@ def route(
         chosen_name, team, priority = rule.name, rule.team, rule.priority
         break
     value = policy.customer_value
-    valued = bool((tier or "").lower() in {t.lower() for t in value.tiers} or (value.vip and vip))
+    valued = bool(
+        (tier or "").lower() in {t.lower() for t in value.tiers}
+        or (value.vip and vip)
+        or (value.most_valuable and most_valuable)  # top share by 12-month value (crm_core.value)
+    )
     if valued:
         priority = policy.raised(priority, value.raise_priority)
     return Routing(category, team, policy.teams[team].queue, priority, chosen_name, valued)

@@ -23,7 +23,7 @@ REPLY_KEY = re.compile(r"[\x21-\x7e]{1,128}")
 
 _CASE_FIELDS = (
     "case_id", "status", "subject", "category", "team", "priority", "rule", "contact_id", "email", "name",
-    "locale", "tier", "vip", "unverified", "quarantine_reason", "opened_at", "updated_at",
+    "locale", "tier", "vip", "most_valuable", "unverified", "quarantine_reason", "opened_at", "updated_at",
     "first_response_due", "resolution_due", "first_responded_at", "resolved_at", "paused_at", "reopened",
 )  # fmt: skip
 

@@ -28,9 +28,9 @@ def apply_order_event(event: Purchase | Refund | Adjustment) -> ledger.Applied |
     """Apply a parsed order event to the points ledger, at most once however often it arrives, then
     send the tier-change message it caused (a replay sends one still pending).
 
-    A purchase also starts the post-purchase follow-up and restarts the win-back clock; that step
-    runs on replays too, so a crash between the ledger write and the enrollment is healed by the
-    redelivery (enrolling is idempotent).
+    A purchase also starts the post-purchase follow-up and ends win-back; that step runs on replays
+    too, so a crash between the ledger write and the enrollment is healed by the redelivery
+    (enrolling is idempotent).
 
     A tier message that cannot be sent now does not fail the event: the points are applied, the
     notice stays pending and the daily run sends it.

@@ -97,6 +97,7 @@ class Case(Model):
     locale = UnicodeAttribute(null=True)
     tier = UnicodeAttribute(null=True)
     vip = BooleanAttribute(default=False)
+    most_valuable = BooleanAttribute(null=True)  # the contact was in the top share by value when it opened
     unverified = BooleanAttribute(default=False)
     quarantine_reason = UnicodeAttribute(null=True)
     source_message = UnicodeAttribute()  # SES message id of the first email

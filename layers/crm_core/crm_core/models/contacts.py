@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import unicodedata
+from typing import Any
 
 from pynamodb.attributes import (
     BooleanAttribute,
@@ -58,6 +59,17 @@ class AnniversaryIndex(OccasionIndex):
         projection = KeysOnlyProjection()
 
     anniversary_day = UnicodeAttribute(hash_key=True)
+    contact_id = UnicodeAttribute(range_key=True)
+
+
+class LifecycleReviewIndex(GlobalSecondaryIndex["Contact"]):
+    """Sparse: contacts whose lifecycle stage or value may change by time alone, by "YYYY-MM-DD#shard"."""
+
+    class Meta:
+        index_name = "lifecycle-review"
+        projection = KeysOnlyProjection()
+
+    lifecycle_review = UnicodeAttribute(hash_key=True)
     contact_id = UnicodeAttribute(range_key=True)
 
 
@@ -134,9 +146,16 @@ class Contact(Model):
     # post finds its id here and gets the same answer without writing (crm_core.leads.merge).
     recent_posts = ListAttribute[str](null=True)
     version = VersionAttribute(null=True)
+    # Customer value and lifecycle (crm_core.value, crm_core.lifecycle; docs/customer-value.md and
+    # docs/lifecycle.md give their shapes). Written there only; declared so that a save here keeps them.
+    customer_value = MapAttribute[str, Any](null=True, attr_name="value")
+    most_valuable = BooleanAttribute(null=True)  # in the top share by 12-month value (vip: by an agent)
+    lifecycle = MapAttribute[str, Any](null=True)
+    lifecycle_review = UnicodeAttribute(null=True)  # LifecycleReviewIndex key
 
     birthday_index = BirthdayIndex()
     anniversary_index = AnniversaryIndex()
+    lifecycle_review_index = LifecycleReviewIndex()
 
     @property
     def display_name(self) -> str:

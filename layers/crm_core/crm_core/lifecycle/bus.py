@@ -1,0 +1,43 @@
+"""`crm.lifecycle.changed` on the CRM's EventBridge bus (CrmEventBus; EVENT_BUS_NAME).
+
+detail: {"contact_id", "change_id", "from", "to", "at", "reason", "cause"}. Delivery is at least
+once: a subscriber that must act once keys on `change_id`.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from crm_core import aws
+from crm_core.errors import RetryableError
+from crm_core.settings import get_settings
+
+SOURCE = "crm.lifecycle"
+DETAIL_TYPE = "crm.lifecycle.changed"
+
+
+def publish_change(contact_id: str, change: dict[str, Any], *, change_id: str) -> bool:
+    """Put one change on the bus; False when no bus is configured. Raises RetryableError if
+    EventBridge refused the entry."""
+    bus_name = get_settings().event_bus_name
+    if not bus_name:
+        return False
+    detail = {
+        "contact_id": contact_id,
+        "change_id": change_id,
+        **{k: change.get(k) for k in ("from", "to", "at", "reason", "cause")},
+    }
+    answer = aws.client("events").put_events(
+        Entries=[
+            {
+                "Source": SOURCE,
+                "DetailType": DETAIL_TYPE,
+                "Detail": json.dumps(detail),
+                "EventBusName": bus_name,
+            }
+        ]
+    )
+    if answer.get("FailedEntryCount"):
+        raise RetryableError(f"EventBridge refused the lifecycle event: {answer['Entries']}")
+    return True
