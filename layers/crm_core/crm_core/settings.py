@@ -67,6 +67,11 @@ class Settings:
     occasion_send_hour: int = _env("OCCASION_SEND_HOUR", "9")  # local hour from which greetings go out
     leap_day_policy: str = _env("LEAP_DAY_POLICY", "feb28")  # 29 Feb occasions in other years: feb28 | mar1
     birthday_bonus_enabled: bool = _env("BIRTHDAY_BONUS_ENABLED", "true")
+    # Data rights: export and erasure (issue 14)
+    privacy_requests_table: str = _env("PRIVACY_REQUESTS_TABLE")
+    privacy_exports_bucket: str = _env("PRIVACY_EXPORTS_BUCKET")
+    privacy_queue_url: str = _env("PRIVACY_QUEUE_URL")
+    export_link_seconds: int = _env("EXPORT_LINK_SECONDS", "3600")  # how long an export's download link works
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str]) -> Settings:

@@ -19,10 +19,35 @@ SCOPE_MARKETING = "marketing"
 SCOPE_ALL = "all"
 
 
+ERASED_PREFIX = "erased#"
+ERASED_PURPOSE = "erased-address"
+
+
+def erased_keys(address: str) -> list[str]:
+    """The keys an erased address's suppression may be kept under: a keyed hash (HMAC with the signing
+    key, current then previous), so the item says nothing about whom it stops mailing."""
+    from crm_core.messaging import tokens  # noqa: PLC0415 - the signing key, only when a lookup misses
+
+    return [
+        ERASED_PREFIX + digest for digest in tokens.keyed_hashes(normalize_email(address), ERASED_PURPOSE)
+    ]
+
+
 def suppression_for(address: str) -> Suppression | None:
-    """The suppression of an address, if any (one key lookup)."""
+    """The suppression of an address, if any: its own item, else the keyed-hash item its erasure left
+    (one key lookup, two or three when the address has no item of its own)."""
+    found = _get(normalize_email(address))
+    if found is not None:
+        return found
+    for key in erased_keys(address):
+        if (found := _get(key)) is not None:
+            return found
+    return None
+
+
+def _get(key: str) -> Suppression | None:
     try:
-        return Suppression.get(normalize_email(address), consistent_read=True)
+        return Suppression.get(key, consistent_read=True)
     except DoesNotExist:
         return None
 
