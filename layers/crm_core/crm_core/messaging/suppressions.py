@@ -130,7 +130,7 @@ def count_transient_bounce(
     except UpdateError as exc:
         if not condition_failed(exc):
             raise
-        current = suppression_for(key)
+        current = _get(key)
         return int(current.transient_bounces or 0) if current else 0
     _latest_bounce(key, bounced_at or now)
     return int(item.transient_bounces or 0)
@@ -156,7 +156,7 @@ def clear_transient_bounces(address: str, *, delivered_at: datetime | None = Non
     replayed old Delivery notification leaves a later bounce count as it is; without it (an operator's
     reset) the count is forgotten whatever its age. Raises DynamoDB errors.
     """
-    current = suppression_for(address)
+    current = _get(normalize_email(address))  # the address's own item, never an erased one's
     if current is None or not current.transient_bounces:
         return False
     condition = Suppression.scope == current.scope
