@@ -46,6 +46,10 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
     _endpoint_arguments(show)
     show.set_defaults(run=run_show)
 
+    from infra.commands import privacy  # noqa: PLC0415 - `crm contacts export` and `erase`
+
+    privacy.register(sub)
+
 
 def _endpoint_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
