@@ -10,7 +10,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from crm_core.http.errors import problem
 from crm_core.observability import get_logger, get_metrics
-from crm_core.privacy import jobs
+from crm_core.privacy import api, jobs
 
 logger, metrics = get_logger(), get_metrics()
 app = APIGatewayHttpResolver()
@@ -22,17 +22,17 @@ def _accepted(kind: str, contact_id: str) -> Response[Any]:
     return Response(202, "application/json", jobs.as_json(answer), headers={"Location": answer["status_url"]})
 
 
-@app.post("/contacts/<contact_id>/export")
+@app.post("/contacts/<contact_id>/export", **api.EXPORT)
 def export(contact_id: str) -> Response[Any]:
     return _accepted(jobs.EXPORT, contact_id)
 
 
-@app.post("/contacts/<contact_id>/erasure")
+@app.post("/contacts/<contact_id>/erasure", **api.ERASURE)
 def erasure(contact_id: str) -> Response[Any]:
     return _accepted(jobs.ERASURE, contact_id)
 
 
-@app.get("/privacy-requests/<request_id>")
+@app.get("/privacy-requests/<request_id>", **api.STATUS)
 def request_status(request_id: str) -> dict[str, Any]:
     return jobs.status(request_id)
 

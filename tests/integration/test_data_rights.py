@@ -285,3 +285,12 @@ def test_requests_name_the_bad_field_and_an_unknown_contact_or_request(stack, la
         "GET", "/privacy-requests/er_unknown", "GET /privacy-requests/{request_id}", lambda_context
     )
     assert status == 404
+    for hostile in ("x" * 3000, "é", "ct_%00"):
+        status, body = _privacy(
+            "GET", f"/privacy-requests/{hostile}", "GET /privacy-requests/{request_id}", lambda_context
+        )
+        assert status == 404, (hostile, body)
+        status, body = _privacy(
+            "POST", f"/contacts/{hostile}/erasure", "POST /contacts/{contact_id}/erasure", lambda_context
+        )
+        assert status in (400, 404) and body["errors"], (hostile, body)

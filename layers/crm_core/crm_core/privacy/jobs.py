@@ -105,6 +105,8 @@ def status(request_id: str) -> dict[str, Any]:
 
     Raises NotFound for an unknown (or expired) request.
     """
+    if not (0 < len(request_id) <= 64 and request_id.isascii()):  # ours are 29 characters
+        raise NotFound("no privacy request with this id")
     item = storage.get(_table(), {"request_id": request_id})
     if item is None or (item.get("expires_at") and int(item["expires_at"]) < clock.now().timestamp()):
         raise NotFound("no privacy request with this id")
