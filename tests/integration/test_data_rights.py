@@ -294,3 +294,23 @@ def test_requests_name_the_bad_field_and_an_unknown_contact_or_request(stack, la
             "POST", f"/contacts/{hostile}/erasure", "POST /contacts/{contact_id}/erasure", lambda_context
         )
         assert status in (400, 404) and body["errors"], (hostile, body)
+
+
+def test_a_bounce_or_unsubscribe_after_erasure_does_not_write_the_address_again(
+    person, template, lambda_context, frozen_clock
+) -> None:
+    _privacy("POST", f"/contacts/{person}/erasure", "POST /contacts/{contact_id}/erasure", lambda_context)
+    _worker(template, lambda_context).drain()
+
+    # the last welcome message bounces an hour later; SES reports it
+    from tests.integration.test_ses_notifications import example, sns_event
+
+    bounce = example("bounce-permanent.json")
+    bounce["bounce"]["bouncedRecipients"][0]["emailAddress"] = EMAIL
+    bounce["mail"]["destination"] = [EMAIL]
+    load_handler("handle_ses_notifications").lambda_handler(sns_event(bounce), lambda_context)
+    assert not suppressions.suppress(EMAIL, scope="marketing", reason="unsubscribed", now=frozen_clock.now())
+    assert suppressions.count_transient_bounce(EMAIL, "feedback-1", now=frozen_clock.now()) == 0
+
+    assert _left(_everything(template), person) == []
+    assert suppressions.blocks(suppressions.suppression_for(EMAIL), marketing=False)

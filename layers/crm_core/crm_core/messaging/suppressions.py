@@ -45,6 +45,11 @@ def suppression_for(address: str) -> Suppression | None:
     return None
 
 
+def erased(address: str) -> bool:
+    """True when the address belongs to an erased person (its suppression is kept as a keyed hash)."""
+    return any(_get(key) is not None for key in erased_keys(address))
+
+
 def _get(key: str) -> Suppression | None:
     try:
         return Suppression.get(key, consistent_read=True)
@@ -66,6 +71,8 @@ def suppress(address: str, *, scope: str, reason: str, now: datetime) -> bool:
     """
     if scope not in {SCOPE_MARKETING, SCOPE_ALL}:
         raise ValueError(f"unknown suppression scope {scope!r}")
+    if erased(address):
+        return False  # already suppressed for all mail, and writing the address would re-identify it
     key = normalize_email(address)
     weaker = [SCOPE_NONE, SCOPE_MARKETING] if scope == SCOPE_ALL else [SCOPE_NONE]
     try:
@@ -113,6 +120,8 @@ def count_transient_bounce(
     """Count one soft bounce (once per SES feedback id, so a redelivered notification is not counted
     twice); returns the address's count so far. `bounced_at` (SES's own time of the bounce) is kept
     when it is the latest, so an older Delivery replayed later cannot forgive it. Raises DynamoDB errors."""
+    if erased(address):
+        return 0  # suppressed for all mail already; counting would write the address again
     key = normalize_email(address)
     item = Suppression(key)
     try:
