@@ -35,7 +35,14 @@ _SQS_ACTIONS = {
     "DeleteMessageBatch": "DeleteMessage",
     "ChangeMessageVisibilityBatch": "ChangeMessageVisibility",
 }
-_S3_ACTIONS = {"HeadObject": "GetObject", "ListObjectsV2": "ListBucket", "ListObjects": "ListBucket"}
+_S3_ACTIONS = {
+    "HeadObject": "GetObject",
+    "ListObjectsV2": "ListBucket",
+    "ListObjects": "ListBucket",
+    "ListObjectVersions": "ListBucketVersions",
+}
+# With a VersionId, S3 authorizes the version's own action (deleting a version is not DeleteObject).
+_S3_VERSION_ACTIONS = {"GetObject": "GetObjectVersion", "DeleteObject": "DeleteObjectVersion"}
 
 
 def requests_for(
@@ -150,7 +157,10 @@ def _s3(operation: str, params: Mapping[str, Any], region: str) -> list[Request]
     bucket = params.get("Bucket")
     if not bucket:
         return None
-    action = f"s3:{_S3_ACTIONS.get(operation, operation)}"
+    operation = _S3_ACTIONS.get(operation, operation)
+    if params.get("VersionId"):
+        operation = _S3_VERSION_ACTIONS.get(operation, operation)
+    action = f"s3:{operation}"
     if "Key" in params:
         return [Request(action, (f"arn:aws:s3:::{bucket}/{params['Key']}",))]
     return [Request(action, (f"arn:aws:s3:::{bucket}",))]

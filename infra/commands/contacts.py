@@ -72,6 +72,10 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
     add_target_options(show, json=True)
     show.set_defaults(run=run_show)
 
+    from infra.commands import privacy  # noqa: PLC0415 - `crm contacts export` and `erase`
+
+    privacy.register(sub)
+
 
 def _endpoint_arguments(parser: argparse.ArgumentParser) -> None:
     """The shared target options, under the name modules written before infra/commands/target.py use."""

@@ -104,6 +104,21 @@ def test_a_query_of_an_index_is_authorized_on_the_index() -> None:
     assert request.resource == TABLE + "/index/due"
 
 
+def test_s3_versions_are_authorized_with_their_own_actions() -> None:
+    # AWS: ListObjectVersions needs s3:ListBucketVersions; with a VersionId, GetObject and DeleteObject
+    # need s3:GetObjectVersion and s3:DeleteObjectVersion (DeleteObject alone only adds a delete marker).
+    (listing,) = requests_for("s3", "ListObjectVersions", {"Bucket": "b", "Prefix": "p/"}, "eu-west-1")
+    assert (listing.action, listing.resource) == ("s3:ListBucketVersions", "arn:aws:s3:::b")
+    (version,) = requests_for(
+        "s3", "DeleteObject", {"Bucket": "b", "Key": "k", "VersionId": "v1"}, "eu-west-1"
+    )
+    assert (version.action, version.resource) == ("s3:DeleteObjectVersion", "arn:aws:s3:::b/k")
+    (current,) = requests_for("s3", "DeleteObject", {"Bucket": "b", "Key": "k"}, "eu-west-1")
+    assert current.action == "s3:DeleteObject"
+    (read,) = requests_for("s3", "GetObject", {"Bucket": "b", "Key": "k", "VersionId": "v1"}, "eu-west-1")
+    assert read.action == "s3:GetObjectVersion"
+
+
 def test_an_ses_v2_send_needs_the_identity_and_the_configuration_set() -> None:
     params = {
         "FromEmailAddress": "CRM <crm@shop.example>",

@@ -78,6 +78,11 @@ class Settings:
     # CrmEventBus; empty: lifecycle changes are not published
     event_bus_name: str = _env("EVENT_BUS_NAME", "")
     lifecycle_catch_up_days: int = _env("LIFECYCLE_CATCH_UP_DAYS", "31")  # past review days a run re-reads
+    # Data rights: export and erasure (issue 14)
+    privacy_requests_table: str = _env("PRIVACY_REQUESTS_TABLE")
+    privacy_exports_bucket: str = _env("PRIVACY_EXPORTS_BUCKET")
+    privacy_queue_url: str = _env("PRIVACY_QUEUE_URL")
+    export_link_seconds: int = _env("EXPORT_LINK_SECONDS", "3600")  # how long an export's download link works
 
     @property
     def most_valuable_share(self) -> float:

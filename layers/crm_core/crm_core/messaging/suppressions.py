@@ -19,10 +19,40 @@ SCOPE_MARKETING = "marketing"
 SCOPE_ALL = "all"
 
 
+ERASED_PREFIX = "erased#"
+ERASED_PURPOSE = "erased-address"
+
+
+def erased_keys(address: str) -> list[str]:
+    """The keys an erased address's suppression may be kept under: a keyed hash (HMAC with the signing
+    key, current then previous), so the item says nothing about whom it stops mailing."""
+    from crm_core.messaging import tokens  # noqa: PLC0415 - the signing key, only when a lookup misses
+
+    return [
+        ERASED_PREFIX + digest for digest in tokens.keyed_hashes(normalize_email(address), ERASED_PURPOSE)
+    ]
+
+
 def suppression_for(address: str) -> Suppression | None:
-    """The suppression of an address, if any (one key lookup)."""
+    """The suppression of an address, if any: its own item, else the keyed-hash item its erasure left
+    (one key lookup, two or three when the address has no item of its own)."""
+    found = _get(normalize_email(address))
+    if found is not None:
+        return found
+    for key in erased_keys(address):
+        if (found := _get(key)) is not None:
+            return found
+    return None
+
+
+def erased(address: str) -> bool:
+    """True when the address belongs to an erased person (its suppression is kept as a keyed hash)."""
+    return any(_get(key) is not None for key in erased_keys(address))
+
+
+def _get(key: str) -> Suppression | None:
     try:
-        return Suppression.get(normalize_email(address), consistent_read=True)
+        return Suppression.get(key, consistent_read=True)
     except DoesNotExist:
         return None
 
@@ -41,6 +71,8 @@ def suppress(address: str, *, scope: str, reason: str, now: datetime) -> bool:
     """
     if scope not in {SCOPE_MARKETING, SCOPE_ALL}:
         raise ValueError(f"unknown suppression scope {scope!r}")
+    if erased(address):
+        return False  # already suppressed for all mail, and writing the address would re-identify it
     key = normalize_email(address)
     weaker = [SCOPE_NONE, SCOPE_MARKETING] if scope == SCOPE_ALL else [SCOPE_NONE]
     try:
@@ -88,6 +120,8 @@ def count_transient_bounce(
     """Count one soft bounce (once per SES feedback id, so a redelivered notification is not counted
     twice); returns the address's count so far. `bounced_at` (SES's own time of the bounce) is kept
     when it is the latest, so an older Delivery replayed later cannot forgive it. Raises DynamoDB errors."""
+    if erased(address):
+        return 0  # suppressed for all mail already; counting would write the address again
     key = normalize_email(address)
     item = Suppression(key)
     try:
@@ -105,7 +139,7 @@ def count_transient_bounce(
     except UpdateError as exc:
         if not condition_failed(exc):
             raise
-        current = suppression_for(key)
+        current = _get(key)
         return int(current.transient_bounces or 0) if current else 0
     _latest_bounce(key, bounced_at or now)
     return int(item.transient_bounces or 0)
@@ -131,7 +165,7 @@ def clear_transient_bounces(address: str, *, delivered_at: datetime | None = Non
     replayed old Delivery notification leaves a later bounce count as it is; without it (an operator's
     reset) the count is forgotten whatever its age. Raises DynamoDB errors.
     """
-    current = suppression_for(address)
+    current = _get(normalize_email(address))  # the address's own item, never an erased one's
     if current is None or not current.transient_bounces:
         return False
     condition = Suppression.scope == current.scope

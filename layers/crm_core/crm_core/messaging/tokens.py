@@ -196,3 +196,9 @@ def check_mac(text: str, purpose: str, candidate: str) -> bool:
     return any(
         hmac.compare_digest(_mac(key, text, purpose, len(code)).encode("ascii"), code) for key in _keys()
     )
+
+
+def keyed_hashes(text: str, purpose: str, length: int = 32) -> list[str]:
+    """Keyed hashes of `text` for `purpose`: with the current key first, then the previous one if the
+    secret was rotated. A value stored under the first can be found again after one rotation."""
+    return [_mac(key, text, purpose, length) for key in _keys()]
