@@ -20,24 +20,31 @@ DETAIL_TYPE = "crm.lifecycle.changed"
 def publish_change(contact_id: str, change: dict[str, Any], *, change_id: str) -> bool:
     """Put one change on the bus; False when no bus is configured. Raises RetryableError if
     EventBridge refused the entry."""
-    bus_name = get_settings().event_bus_name
-    if not bus_name:
-        return False
     detail = {
         "contact_id": contact_id,
         "change_id": change_id,
         **{k: change.get(k) for k in ("from", "to", "at", "reason", "cause")},
     }
+    return publish(SOURCE, DETAIL_TYPE, detail)
+
+
+def publish(source: str, detail_type: str, detail: dict[str, Any]) -> bool:
+    """Put one event on the CRM's bus; False when no bus is configured (EVENT_BUS_NAME empty).
+    Raises RetryableError if EventBridge refused the entry. Delivery is at least once: `detail`
+    carries the id a subscriber keys on."""
+    bus_name = get_settings().event_bus_name
+    if not bus_name:
+        return False
     answer = aws.client("events").put_events(
         Entries=[
             {
-                "Source": SOURCE,
-                "DetailType": DETAIL_TYPE,
+                "Source": source,
+                "DetailType": detail_type,
                 "Detail": json.dumps(detail),
                 "EventBusName": bus_name,
             }
         ]
     )
     if answer.get("FailedEntryCount"):
-        raise RetryableError(f"EventBridge refused the lifecycle event: {answer['Entries']}")
+        raise RetryableError(f"EventBridge refused the {detail_type} event: {answer['Entries']}")
     return True

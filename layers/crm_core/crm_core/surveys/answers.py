@@ -337,6 +337,7 @@ def record(
     if survey.is_low(score) and case_id is None:
         case_id = case_for_low_score(answer, survey, invitation, contact, now)
         answer.update(actions=[SurveyAnswer.case_id.set(case_id)])
+    _tell_lifecycle(answer)
     review = get_settings().survey_review_url
     invite_review = survey.trigger == "case-resolved" and survey.invites_review(score) and bool(review)
     return Recorded(
@@ -347,3 +348,17 @@ def record(
         case_id=case_id,
         review_url=review if invite_review else None,
     )
+
+
+def _tell_lifecycle(answer: SurveyAnswer) -> None:
+    """`crm.survey.answered` on the CRM's bus: an answer is engagement for the relationship lifecycle.
+
+    Published on every record, a repeated answer included, so an answer whose first publish failed
+    (the POST answered 5xx and the visitor sent it again) still reaches the lifecycle, which applies
+    each `answer_id` once. Raises RetryableError when EventBridge refused it.
+    """
+    from crm_core.lifecycle.bus import publish  # noqa: PLC0415 - EventBridge's client only when answering
+
+    answer_id = f"{answer.key}#{int(answer.revision)}"
+    detail = {"contact_id": answer.contact_id, "answer_id": answer_id, "answered_at": answer.answered_at}
+    publish("crm.surveys", "crm.survey.answered", detail)
