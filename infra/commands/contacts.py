@@ -304,8 +304,30 @@ def _profile_lines(view: dict[str, Any]) -> list[str]:
         text = ", ".join(f"{k}={v}" for k, v in value.items()) if isinstance(value, dict) else str(value)
         source = f"  ({sources[key]})" if key in sources else ""
         lines.append(_line(key, f"{text}{source}"))
-    for key in sorted(k for k in view if k.startswith(("value", "lifecycle", "rfm"))):
-        lines.append(_line(key, json.dumps(view[key], ensure_ascii=False)))
+    lines += _value_and_stage_lines(view)
+    return lines
+
+
+def _value_and_stage_lines(view: dict[str, Any]) -> list[str]:
+    """The relationship's worth and stage in a line each (`--json` has the stored maps whole)."""
+    lines: list[str] = []
+    value = view.get("value")
+    if isinstance(value, dict):
+        figures = value.get("figures") or {}
+        parts = [
+            f"segment {value['segment']}" if value.get("segment") else "",
+            f"{figures['frequency_12m']} order(s) in 12 months" if "frequency_12m" in figures else "",
+            f"spent {figures['monetary_12m']}" if figures.get("monetary_12m") else "",
+            f"predicted 12-month value {figures['predicted_12m']}" if figures.get("predicted_12m") else "",
+        ]
+        lines.append(_line("value", ", ".join(p for p in parts if p) or "-"))
+    if view.get("most_valuable"):
+        lines.append(_line("most valuable", "yes (top share by 12-month value)"))
+    lifecycle = view.get("lifecycle")
+    if isinstance(lifecycle, dict) and lifecycle.get("stage"):
+        since = str(lifecycle.get("since") or "")[:10]
+        reason = f" ({lifecycle['reason']})" if lifecycle.get("reason") else ""
+        lines.append(_line("lifecycle", f"{lifecycle['stage']} since {since}{reason}"))
     return lines
 
 

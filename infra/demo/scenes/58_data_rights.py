@@ -15,8 +15,8 @@ from crm_core.contacts.identity import contact_id_for
 if TYPE_CHECKING:
     from infra.local.client import LocalClient
 
-EMAIL = "Marta.Vergessen@example.de"
-FIRST, LAST, PHONE = "Marta", "Vergessen", "+49 151 2345 6789"
+EMAIL = "Greta.Vergessen@example.de"
+FIRST, LAST, PHONE = "Greta", "Vergessen", "+49 151 2345 6789"
 QUEUE = "PrivacyQueue"
 
 
@@ -24,14 +24,14 @@ def play(local: LocalClient) -> None:
     earlier = local.now()
     local.set_clock("2026-11-24T10:00:00Z")
     contact_id = contact_id_for(EMAIL)
-    everything_about_marta(local)
+    everything_about_greta(local)
     export(local, contact_id)
     erase(local, contact_id)
     prove(local, contact_id)
     local.set_clock(earlier)
 
 
-def everything_about_marta(local: LocalClient) -> None:
+def everything_about_greta(local: LocalClient) -> None:
     lead = {"email": EMAIL, "first_name": FIRST, "last_name": LAST, "phone": PHONE, "consent": True}
     assert local.post("/leads", json=lead).status == 201
     order = {
@@ -65,16 +65,17 @@ def _request(local: LocalClient, kind: str, contact_id: str, **kw: Any) -> dict[
 
 
 def export(local: LocalClient, contact_id: str) -> None:
-    done = _request(local, "export", contact_id, headers={"Idempotency-Key": "dsar-marta-1"})
+    done = _request(local, "export", contact_id, headers={"Idempotency-Key": "dsar-greta-1"})
     with urllib.request.urlopen(done["download_url"], timeout=30) as answer:  # noqa: S310 - the local moto
         archive = zipfile.ZipFile(io.BytesIO(answer.read()))
     data = json.loads(archive.read("data.json"))
     found = {name: len(part["items"]) for name, part in data["stores"].items() if part["items"]}
     local.say("POST /contacts/{id}/export (twice, one Idempotency-Key: one request) -> 202; the worker")
     local.say(
-        f"  writes one archive, linked for {done['download_expires_in']} s: {sorted(archive.namelist())}"
+        f"  writes one archive, linked for {done['download_expires_in']} s: "
+        + ", ".join(sorted(archive.namelist()))
     )
-    local.say(f"  data.json holds items from {found}")
+    local.say("  data.json holds her items from " + ", ".join(f"{name} ({n})" for name, n in found.items()))
     assert found.get("ContactsTable") == 1 and any(n.startswith("mail/") for n in archive.namelist()), found
 
 
@@ -83,7 +84,9 @@ def erase(local: LocalClient, contact_id: str) -> None:
     local.say(
         f"POST /contacts/{{id}}/erasure (twice) -> 202, one request {done['request_id'][:12]}...; done:"
     )
-    local.say(f"  {done['stores']}")
+    stores = done["stores"]
+    shown = stores.items() if isinstance(stores, dict) else enumerate(stores)
+    local.say("  " + ", ".join(f"{name}: {n}" for name, n in shown))
 
 
 def prove(local: LocalClient, contact_id: str) -> None:
@@ -110,7 +113,7 @@ def prove(local: LocalClient, contact_id: str) -> None:
     traces = [EMAIL.lower(), FIRST.lower(), LAST.lower(), "2345 6789", contact_id]
     left = [t for t in traces if t in text]
     local.say(f"A full read of all {tables} tables and {buckets} buckets ({len(texts)} items and objects)")
-    local.say(f"  finds none of {traces[:4]} nor her contact id: {left or 'nothing'}.")
+    local.say(f"  looking for {', '.join(traces[:4])} and her contact id: {', '.join(left) or 'none found'}.")
     assert not left, left
     local.say("Kept, and said so in docs/data-rights.md: her loyalty ledger and closed case under a random")
     local.say("  pseudonym, and her suppression as an HMAC of the address, so she is never mailed again.")
