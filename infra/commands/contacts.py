@@ -74,7 +74,7 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
 
     from infra.commands import privacy  # noqa: PLC0415 - `crm contacts export` and `erase`
 
-    privacy.register(sub)
+    privacy.register_under_contacts(sub)
 
 
 def _endpoint_arguments(parser: argparse.ArgumentParser) -> None:

@@ -1,41 +1,37 @@
 """`crm contacts export EMAIL|ID` and `crm contacts erase EMAIL|ID`: the data-rights API, from a terminal.
 
 They call the HTTP API (`POST /contacts/{id}/export` or `/erasure`, then `GET /privacy-requests/{id}`
-until it is done): a local stack's URL (default http://127.0.0.1:3000 or $CRM_ENDPOINT), or a
-deployed API's URL, whose IAM-authorized routes get requests signed (SigV4) with the current AWS
-credentials. A local stack runs the queued request at once (`--wait` delivers its queue).
+until it is done) of the target every command takes: the local stack (default; `--endpoint URL` or
+$CRM_ENDPOINT), or a deployed stack (`--stack NAME`), whose API is found from the stack and whose
+IAM-authorized routes get requests signed (SigV4) with your AWS credentials. A local stack runs the
+queued request at once (`--wait` delivers its queue).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import os
 import time
 import urllib.error
-import urllib.parse
 import urllib.request
 from typing import Any
 
+from infra.commands.target import CliError, Target, add_target_options, target_of
 from infra.terminal import echo, echo_json
 
-DEFAULT_ENDPOINT = "http://127.0.0.1:3000"
-LOCAL_HOSTS = ("127.0.0.1", "localhost", "[::1]")
+WAIT_SECONDS = 300  # --wait gives up after this long and says how to look again
 
 
-def register(sub: argparse._SubParsersAction[Any]) -> None:
-    """Add `export` and `erase` to `crm contacts`."""
+def register_under_contacts(sub: argparse._SubParsersAction[Any]) -> None:
+    """Add `export` and `erase` to `crm contacts` (not a `register`: they are no top-level commands)."""
     export = sub.add_parser(
         "export", help="everything stored about a person, as a download link (GDPR Art. 15/20)"
     )
     erase = sub.add_parser("erase", help="erase a person from every table and bucket (GDPR Art. 17)")
     for parser in (export, erase):
-        parser.add_argument("who", help="the person's email address or contact id")
-        parser.add_argument(
-            "--url", default=os.environ.get("CRM_ENDPOINT", DEFAULT_ENDPOINT), help="API base URL"
-        )
+        parser.add_argument("who", metavar="WHO", help="the person's email address or contact id (ct_...)")
         parser.add_argument("--wait", action="store_true", help="wait until the request is done")
-        parser.add_argument("--json", action="store_true", help="print the request's status as JSON")
+        add_target_options(parser, json=True)
     export.add_argument("--key", help="Idempotency-Key (default: one export per person and day)")
     erase.add_argument("--yes", action="store_true", help="do not ask for confirmation")
     export.set_defaults(run=lambda args: _run(args, "export"))
@@ -48,7 +44,58 @@ def contact_id(who: str) -> str:
     return contact_id_for(who) if "@" in who else who
 
 
+class _Api:
+    """The target's HTTP API: the local stack's client, or the deployed API with SigV4 signatures."""
+
+    def __init__(self, target: Target) -> None:
+        self.target = target
+        if target.local:
+            self.client = target.client()
+            return
+        session = target.session()
+        api_id = target.resources(session).get("HttpApi")
+        if not api_id:
+            raise CliError(f"stack {target.stack} has no HttpApi: is it a stack of this template?")
+        self.session = session
+        self.base = f"https://{api_id}.execute-api.{session.region_name}.amazonaws.com"
+
+    def call(
+        self, method: str, path: str, headers: dict[str, str] | None = None
+    ) -> tuple[int, dict[str, Any]]:
+        if self.target.local:
+            body: dict[str, Any] | None = {} if method == "POST" else None
+            answer = self.client.request(method, path, json=body, headers=headers)
+            return answer.status, (answer.json() if answer.content else {})
+        return self._signed_call(method, path, headers or {})
+
+    def drain(self) -> None:
+        """The local stack delivers its queues on demand; AWS delivers them by itself."""
+        if self.target.local:
+            self.client.post("/_local/queues/PrivacyQueue", data=b"")
+
+    def _signed_call(self, method: str, path: str, headers: dict[str, str]) -> tuple[int, dict[str, Any]]:
+        from botocore.auth import SigV4Auth
+        from botocore.awsrequest import AWSRequest
+
+        url, data = self.base + path, (b"{}" if method == "POST" else None)
+        request = AWSRequest(
+            method=method, url=url, data=data, headers={"content-type": "application/json", **headers}
+        )
+        SigV4Auth(self.session.get_credentials(), "execute-api", self.session.region_name).add_auth(request)
+        sent = urllib.request.Request(url, data=data, method=method, headers=dict(request.headers.items()))
+        try:
+            with urllib.request.urlopen(sent, timeout=60) as response:  # noqa: S310 - the stack's own API
+                return response.status, json.loads(response.read() or b"{}")
+        except urllib.error.HTTPError as exc:
+            return exc.code, json.loads(exc.read() or b"{}")
+        except urllib.error.URLError as exc:
+            raise CliError(
+                f"cannot reach {self.base} ({exc.reason}): check the stack and your network"
+            ) from None
+
+
 def _run(args: argparse.Namespace, kind: str) -> int:
+    api = _Api(target_of(args))
     cid = contact_id(args.who)
     if kind == "erasure" and not args.yes:
         answer = input(f"Erase contact {cid} from every table and bucket? This cannot be undone. [y/N] ")
@@ -56,17 +103,20 @@ def _run(args: argparse.Namespace, kind: str) -> int:
             echo("Nothing erased.")
             return 1
     headers = {"Idempotency-Key": args.key} if kind == "export" and args.key else {}
-    status, body = call(args.url, "POST", f"/contacts/{cid}/{kind}", headers)
+    status, body = api.call("POST", f"/contacts/{cid}/{kind}", headers)
     if status >= 400:
-        echo(f"{kind} refused ({status}): " + "; ".join(e["message"] for e in body.get("errors", [])))
-        return 1
+        problems = "; ".join(e.get("message", "") for e in body.get("errors", [])) or f"HTTP {status}"
+        raise CliError(f"{kind} refused ({status}): {problems}")
+    deadline = time.monotonic() + WAIT_SECONDS
     while args.wait and body.get("status") != "done":
-        if urllib.parse.urlsplit(args.url).hostname in {h.strip("[]") for h in LOCAL_HOSTS}:
-            call(
-                args.url, "POST", "/_local/queues/PrivacyQueue", body=b""
-            )  # the local stack delivers on demand
+        if body.get("status") == "failed" or time.monotonic() > deadline:
+            raise CliError(
+                f"{kind} {body.get('request_id')} is {body.get('status')}: look again with "
+                f"GET {body.get('status_url')}"
+            )
+        api.drain()
         time.sleep(1)
-        _, body = call(args.url, "GET", body["status_url"])
+        _, body = api.call("GET", body["status_url"])
     if args.json:
         echo_json(body)
     else:
@@ -74,31 +124,3 @@ def _run(args: argparse.Namespace, kind: str) -> int:
         if body.get("download_url"):
             echo(f"download (valid {body['download_expires_in']} s): {body['download_url']}")
     return 0
-
-
-def call(
-    url: str, method: str, path: str, headers: dict[str, str] | None = None, body: bytes = b"{}"
-) -> tuple[int, dict[str, Any]]:
-    """One request to the API; signed with SigV4 (execute-api) unless it goes to a local stack."""
-    target = url.rstrip("/") + path
-    sent = {"content-type": "application/json", **(headers or {})}
-    data = body if method == "POST" else None
-    if urllib.parse.urlsplit(target).hostname not in {h.strip("[]") for h in LOCAL_HOSTS}:
-        sent = _signed(method, target, sent, data)
-    request = urllib.request.Request(target, data=data, method=method, headers=sent)  # noqa: S310
-    try:
-        with urllib.request.urlopen(request, timeout=60) as response:  # noqa: S310 - an operator-given URL
-            return response.status, json.loads(response.read() or b"{}")
-    except urllib.error.HTTPError as exc:
-        return exc.code, json.loads(exc.read() or b"{}")
-
-
-def _signed(method: str, url: str, headers: dict[str, str], data: bytes | None) -> dict[str, str]:
-    import boto3
-    from botocore.auth import SigV4Auth
-    from botocore.awsrequest import AWSRequest
-
-    session = boto3.Session()
-    request = AWSRequest(method=method, url=url, data=data, headers=headers)
-    SigV4Auth(session.get_credentials(), "execute-api", session.region_name or "eu-west-1").add_auth(request)
-    return dict(request.headers.items())
