@@ -34,6 +34,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="make bench", description=__doc__.splitlines()[0])
     parser.add_argument("--strict", action="store_true", help="exit 1 when a row misses its target")
     parser.add_argument("--rounds", type=int, default=ROUNDS, help=f"cold-start rounds (default {ROUNDS})")
+    parser.add_argument("--profile", metavar="FUNCTION", help="also cProfile one function's cold start")
     parser.add_argument("--no-write", action="store_true", help="print only; leave docs/benchmarks.md alone")
     parser.add_argument(
         "--no-throughput", action="store_true", help="skip tests/perf (throughput and scaling against moto)"
@@ -46,7 +47,9 @@ def main(argv: list[str] | None = None) -> int:
 
     def cold_start(stack: Any, scenario: Scenario) -> None:
         say(f"Cold start: {args.rounds} interleaved rounds of fresh processes per function...")
-        samples.update(coldstart.measure(stack.runtime, scenario.events, stack.moto_url, args.rounds, say))
+        samples.update(
+            coldstart.measure(stack.runtime, scenario.events, stack.moto_url, args.rounds, say, args.profile)
+        )
 
     scenario = play(cold_start)
     cold_rows = coldstart.rows(samples)

@@ -126,10 +126,16 @@ def _run(code: str, env: dict[str, str], result: Path, *args: str) -> dict[str, 
     return dict(json.loads(result.read_text()))
 
 
-def measure(
-    runtime: Any, events: dict[str, Any], moto_url: str, rounds: int, log: Any = print
+def measure(  # noqa: PLR0913, PLR0917 - the bench's knobs
+    runtime: Any,
+    events: dict[str, Any],
+    moto_url: str,
+    rounds: int,
+    log: Any = print,
+    profile: str | None = None,
 ) -> dict[str, Sample]:
-    """Interleaved rounds for every function that handled an event in the scenario."""
+    """Interleaved rounds for every function that handled an event in the scenario; with `profile`
+    (a function's logical id), first a cProfile of its import + first event, printed and saved."""
     base_env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "POWERTOOLS_"))}
     base_env.update(
         AWS_ACCESS_KEY_ID="testing",
@@ -153,6 +159,8 @@ def measure(
         plans[logical_id] = (env, args, calls_path)
         calls = len(pickle.loads(calls_path.read_bytes()))
         samples[logical_id] = Sample([], [], [], [], calls)
+    if profile:
+        _profile(profile, plans[profile], work, log)
     for n in range(rounds):
         log(f"  cold start round {n + 1}/{rounds}", flush=True)
         for logical_id, (env, args, calls_path) in plans.items():
@@ -164,6 +172,27 @@ def measure(
             sample.boto3_import.append(baseline["import"])
             sample.baseline_first.append(baseline["first"])
     return samples
+
+
+def _profile(logical_id: str, plan: tuple[dict[str, str], list[str], Path], work: Path, log: Any) -> None:
+    """cProfile of one fresh process importing the handler and handling its event."""
+    import pstats  # noqa: PLC0415 - only for --profile
+
+    env, args, _ = plan
+    script, output = work / "handler.py", Path(tempfile.gettempdir()) / f"crm-bench-{logical_id}.prof"
+    script.write_text(HANDLER)
+    done = subprocess.run(
+        [sys.executable, "-m", "cProfile", "-o", str(output), str(script), *args, ""],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if done.returncode != 0:
+        raise RuntimeError(f"profiling {logical_id} failed:\n{done.stderr[-3000:]}")
+    log(f"Profile of {logical_id}'s import + first event: {output} (top 40 by cumulative time)")
+    stats = pstats.Stats(str(output))
+    stats.sort_stats("cumulative").print_stats(40)
 
 
 def rows(samples: dict[str, Sample]) -> list[Row]:
