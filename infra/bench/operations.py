@@ -81,18 +81,22 @@ OPERATIONS = [
     Operation(
         "threaded reply",
         3,
-        "S3 GetObject + the thread lookup + event put and case update (one transaction); the rest: "
-        "duplicate checks by Message-ID and the SLA queue message (see below)",
+        "S3 GetObject + the thread lookup + event put and case update (one transaction); the rest: the "
+        "duplicate check by Message-ID, the SLA queue message, the signing key, and the link and case "
+        "each read twice (intake, then threading): 2 calls that could go",
     ),
     Operation("escalation run, nothing due", 4, "one Query per shard of the sla-due index (4 shards)"),
     Operation(
         "purchase",
         2,
-        "read account + contact (one BatchGetItem) + one TransactWriteItems (entry, balance, lot, order); "
-        "the rest: the post-purchase follow-up enrollment and the first-purchase check (see below)",
+        "account + contact (one BatchGetItem) + one TransactWriteItems (entry, balance, lot, contact); +1 "
+        "the event-id claim (a shop's retry finds it), +3 the thank-you and win-back enrollments (a PutItem "
+        "each, a Query to reschedule the win-back)",
     ),
     Operation(
-        "refund", 2, "read account + order (BatchGetItem) + one TransactWriteItems; +1 the refund record"
+        "refund",
+        2,
+        "account + contact (BatchGetItem) + one TransactWriteItems; +1 the event-id claim",
     ),
     Operation("redemption (POST)", 2, "read the account (BatchGetItem) + one conditional TransactWriteItems"),
     Operation(
