@@ -87,14 +87,14 @@ def test_the_reference_business_and_ten_times_it() -> None:
 
 
 def test_metrics_are_counted_per_name_and_dimension_set_times_how_often_they_are_emitted() -> None:
-    runs = Tally(metrics=Counter({("Crm", "FollowupRuns", (("service", "SendFollowupsFunction"),)): 1}))
+    runs = Tally(metrics=Counter({("Crm", "OccasionsDue", (("service", "SendOccasionsFunction"),)): 1}))
     cases = Tally(metrics=Counter({("Crm", "CasesOpened", (("service", "RouteComplaintFunction"),)): 1}))
     scenario = Scenario(
         measured=[
-            Measured(next(o for o in OPERATIONS if o.name == "follow-up run, nothing due"), runs),
+            Measured(next(o for o in OPERATIONS if o.name == "occasion run, nothing due"), runs),
             Measured(next(o for o in OPERATIONS if o.name == "inbound email to a new case"), cases),
         ]
     )
     emitted = metric_emissions(scenario, Business())
-    assert emitted[("Crm", "FollowupRuns", (("service", "SendFollowupsFunction"),))] == 30 * 24 * 12
+    assert emitted[("Crm", "OccasionsDue", (("service", "SendOccasionsFunction"),))] == 30 * 24  # hourly
     assert emitted[("Crm", "CasesOpened", (("service", "RouteComplaintFunction"),))] == 300  # 60% of 500
