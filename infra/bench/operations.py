@@ -112,8 +112,10 @@ OPERATIONS = [
     ),
     Operation(
         "unsubscribe (one-click POST)",
-        2,
-        "the signing key (GetSecretValue, once per container) + one UpdateItem of the suppression",
+        6,
+        "the signing key (GetSecretValue, once per container) + the contact (GetItem) + its enrollments "
+        "(Query) + UpdateItem of the suppression, of the contact's consent and of each active enrollment "
+        "stopped (one here)",
     ),
     Operation("bounce notification", 1, "one conditional write of the suppression"),
 ]
