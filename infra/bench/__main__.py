@@ -27,7 +27,7 @@ from infra.bench.rows import HEADER, Row, markdown_table, text_table
 from infra.template import ROOT
 
 DOC = ROOT / "docs" / "benchmarks.md"
-ROUNDS = 9
+ROUNDS = 15
 
 
 def main(argv: list[str] | None = None) -> int:
