@@ -11,7 +11,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from crm_core import loyalty
 from crm_core.loyalty.api import RedemptionRequest, answer, answer_errors
-from crm_core.observability import count, get_logger, get_metrics
+from crm_core.observability import get_logger, get_metrics
 
 app = APIGatewayHttpResolver(enable_validation=True)
 logger, metrics = get_logger(), get_metrics()
@@ -46,5 +46,4 @@ answer_errors(app)  # domain errors, invalid or unreadable requests: the one err
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP, clear_state=True)
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    count("LoyaltyApiRequests")
     return app.resolve(event, context)

@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from crm_core.loyalty.events import OrderEventRecord
-from crm_core.observability import count, get_logger, get_metrics
+from crm_core.observability import get_logger, get_metrics
 from crm_core.queues import BatchResponse, DeadLetteringBatch
 from crm_core.settings import get_settings
 from crm_core.value.orders import on_order_event
@@ -39,5 +39,4 @@ def record_handler(record: OrderEventRecord) -> Applied | None:
 @logger.inject_lambda_context(correlation_id_path="Records[0].messageId", clear_state=True)
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> BatchResponse:
-    count("OrderEventsReceived", len(event.get("Records") or []))
     return batch.process(event, record_handler)

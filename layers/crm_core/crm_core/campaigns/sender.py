@@ -260,7 +260,6 @@ def run(
             continue
         failures_in_a_row = failures_in_a_row + 1 if outcome == "failed" else 0
         report.outcomes[outcome] += 1
-    count("FollowupRuns")
     for outcome, n in report.outcomes.items():
         count("Followups" + outcome.title().replace("-", ""), n)  # FollowupsSent, FollowupsDeferred ...
     log.info("follow-up run finished", extra=report.as_dict())

@@ -12,77 +12,114 @@ measured in) = floor(amount x points_per_unit). A customer never earns a fractio
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from datetime import date
-from decimal import ROUND_FLOOR, Decimal
+from decimal import ROUND_FLOOR, Decimal, InvalidOperation
 from functools import cache
 from pathlib import Path
-from typing import Annotated
-
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from typing import Any
 
 from crm_core.errors import ConfigurationError, FieldError, ValidationFailed
 
 RULES_DIR = Path(__file__).parent / "earning_rules"
 
-PositiveDecimal = Annotated[Decimal, Field(gt=0, allow_inf_nan=False)]
-Points = Annotated[int, Field(ge=0, le=1_000_000, strict=True)]
+# Plain validation, not pydantic: these rules are on the import path of four functions, and a
+# pydantic model costs its import and schema build at every cold start (see docs/benchmarks.md).
+_TIER_NAME = re.compile(r"^[a-z][a-z0-9-]{0,30}$")
+_VERSION = re.compile(r"^[A-Za-z0-9._-]{1,40}$")
+_CURRENCY = re.compile(r"^[A-Z]{3}$")
+_MAX_POINTS = 1_000_000
 
 
-class TierRule(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+class _Problems:
+    """Every problem of one file, each with the path of the field it is about."""
 
-    name: Annotated[str, Field(pattern=r"^[a-z][a-z0-9-]{0,30}$")]
-    qualifying_points: Points
-    multiplier: PositiveDecimal
+    def __init__(self) -> None:
+        self.found: list[str] = []
+
+    def add(self, where: str, message: str) -> None:
+        self.found.append(f"{where or '(file)'}: {message}")
+
+    def fields(
+        self, data: Any, where: str, required: set[str], optional: frozenset[str] | set[str] = frozenset()
+    ) -> dict[str, Any]:
+        """The object's fields; reports a non-object, a missing field and an unknown one."""
+        if not isinstance(data, dict):
+            self.add(where, "must be an object")
+            return {}
+        for name in sorted(required - set(data)):
+            self.add(_join(where, name), "Field required")
+        for name in sorted(set(data) - required - optional):
+            self.add(_join(where, name), "Extra inputs are not permitted")
+        return data
+
+    def points(self, value: Any, where: str, minimum: int = 0) -> int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            self.add(where, "must be a whole number")
+            return minimum
+        if not minimum <= value <= _MAX_POINTS:
+            self.add(where, f"must be between {minimum} and {_MAX_POINTS}")
+        return value
+
+    def positive(self, value: Any, where: str) -> Decimal:
+        try:
+            number = (
+                Decimal(str(value))
+                if isinstance(value, str | int | Decimal) and not isinstance(value, bool)
+                else None
+            )
+        except InvalidOperation:
+            number = None
+        if number is None or not number.is_finite():
+            self.add(where, "must be a decimal number")
+            return Decimal(1)
+        if number <= 0:
+            self.add(where, "must be greater than 0")
+        return number
+
+    def text(self, value: Any, where: str, pattern: re.Pattern[str] | None = None) -> str:
+        if not isinstance(value, str):
+            self.add(where, "must be a string")
+            return ""
+        if pattern is not None and not pattern.match(value):
+            self.add(where, f"must match {pattern.pattern}")
+        return value
 
 
-class GoodwillRule(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    default_points: Points
-    max_points: Points
-
-    @model_validator(mode="after")
-    def _default_within_max(self) -> GoodwillRule:
-        if self.default_points > self.max_points:
-            raise ValueError("default_points exceeds max_points")
-        return self
+def _join(where: str, name: object) -> str:
+    return f"{where}.{name}" if where else str(name)
 
 
-class EarningRules(BaseModel):
-    """One version of the earning rules."""
+@dataclass(frozen=True)
+class TierRule:
+    name: str
+    qualifying_points: int
+    multiplier: Decimal
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
-    version: Annotated[str, Field(pattern=r"^[A-Za-z0-9._-]{1,40}$")]
+@dataclass(frozen=True)
+class GoodwillRule:
+    default_points: int
+    max_points: int
+
+
+@dataclass(frozen=True)
+class EarningRules:
+    """One version of the earning rules (build one with `parse_rules`, which validates it)."""
+
+    version: str
     effective_from: date
+    points_per_unit: dict[str, Decimal]
+    lot_lifetime_months: int
+    tiers: tuple[TierRule, ...]
+    first_purchase_bonus: int
+    birthday_bonus: dict[str, int]
+    goodwill: GoodwillRule
     description: str = ""
-    points_per_unit: dict[Annotated[str, Field(pattern=r"^[A-Z]{3}$")], PositiveDecimal]
-    lot_lifetime_months: Annotated[int, Field(ge=1, le=120, strict=True)]
-    tiers: Annotated[list[TierRule], Field(min_length=1)]
-    first_purchase_bonus: Points
     # The bonus goes to the first purchase earning at least this many qualifying points (a purchase
     # of 0.0001 is not a first purchase); smaller purchases earn their points and do not count.
-    first_purchase_minimum_points: Annotated[int, Field(ge=1, le=1_000_000, strict=True)] = 1
-    birthday_bonus: dict[str, Points]
-    goodwill: GoodwillRule
-
-    @model_validator(mode="after")
-    def _consistent(self) -> EarningRules:
-        thresholds = [t.qualifying_points for t in self.tiers]
-        if thresholds[0] != 0:
-            raise ValueError("the first tier must start at 0 qualifying points")
-        if any(b <= a for a, b in zip(thresholds, thresholds[1:], strict=False)):
-            raise ValueError("tiers must be listed with strictly increasing qualifying_points")
-        names = [t.name for t in self.tiers]
-        if len(set(names)) != len(names):
-            raise ValueError("tier names must be unique")
-        if set(self.birthday_bonus) != set(names):
-            raise ValueError(f"birthday_bonus must name exactly the tiers {names}")
-        if not self.points_per_unit:
-            raise ValueError("points_per_unit must name at least one currency")
-        return self
+    first_purchase_minimum_points: int = 1
 
     # ---- tiers ----------------------------------------------------------------------------------
     @property
@@ -151,13 +188,109 @@ def parse_rules(text: str, source: str) -> EarningRules:
         data = json.loads(text, parse_float=Decimal)  # never a float, even for an unquoted 1.25
     except json.JSONDecodeError as exc:
         raise ConfigurationError(f"{source}: not valid JSON ({exc})") from None
+    problems = _Problems()
+    rules = _validate(data, problems)
+    if problems.found or rules is None:
+        raise ConfigurationError(f"{source}: {'; '.join(problems.found)}")
+    return rules
+
+
+_REQUIRED = {
+    "version",
+    "effective_from",
+    "points_per_unit",
+    "lot_lifetime_months",
+    "tiers",
+    "first_purchase_bonus",
+    "birthday_bonus",
+    "goodwill",
+}
+_OPTIONAL = {"description", "first_purchase_minimum_points"}
+
+
+def _validate(data: Any, p: _Problems) -> EarningRules | None:  # noqa: PLR0914 - one check per field
+    fields = p.fields(data, "", _REQUIRED, _OPTIONAL)
+    if not fields or any(name not in fields for name in _REQUIRED):
+        return None
+    version = p.text(fields["version"], "version", _VERSION)
     try:
-        return EarningRules.model_validate(data)
-    except ValidationError as exc:
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in err['loc']) or '(file)'}: {err['msg']}" for err in exc.errors()
+        effective_from = date.fromisoformat(str(fields["effective_from"]))
+    except ValueError:
+        p.add("effective_from", "must be a date (YYYY-MM-DD)")
+        effective_from = date.min
+    rates = fields["points_per_unit"]
+    points_per_unit: dict[str, Decimal] = {}
+    if not isinstance(rates, dict):
+        p.add("points_per_unit", "must be an object")
+    else:
+        for currency, rate in rates.items():
+            p.text(currency, f"points_per_unit.{currency}", _CURRENCY)
+            points_per_unit[currency] = p.positive(rate, f"points_per_unit.{currency}")
+        if not rates:
+            p.add("points_per_unit", "must name at least one currency")
+    lifetime = fields["lot_lifetime_months"]
+    if isinstance(lifetime, bool) or not isinstance(lifetime, int) or not 1 <= lifetime <= 120:  # noqa: PLR2004
+        p.add("lot_lifetime_months", "must be a whole number between 1 and 120")
+    tiers = _tiers(fields["tiers"], p)
+    first_bonus = p.points(fields["first_purchase_bonus"], "first_purchase_bonus")
+    minimum = p.points(fields.get("first_purchase_minimum_points", 1), "first_purchase_minimum_points", 1)
+    bonus = fields["birthday_bonus"]
+    birthday: dict[str, int] = {}
+    if not isinstance(bonus, dict):
+        p.add("birthday_bonus", "must be an object")
+    else:
+        birthday = {str(k): p.points(v, f"birthday_bonus.{k}") for k, v in bonus.items()}
+        names = [t.name for t in tiers]
+        if tiers and set(birthday) != set(names):
+            p.add("birthday_bonus", f"must name exactly the tiers {names}")
+    goodwill_fields = p.fields(fields["goodwill"], "goodwill", {"default_points", "max_points"})
+    goodwill = GoodwillRule(
+        p.points(goodwill_fields.get("default_points", 0), "goodwill.default_points"),
+        p.points(goodwill_fields.get("max_points", 0), "goodwill.max_points"),
+    )
+    if goodwill.default_points > goodwill.max_points:
+        p.add("goodwill", "default_points exceeds max_points")
+    description = p.text(fields.get("description", ""), "description")
+    return EarningRules(
+        version=version,
+        effective_from=effective_from,
+        points_per_unit=points_per_unit,
+        lot_lifetime_months=lifetime if isinstance(lifetime, int) else 0,
+        tiers=tiers,
+        first_purchase_bonus=first_bonus,
+        birthday_bonus=birthday,
+        goodwill=goodwill,
+        description=description,
+        first_purchase_minimum_points=minimum,
+    )
+
+
+def _tiers(data: Any, p: _Problems) -> tuple[TierRule, ...]:
+    if not isinstance(data, list) or not data:
+        p.add("tiers", "must be a list of at least one tier")
+        return ()
+    tiers = []
+    for n, raw in enumerate(data):
+        where = f"tiers.{n}"
+        fields = p.fields(raw, where, {"name", "qualifying_points", "multiplier"})
+        if len(fields) < 3 or any(k not in fields for k in ("name", "qualifying_points", "multiplier")):  # noqa: PLR2004
+            continue
+        tiers.append(
+            TierRule(
+                p.text(fields["name"], f"{where}.name", _TIER_NAME),
+                p.points(fields["qualifying_points"], f"{where}.qualifying_points"),
+                p.positive(fields["multiplier"], f"{where}.multiplier"),
+            )
         )
-        raise ConfigurationError(f"{source}: {problems}") from None
+    thresholds = [t.qualifying_points for t in tiers]
+    if thresholds and thresholds[0] != 0:
+        p.add("tiers", "the first tier must start at 0 qualifying points")
+    if any(b <= a for a, b in zip(thresholds, thresholds[1:], strict=False)):
+        p.add("tiers", "tiers must be listed with strictly increasing qualifying_points")
+    names = [t.name for t in tiers]
+    if len(set(names)) != len(names):
+        p.add("tiers", "tier names must be unique")
+    return tuple(tiers)
 
 
 def load_rulebook(folder: Path | None = None) -> RuleBook:
