@@ -6,6 +6,7 @@ from typing import Any
 
 LOCALES = ("en", "it", "de", "id")
 UNSUBSCRIBE = "https://crm.example.com/unsubscribe?token=abc.def"
+SURVEY_LINK = "https://crm.example.com/surveys/answer?token=abc.def&score={}"
 _CASE = {
     "case_id": "C-2027-0042",
     "case_ref": "[Case #C-2027-0042]",
@@ -50,5 +51,32 @@ SAMPLES: dict[str, dict[str, Any]] = {
         "previous_tier": "silver",
         "multiplier": 2,
         "balance": 1250,
+    },
+    "survey": {  # the widest scale (NPS, 0-10), after a case: the footer names the support contact
+        "first_name": "Marco",
+        "survey": "after-case",
+        "scale": "nps",
+        "question": "How likely are you to recommend us to a friend or colleague?",
+        "scores": [{"score": score, "url": SURVEY_LINK.format(score)} for score in range(11)],
+        "expires_on": "2027-03-30",
+        "case_id": "C-2027-0042",
+    },
+    "owner-digest": {
+        "owner": "Giulia",
+        "day": "2027-02-28",
+        "tasks": [
+            {"contact": "Zoë Laurent", "note": "Send the catalogue", "due": "2027-02-26", "overdue": True},
+            {
+                "contact": "Marco Bianchi",
+                "note": "Call about the order",
+                "due": "2027-02-28",
+                "overdue": False,
+            },
+        ],
+        "occasions": [
+            {"kind": "birthday", "day": "2027-03-01", "contact": "Livia Conti", "years": None},
+            {"kind": "anniversary", "day": "2027-03-04", "contact": "Putu Ayu", "years": 3},
+        ],
+        "cases": [],  # an empty section says so
     },
 }

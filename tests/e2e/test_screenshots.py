@@ -87,8 +87,9 @@ def test_every_email_type_in_english_and_the_case_mail_and_a_greeting_in_every_l
         _show_file(chrome, shots, f"email-{name}-{locale}", rendered.html)
         band = chrome.find_element(By.CLASS_NAME, "brand-header")
         assert band.text == brand()["name"]
-    rendered = render("welcome-tips", "en", SAMPLES["welcome-tips"])
-    _show_file(chrome, shots, "email-welcome-tips-en-phone", rendered.html, width=390)
+    for name in ("welcome-tips", "survey", "owner-digest"):  # the widest rows: buttons, a scale, lists
+        rendered = render(name, "en", SAMPLES[name])
+        _show_file(chrome, shots, f"email-{name}-en-phone", rendered.html, width=390)
 
 
 def test_the_lead_form_its_errors_and_its_no_script_result_pages(
@@ -164,3 +165,32 @@ def test_the_unsubscribe_and_consent_pages_and_the_api_error_page(
         Request(None, False, {"accept": "text/html", "accept-language": "id"}),
     )
     _show_file(chrome, shots, "page-lead-result-errors-id-no-referer", refused.body)
+
+
+def test_the_survey_answer_page_its_thanks_and_its_bad_link_page(
+    chrome: Any, shots: Path, local_stack: Any
+) -> None:
+    from datetime import datetime, timedelta
+
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    from crm_core.surveys import links
+
+    created = local_stack.post("/leads", json={"email": "zoe.survey@example.com", "first_name": "Zoë"})
+    assert created.status == 201, created.text
+    now = datetime.fromisoformat(local_stack.now().replace("Z", "+00:00"))
+    signed = links.token(created.json()["contact_id"], "after-case", "C-2027-0042", now + timedelta(days=30))
+
+    chrome.get(f"{local_stack.base_url}{links.PATH}?token={signed}&score=9")
+    assert chrome.find_element(By.CSS_SELECTOR, "input[name=score][value='9']").is_selected()
+    assert chrome.find_element(By.TAG_NAME, "header").text == brand()["name"]  # the site's band
+    _shoot(chrome, shots / "page-survey-answer.png")
+    _shoot(chrome, shots / "page-survey-answer-phone.png", width=390)
+    chrome.find_element(By.ID, "comment").send_keys("Quick and kind, thank you.")
+    chrome.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
+    WebDriverWait(chrome, 20).until(lambda d: not d.find_elements(By.TAG_NAME, "form"))  # thanks: no form
+    _shoot(chrome, shots / "page-survey-thanks.png")
+    chrome.get(f"{local_stack.base_url}{links.PATH}?token={signed}x")
+    assert chrome.find_element(By.TAG_NAME, "header").text == brand()["name"]
+    _shoot(chrome, shots / "page-survey-invalid-link.png")

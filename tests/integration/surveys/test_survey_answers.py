@@ -65,6 +65,16 @@ def test_following_a_score_link_shows_the_question_with_that_score_chosen_and_ch
     assert answers_of(ana()) == [] and stats("after-purchase")[0].answered == 0
 
 
+def test_the_answer_page_wears_the_sites_page_look(purchase_survey, lambda_context) -> None:
+    from crm_core.messaging.templates import PALETTE, brand
+
+    body = call_page("GET", purchase_survey[4], lambda_context)["body"]
+
+    header = body[body.index("<header>") : body.index("</header>")]
+    assert brand()["name"] in header  # the band of the unsubscribe and consent pages
+    assert f"background: {PALETTE['header']}" in body and "#d1d5db" not in body  # palette only
+
+
 def test_posting_the_form_records_the_answer_once_however_often_it_is_posted(
     purchase_survey, lambda_context
 ) -> None:

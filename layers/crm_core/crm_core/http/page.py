@@ -1,4 +1,5 @@
-"""The one look of every page the API serves to a browser (unsubscribe, consent, lead form results).
+"""The one look of every page the API serves to a browser (unsubscribe, consent, lead form results,
+survey answers).
 
 The brand's band and colours are the emails' (crm_core.messaging.templates.PALETTE), so a visitor who
 arrives from a message or a form sees the same site. Autoescaped; no script, no external resource.
@@ -20,12 +21,19 @@ HERE = Path(__file__).parent
 
 
 @cache
-def _environment() -> Environment:
-    from jinja2 import Environment, FileSystemLoader, StrictUndefined  # noqa: PLC0415
+def environment(pages: Path | None = None) -> Environment:
+    """The pages' Jinja environment: `page.html.j2`, plus the templates of folder `pages` (an area's own
+    pages, which extend `page.html.j2` and fill its `content` and `style` blocks)."""
+    from jinja2 import ChoiceLoader, Environment, FileSystemLoader, StrictUndefined  # noqa: PLC0415
 
-    environment = Environment(loader=FileSystemLoader(HERE), autoescape=True, undefined=StrictUndefined)
-    environment.globals["palette"] = PALETTE
-    return environment
+    folders = [pages, HERE] if pages is not None else [HERE]
+    env = Environment(
+        loader=ChoiceLoader([FileSystemLoader(folder) for folder in folders]),
+        autoescape=True,
+        undefined=StrictUndefined,
+    )
+    env.globals["palette"] = PALETTE
+    return env
 
 
 def render(
@@ -44,7 +52,7 @@ def render(
     `button` posting back with `token`, a quiet `note` and a `link` (href, text), under the brand's band.
     Raises ConfigurationError when the brand cannot be read."""
     return (
-        _environment()
+        environment()
         .get_template("page.html.j2")
         .render(
             locale=locale,

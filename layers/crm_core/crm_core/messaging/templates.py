@@ -30,6 +30,7 @@ PALETTE: dict[str, str] = {
     "header_text": "#ffffff",
     "card": "#ffffff",
     "text": "#1f2937",
+    "muted_text": "#4b5563",  # secondary text on the card: a scale's legend, an empty list
     "link": "#1d4ed8",
     "button": "#1d4ed8",
     "button_text": "#ffffff",
@@ -39,6 +40,7 @@ PALETTE: dict[str, str] = {
 CONTRASTS: tuple[tuple[str, str], ...] = (
     ("header_text", "header"),
     ("text", "card"),
+    ("muted_text", "card"),
     ("link", "card"),
     ("button_text", "button"),
     ("footer_text", "page"),

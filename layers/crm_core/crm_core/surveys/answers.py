@@ -21,7 +21,8 @@ from pynamodb.transactions import TransactWrite
 from crm_core import clock
 from crm_core.campaigns.unsubscribe import Page, browser_locales
 from crm_core.errors import FieldError, InvalidToken, RetryableError, ValidationFailed
-from crm_core.messaging.templates import locale_chain
+from crm_core.http.page import environment as page_environment
+from crm_core.messaging.templates import brand, locale_chain
 from crm_core.models import Contact
 from crm_core.models.base import condition_failed
 from crm_core.models.surveys import SurveyAnswer, SurveyStats, answer_key, history_key
@@ -31,8 +32,6 @@ from crm_core.surveys import definitions, invitations, links
 from crm_core.surveys.cases import case_for_low_score
 
 if TYPE_CHECKING:
-    from jinja2 import Environment
-
     from crm_core.models.surveys import SurveyInvitation
     from crm_core.surveys.definitions import Survey
 
@@ -61,13 +60,6 @@ def _strings() -> dict[str, dict[str, str]]:
     return data
 
 
-@cache
-def _environment() -> Environment:
-    from jinja2 import Environment, FileSystemLoader, StrictUndefined  # noqa: PLC0415
-
-    return Environment(loader=FileSystemLoader(PAGES_DIR), autoescape=True, undefined=StrictUndefined)
-
-
 def _locale(contact: Contact | None, accept_language: str | None) -> str:
     known = _strings()
     wanted = [contact.locale] if contact is not None and contact.locale else []
@@ -79,12 +71,11 @@ def _locale(contact: Contact | None, accept_language: str | None) -> str:
 
 
 def _render(status: int, locale: str, title: str, paragraphs: list[str], **form: Any) -> Page:
-    from crm_core.campaigns import definitions as campaigns  # noqa: PLC0415 - the brand lives there
-
-    fill = {"brand": campaigns.load().brand.get("name", ""), "support": get_settings().support_address}
+    shop = brand()
+    fill = {"brand": shop.get("name", ""), "support": get_settings().support_address}
     context: dict[str, Any] = {
         "locale": locale,
-        "brand": fill["brand"],
+        "brand": shop,
         "title": title,
         "paragraphs": [p.format(**fill) for p in paragraphs],
         "error": "",
@@ -101,14 +92,18 @@ def _render(status: int, locale: str, title: str, paragraphs: list[str], **form:
         "link": "",
         "link_text": "",
         "note": "",
+        "site_link": "",
         **form,
     }
-    return Page(status, _environment().get_template("answer.html.j2").render(context))
+    context["site_link"] = context["site_link"].format(**fill)
+    return Page(status, page_environment(PAGES_DIR).get_template("answer.html.j2").render(context))
 
 
 def _closed(status: int, name: str, locale: str) -> Page:
     words = _strings()[locale]
-    return _render(status, locale, words[f"{name}_title"], [words[f"{name}_body"]])
+    return _render(
+        status, locale, words[f"{name}_title"], [words[f"{name}_body"]], site_link=words["site_link"]
+    )
 
 
 def _form(  # noqa: PLR0917 - the page's parts, each named at the call
@@ -238,10 +233,10 @@ def submit(token: str | None, form: dict[str, str], accept_language: str | None 
         paragraphs.insert(0, words["changed_body"])
     if done.low:
         paragraphs.append(words["low_body"])
-    extra: dict[str, Any] = {}
+    extra: dict[str, Any] = {"site_link": words["site_link"]}
     if done.review_url:
         paragraphs.append(words["review_body"])
-        extra = {"link": done.review_url, "link_text": words["review_link"]}
+        extra |= {"link": done.review_url, "link_text": words["review_link"]}
     return _render(200, locale, words["thanks_title"], paragraphs, **extra)
 
 
