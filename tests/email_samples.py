@@ -80,3 +80,16 @@ SAMPLES: dict[str, dict[str, Any]] = {
         "cases": [],  # an empty section says so
     },
 }
+
+
+def sample(name: str, locale: str) -> dict[str, Any]:
+    """The context of `name` as the code would give it in `locale` (what the code localizes before
+    rendering, such as the expected response time of a case acknowledgement)."""
+    from datetime import timedelta
+
+    from crm_core.cases.mail import human_duration
+
+    context = dict(SAMPLES[name])
+    if name == "case-ack":
+        context["expected"] = human_duration(timedelta(hours=4), locale)
+    return context

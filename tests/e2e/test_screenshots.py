@@ -16,7 +16,7 @@ import pytest
 from crm_core.errors import FieldError, ValidationFailed
 from crm_core.messaging.templates import brand, render
 from tests.e2e.test_lead_form_browser import _chrome, _fill, _submit, browser_ready  # noqa: F401
-from tests.email_samples import LOCALES, SAMPLES
+from tests.email_samples import LOCALES, SAMPLES, sample
 from tests.helpers import ROOT
 
 pytestmark = pytest.mark.e2e
@@ -83,7 +83,7 @@ def test_every_email_type_in_english_and_the_case_mail_and_a_greeting_in_every_l
         (name, loc) for name in ("case-ack", "case-reply", "birthday") for loc in LOCALES if loc != "en"
     ]
     for name, locale in wanted:
-        rendered = render(name, locale, SAMPLES[name])
+        rendered = render(name, locale, sample(name, locale))
         _show_file(chrome, shots, f"email-{name}-{locale}", rendered.html)
         band = chrome.find_element(By.CLASS_NAME, "brand-header")
         assert band.text == brand()["name"]
