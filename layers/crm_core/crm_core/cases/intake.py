@@ -326,9 +326,12 @@ def _follow_up(case_id: str, event_key: str, *, replay: bool) -> Received:
         store.mark_event_routed(event)
     ack = _acknowledge(case, detail, policy) if opened else "none: not a new case"
     if opened and case.status != "quarantined":
+        from crm_core.lifecycle.bus import tell_case  # noqa: PLC0415
         from crm_core.owners.service import on_complaint  # noqa: PLC0415
 
         on_complaint(case.contact_id, case_id, vip=bool(case.vip))
+        if not case.unverified:  # forged or unverifiable mail is no complaint of the contact's
+            tell_case("opened", case.contact_id, case_id, case.opened_at)
     get_logger().info(
         "inbound mail handled",
         extra={"case_id": case_id, "status": case.status, "replay": replay, "ack": ack, "team": case.team},

@@ -124,7 +124,9 @@ def change_status(
         raise NotFound(f"no case {case_id}")
     if case.status == status:
         if status == "resolved":
-            ask_survey(case, instant(case.resolved_at) or now)  # a replay finishes what a crash left
+            resolved_at = instant(case.resolved_at) or now  # a replay finishes what a crash left
+            ask_survey(case, resolved_at)
+            _tell_lifecycle("resolved", case, resolved_at)
         return case
     current = case.status
     if status not in ALLOWED.get(current, set()):
@@ -146,9 +148,21 @@ def change_status(
     if current == "quarantined" and status == "open":
         team = policy.teams.get(case.team) or policy.teams[policy.default_route.team]
         notify.to_helpdesk(case, team.queue, "case.opened")
+        _tell_lifecycle("opened", case, now)
     if status == "resolved":
         ask_survey(case, now)
+        _tell_lifecycle("resolved", case, now)
     return case
+
+
+def _tell_lifecycle(kind: str, case: Case, at: datetime) -> None:
+    """The contact's lifecycle hears of the complaint ("opened", "resolved"); a dismissed one (spam,
+    automated or unverified mail) was never a complaint of theirs."""
+    if case.quarantine_reason or case.unverified or not case.contact_id:
+        return
+    from crm_core.lifecycle.bus import tell_case  # noqa: PLC0415 - EventBridge only on a status change
+
+    tell_case(kind, case.contact_id, case.case_id, iso(at))
 
 
 def ask_survey(case: Case, resolved_at: datetime) -> bool:

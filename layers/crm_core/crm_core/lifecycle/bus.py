@@ -48,3 +48,11 @@ def publish(source: str, detail_type: str, detail: dict[str, Any]) -> bool:
     if answer.get("FailedEntryCount"):
         raise RetryableError(f"EventBridge refused the {detail_type} event: {answer['Entries']}")
     return True
+
+
+def tell_case(kind: str, contact_id: str, case_id: str, at: str) -> bool:
+    """`crm.case.opened` / `crm.case.resolved` for the lifecycle's complaint rules (`kind`: "opened"
+    or "resolved"). Callers publish on every pass, replays included: the lifecycle applies each case
+    id once, so a publish lost to a crash is made good by the retry."""
+    detail = {"contact_id": contact_id, "case_id": case_id, f"{kind}_at": at}
+    return publish("crm.cases", f"crm.case.{kind}", detail)

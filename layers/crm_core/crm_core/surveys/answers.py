@@ -333,6 +333,10 @@ def record(
         case_id = case_for_low_score(answer, survey, invitation, contact, now)
         answer.update(actions=[SurveyAnswer.case_id.set(case_id)])
     _tell_lifecycle(answer)
+    if survey.is_low(score) and case_id is not None:  # a low score is a complaint (replays included)
+        from crm_core.lifecycle.bus import tell_case  # noqa: PLC0415
+
+        tell_case("opened", ticket.contact_id, case_id, answer.answered_at)
     review = get_settings().survey_review_url
     invite_review = survey.trigger == "case-resolved" and survey.invites_review(score) and bool(review)
     return Recorded(
