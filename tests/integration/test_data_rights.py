@@ -45,7 +45,7 @@ SCHEDULED = {
 }
 
 
-def _staff_api(method: str, path: str, route: str, lambda_context, body: Any, key: str | None = None) -> int:
+def _staff_api(method: str, path: str, route: str, lambda_context, body: Any, *, key: str = "") -> int:
     headers = {"idempotency-key": key} if key else None
     event = http_event(method, path, body=body, headers=headers, route=route, iam=True)
     status: int = load_handler("serve_contacts").lambda_handler(event, lambda_context)["statusCode"]
@@ -104,9 +104,13 @@ def person(stack, frozen_clock, lambda_context, template) -> str:
     contact, route = f"/contacts/{contact_id}", "/contacts/{contact_id}"
     assert _staff_api("PUT", f"{contact}/owner", f"PUT {route}/owner", lambda_context, owner) == 200
     task = {"due": "2026-12-15", "note": f"Call {FIRST} {LAST} about A-77"}
-    assert _staff_api("POST", f"{contact}/tasks", f"POST {route}/tasks", lambda_context, task, "t-1") == 201
+    assert (
+        _staff_api("POST", f"{contact}/tasks", f"POST {route}/tasks", lambda_context, task, key="t-1") == 201
+    )
     note = {"text": f"{FIRST} prefers a call on {PHONE_DIGITS}", "author": "Sara"}
-    assert _staff_api("POST", f"{contact}/notes", f"POST {route}/notes", lambda_context, note, "n-1") == 201
+    assert (
+        _staff_api("POST", f"{contact}/notes", f"POST {route}/notes", lambda_context, note, key="n-1") == 201
+    )
     suppressions.suppress(EMAIL, scope="marketing", reason="unsubscribed", now=frozen_clock.now())
     return contact_id
 
@@ -162,6 +166,10 @@ def _traces(contact_id: str) -> list[str]:
 
 
 def test_the_person_is_everywhere_before_erasure(person, template) -> None:
+    contact = boto3.client("dynamodb").get_item(
+        TableName=template.physical_name("ContactsTable"), Key={"contact_id": {"S": person}}
+    )["Item"]
+    assert {"value", "lifecycle", "lifecycle_review", "consent_log"} <= set(contact)  # the proof covers them
     text = _everything(template)
     found = [trace for trace in _traces(person) if trace in text]
     assert found == _traces(person)[:3] + [LAST.lower(), PHONE_DIGITS] + found[5:], found  # the probe works
@@ -205,7 +213,9 @@ def test_what_erasure_keeps_is_pseudonymised_and_still_stops_mail(person, templa
     items = ddb.scan(TableName=template.physical_name("LoyaltyTable"))["Items"]
     # kept, as docs/data-rights.md says: the shop's event-id claims, the value claims without their
     # contact, and the value sketch (bucket counts of the whole base)
-    claims = [i for i in items if i["contact_id"]["S"].startswith("value#") and i["entry_key"]["S"] == "value"]
+    claims = [
+        i for i in items if i["contact_id"]["S"].startswith("value#") and i["entry_key"]["S"] == "value"
+    ]
     assert [i["contact_id"]["S"] for i in claims] == ["value#evt-77"]
     assert "for_contact" not in claims[0]
     ledger = [i for i in items if not i["contact_id"]["S"].startswith(("event#", "value#"))]
@@ -224,10 +234,18 @@ def test_what_erasure_keeps_is_pseudonymised_and_still_stops_mail(person, templa
     ]
     assert len(notes) == 2 and all("erased" in n["detail"]["S"] for n in notes)
     assert ddb.scan(TableName=template.physical_name("EnrollmentsTable"))["Items"] == []
+    review = ddb.scan(TableName=template.physical_name("ContactsTable"), IndexName="lifecycle-review")
+    assert review["Items"] == []  # the pending lifecycle review went with the contact
     cases = ddb.scan(TableName=template.physical_name("CasesTable"))["Items"]
     assert [i for i in cases if i["pk"]["S"].startswith("survey#")] == []  # the low score's case link
-    assert all(i["pk"]["S"].startswith("stats#") for i in ddb.scan(TableName=template.physical_name("SurveysTable"))["Items"])
-    assert all(i["pk"]["S"].startswith("rr#") for i in ddb.scan(TableName=template.physical_name("OwnersTable"))["Items"])
+    assert all(
+        i["pk"]["S"].startswith("stats#")
+        for i in ddb.scan(TableName=template.physical_name("SurveysTable"))["Items"]
+    )
+    assert all(
+        i["pk"]["S"].startswith("rr#")
+        for i in ddb.scan(TableName=template.physical_name("OwnersTable"))["Items"]
+    )
 
 
 def test_an_erasure_that_crashes_midway_is_finished_by_the_queues_retry(
@@ -305,7 +323,9 @@ def test_export_is_one_archive_of_everything_with_the_raw_mail_behind_an_expirin
     assert stores["MessagesTable"]["items"] and stores["EnrollmentsTable"]["items"]
     assert {i["sk"].split("#")[0] for i in stores["OwnersTable"]["items"]} == {"owner", "task", "note"}
     assert [i["score"] for i in stores["SurveysTable"]["items"] if i["sk"].startswith("answer#")] == [1]
-    assert {i.get("for_contact") for i in stores["LoyaltyTable"]["items"] if i["entry_key"] == "value"} == {person}
+    assert {i.get("for_contact") for i in stores["LoyaltyTable"]["items"] if i["entry_key"] == "value"} == {
+        person
+    }
     (mail,) = [n for n in archive.namelist() if n.startswith("mail/")]
     assert stores["InboundMailBucket"]["items"][0]["file"] == mail
     assert b"rivoglio i soldi" in archive.read(mail)

@@ -6,8 +6,8 @@ profile, then the records, last the requests themselves. Each entry says how a p
 found (a key, a partition, an index, a prefix), what export collects, what erasure does, and what is
 kept and why (empty: nothing). A store added to the template gets one entry here:
 
-    Store("SurveysTable", "surveys_table", TABLE, found_by="partition key contact_id",
-          collect=partition("contact_id"), erase=delete_partition("contact_id"))
+    Store("WishlistsTable", "wishlists_table", TABLE, found_by="partition key contact_id",
+          collect=partition("contact_id"), erase=delete_partition("contact_id", "item_key"))
 
 Every `erase` is safe to run again after a crash at any point (deleting what is gone is no error; a
 moved item is written before its original is deleted; a case's locator, its contact id, changes last).
@@ -223,8 +223,9 @@ def _erase_cases(subject: Subject, table: str) -> int:
 
 
 def _survey_link(subject: Subject, event_key: str) -> str | None:
-    """The link `survey#<contact id>#<survey>#<occasion>` of a low score's case, from its survey event's key
-    `event#<time>#survey#<survey>#<occasion>` (kept when the event is stripped: a resumed erasure finds it)."""
+    """The link `survey#<contact id>#<survey>#<occasion>` of a low score's case, from its survey event's
+    key `event#<time>#survey#<survey>#<occasion>` (kept when the event is stripped: a resumed erasure
+    finds it)."""
     from crm_core.surveys.cases import guard_key  # noqa: PLC0415
 
     parts = event_key.split("#", 4)
@@ -332,7 +333,7 @@ STORES: tuple[Store, ...] = (
         "ContactsTable",
         "contacts_table",
         TABLE,
-        "key contact_id (occasion indexes follow the item)",
+        "key contact_id (its occasion and lifecycle-review index entries follow the item)",
         collect=by_key("contact_id", _contact),
         erase=delete_key("contact_id", _contact),
     ),
