@@ -1,8 +1,10 @@
 """Data rights: a person's export and erasure across every table and bucket, through the two functions.
 
-The proof test gives one person everything this branch can store (a lead with consent, the welcome
-message, an enrollment, a complaint case with its raw mail in S3, points, a suppression), erases them,
-then reads every table and bucket of the stack in full (a test-only Scan) and finds nothing of them.
+The proof test gives one person everything the CRM can store (a lead with consent, the welcome
+message, an enrollment, a complaint case with its raw mail in S3, points, customer value and a
+lifecycle stage, a low survey score with its case, an owner with a task and a note, a suppression),
+erases them, then reads every table and bucket of the stack in full (a test-only Scan) and finds nothing
+of them.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import io
 import json
 import time
 import zipfile
+from datetime import timedelta
 from typing import Any
 from urllib.parse import parse_qs, urlparse
 
@@ -24,6 +27,8 @@ from crm_core.privacy import registry
 from tests.complaints import compose, ses_event
 from tests.helpers import http_event, load_handler
 from tests.loyalty_helpers import EventSource, send
+from tests.surveys_kit import answer as answer_survey
+from tests.surveys_kit import score_links, send_due, surveys_in
 
 EMAIL = "Annunziata.Quagliarella@Example.it"
 FIRST, LAST, PHONE_DIGITS = "Annunziata", "Quagliarella", "3471234567"
@@ -40,9 +45,17 @@ SCHEDULED = {
 }
 
 
+def _staff_api(method: str, path: str, route: str, lambda_context, body: Any, *, key: str = "") -> int:
+    headers = {"idempotency-key": key} if key else None
+    event = http_event(method, path, body=body, headers=headers, route=route, iam=True)
+    status: int = load_handler("serve_contacts").lambda_handler(event, lambda_context)["statusCode"]
+    return status
+
+
 @pytest.fixture
 def person(stack, frozen_clock, lambda_context, template) -> str:
-    """One person with a lead, consent, a sent message, an enrollment, a case with raw mail, points."""
+    """One person with a lead, consent, sent messages, enrollments, a case with raw mail, points, value
+    and a lifecycle stage, a low survey score with its case, an owner with a task and a note."""
     lead = {
         "email": EMAIL,
         "first_name": FIRST,
@@ -80,8 +93,26 @@ def person(stack, frozen_clock, lambda_context, template) -> str:
         },
     )
     orders.drain()
+    contact_id = contact_id_for(EMAIL)
+    for _ in range(5):  # the purchase's survey goes out a few days later
+        frozen_clock.advance(timedelta(days=1))
+        send_due(lambda_context)
+    (survey,) = surveys_in(stack)
+    low = answer_survey(score_links(survey)[1], 1, lambda_context, f"Pessimo. {FIRST}, tel. {PHONE_DIGITS}")
+    assert low["statusCode"] == 200, low
+    owner = {"owner": "giulia", "by": "Sara"}
+    contact, route = f"/contacts/{contact_id}", "/contacts/{contact_id}"
+    assert _staff_api("PUT", f"{contact}/owner", f"PUT {route}/owner", lambda_context, owner) == 200
+    task = {"due": "2026-12-15", "note": f"Call {FIRST} {LAST} about A-77"}
+    assert (
+        _staff_api("POST", f"{contact}/tasks", f"POST {route}/tasks", lambda_context, task, key="t-1") == 201
+    )
+    note = {"text": f"{FIRST} prefers a call on {PHONE_DIGITS}", "author": "Sara"}
+    assert (
+        _staff_api("POST", f"{contact}/notes", f"POST {route}/notes", lambda_context, note, key="n-1") == 201
+    )
     suppressions.suppress(EMAIL, scope="marketing", reason="unsubscribed", now=frozen_clock.now())
-    return contact_id_for(EMAIL)
+    return contact_id
 
 
 def _privacy(method: str, path: str, route: str, lambda_context, headers=None) -> tuple[int, dict[str, Any]]:
@@ -135,6 +166,10 @@ def _traces(contact_id: str) -> list[str]:
 
 
 def test_the_person_is_everywhere_before_erasure(person, template) -> None:
+    contact = boto3.client("dynamodb").get_item(
+        TableName=template.physical_name("ContactsTable"), Key={"contact_id": {"S": person}}
+    )["Item"]
+    assert {"value", "lifecycle", "lifecycle_review", "consent_log"} <= set(contact)  # the proof covers them
     text = _everything(template)
     found = [trace for trace in _traces(person) if trace in text]
     assert found == _traces(person)[:3] + [LAST.lower(), PHONE_DIGITS] + found[5:], found  # the probe works
@@ -160,6 +195,8 @@ def test_erasure_leaves_nothing_of_the_person_in_any_table_or_bucket(
     assert status == 200 and done["status"] == "done" and done["completed_at"]
     assert done["stores"]["ContactsTable"] == 1 and done["stores"]["InboundMailBucket"] >= 1
     assert done["stores"]["LoyaltyTable"] >= 3 and done["stores"]["MessagesTable"] >= 1
+    assert done["stores"]["OwnersTable"] == 3  # the owner, the task, the note
+    assert done["stores"]["SurveysTable"] >= 4  # invitation, last invitation, answer, its history
 
     again_status, again = _privacy("POST", path, route, lambda_context)  # posted again after it finished
     assert again_status == 202 and again["status"] == "done" and again["request_id"] == accepted["request_id"]
@@ -174,20 +211,41 @@ def test_what_erasure_keeps_is_pseudonymised_and_still_stops_mail(person, templa
     assert suppressions.blocks(kept, marketing=False)
     ddb = boto3.client("dynamodb")
     items = ddb.scan(TableName=template.physical_name("LoyaltyTable"))["Items"]
-    ledger = [i for i in items if not i["contact_id"]["S"].startswith("event#")]  # the shop's event ids stay
+    # kept, as docs/data-rights.md says: the shop's event-id claims, the value claims without their
+    # contact, and the value sketch (bucket counts of the whole base)
+    claims = [
+        i for i in items if i["contact_id"]["S"].startswith("value#") and i["entry_key"]["S"] == "value"
+    ]
+    assert [i["contact_id"]["S"] for i in claims] == ["value#evt-77"]
+    assert "for_contact" not in claims[0]
+    ledger = [i for i in items if not i["contact_id"]["S"].startswith(("event#", "value#"))]
     assert ledger and {i["contact_id"]["S"][:3] for i in ledger} == {"px_"}
     assert {i["entry_key"]["S"].split("#")[0] for i in ledger} == {"purchase"}  # balance and lots are gone
-    (case,) = [
+    cases = [
         i for i in ddb.scan(TableName=template.physical_name("CasesTable"))["Items"] if i["sk"]["S"] == "case"
     ]
-    assert case["status"]["S"] == "resolved" and case["contact_id"]["S"].startswith("px_")
+    assert len(cases) == 2  # the complaint and the low survey score's case, under one pseudonym
+    assert {c["status"]["S"] for c in cases} == {"resolved"}
+    assert len({c["contact_id"]["S"] for c in cases}) == 1 and cases[0]["contact_id"]["S"].startswith("px_")
     notes = [
         i
         for i in ddb.scan(TableName=template.physical_name("CasesTable"))["Items"]
         if i["sk"]["S"].endswith("#status#erasure")
     ]
-    assert len(notes) == 1 and "erased" in notes[0]["detail"]["S"]
+    assert len(notes) == 2 and all("erased" in n["detail"]["S"] for n in notes)
     assert ddb.scan(TableName=template.physical_name("EnrollmentsTable"))["Items"] == []
+    review = ddb.scan(TableName=template.physical_name("ContactsTable"), IndexName="lifecycle-review")
+    assert review["Items"] == []  # the pending lifecycle review went with the contact
+    cases = ddb.scan(TableName=template.physical_name("CasesTable"))["Items"]
+    assert [i for i in cases if i["pk"]["S"].startswith("survey#")] == []  # the low score's case link
+    assert all(
+        i["pk"]["S"].startswith("stats#")
+        for i in ddb.scan(TableName=template.physical_name("SurveysTable"))["Items"]
+    )
+    assert all(
+        i["pk"]["S"].startswith("rr#")
+        for i in ddb.scan(TableName=template.physical_name("OwnersTable"))["Items"]
+    )
 
 
 def test_an_erasure_that_crashes_midway_is_finished_by_the_queues_retry(
@@ -263,6 +321,11 @@ def test_export_is_one_archive_of_everything_with_the_raw_mail_behind_an_expirin
     assert stores["SuppressionsTable"]["items"][0]["reason"] == "unsubscribed"
     assert any(i.get("kind") == "inbound" for i in stores["CasesTable"]["items"])
     assert stores["MessagesTable"]["items"] and stores["EnrollmentsTable"]["items"]
+    assert {i["sk"].split("#")[0] for i in stores["OwnersTable"]["items"]} == {"owner", "task", "note"}
+    assert [i["score"] for i in stores["SurveysTable"]["items"] if i["sk"].startswith("answer#")] == [1]
+    assert {i.get("for_contact") for i in stores["LoyaltyTable"]["items"] if i["entry_key"] == "value"} == {
+        person
+    }
     (mail,) = [n for n in archive.namelist() if n.startswith("mail/")]
     assert stores["InboundMailBucket"]["items"][0]["file"] == mail
     assert b"rivoglio i soldi" in archive.read(mail)

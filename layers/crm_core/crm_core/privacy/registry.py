@@ -6,8 +6,8 @@ profile, then the records, last the requests themselves. Each entry says how a p
 found (a key, a partition, an index, a prefix), what export collects, what erasure does, and what is
 kept and why (empty: nothing). A store added to the template gets one entry here:
 
-    Store("SurveysTable", "surveys_table", TABLE, found_by="partition key contact_id",
-          collect=partition("contact_id"), erase=delete_partition("contact_id"))
+    Store("WishlistsTable", "wishlists_table", TABLE, found_by="partition key contact_id",
+          collect=partition("contact_id"), erase=delete_partition("contact_id", "item_key"))
 
 Every `erase` is safe to run again after a crash at any point (deleting what is gone is no error; a
 moved item is written before its original is deleted; a case's locator, its contact id, changes last).
@@ -64,14 +64,14 @@ class Store:
 
 
 # ---- generic locators and erasers -----------------------------------------------------------------------
-def partition(attribute: str) -> Collect:
-    """Items whose partition key `attribute` is the contact id."""
-    return lambda subject, table: list(storage.query(table, attribute, subject.contact_id))
+def partition(attribute: str, prefix: str = "") -> Collect:
+    """Items whose partition key `attribute` is the contact id (after `prefix`: `contact#<id>`)."""
+    return lambda subject, table: list(storage.query(table, attribute, prefix + subject.contact_id))
 
 
-def delete_partition(attribute: str, sort_key: str | None = None) -> Erase:
+def delete_partition(attribute: str, sort_key: str | None = None, prefix: str = "") -> Erase:
     def erase(subject: Subject, table: str) -> int:
-        items = partition(attribute)(subject, table)
+        items = partition(attribute, prefix)(subject, table)
         for item in items:
             key = {attribute: item[attribute]} | ({sort_key: item[sort_key]} if sort_key else {})
             storage.delete(table, key)
@@ -197,6 +197,9 @@ def _erase_cases(subject: Subject, table: str) -> int:
             links = {link_key(str(event[k])) for k in ("message_id", "ses_message_id") if event.get(k)}
             if event.get("ses_message_id"):
                 links.add(f"msg#ses-in:{event['ses_message_id']}")  # the inbound guard (cases.intake)
+            survey_link = _survey_link(subject, str(event["sk"]))
+            if survey_link:
+                links.add(survey_link)
             for link in links:
                 storage.delete(table, {"pk": link, "sk": "link"})
             storage.put(table, {k: v for k, v in event.items() if k in _EVENT_KEPT})
@@ -219,15 +222,51 @@ def _erase_cases(subject: Subject, table: str) -> int:
     return len(cases)
 
 
+def _survey_link(subject: Subject, event_key: str) -> str | None:
+    """The link `survey#<contact id>#<survey>#<occasion>` of a low score's case, from its survey event's
+    key `event#<time>#survey#<survey>#<occasion>` (kept when the event is stripped: a resumed erasure
+    finds it)."""
+    from crm_core.surveys.cases import guard_key  # noqa: PLC0415
+
+    parts = event_key.split("#", 4)
+    if len(parts) == 5 and parts[0] == "event" and parts[2] == "survey":
+        return guard_key(subject.contact_id, parts[3], parts[4])
+    return None
+
+
 # ---- loyalty: financial entries kept, pseudonymised -------------------------------------------------------
 _LEDGER_KINDS = ("purchase#", "refund#", "redeem#", "expiry#", "adjust#", "birthday#", "goodwill#", "bonus#")
 
 
+def _value_claim_key(item: Item) -> dict[str, str] | None:
+    """The key of the customer-value claim `value#<event id>` an order's ledger entry was counted under."""
+    from crm_core.value.store import CLAIM_PREFIX  # noqa: PLC0415
+
+    event_id = item.get("event_id")
+    if not str(item["entry_key"]).startswith(_LEDGER_KINDS) or not isinstance(event_id, str):
+        return None
+    return {"contact_id": CLAIM_PREFIX + event_id, "entry_key": "value"}
+
+
+def _loyalty_records(subject: Subject, table: str) -> list[Item]:
+    """The person's partition, and the customer-value claims of their orders (which name them in
+    `for_contact`), found through the event ids their ledger entries record."""
+    items = partition("contact_id")(subject, table)
+    claims = [storage.get(table, key) for key in filter(None, map(_value_claim_key, items))]
+    return items + [c for c in claims if c is not None and c.get("for_contact") == subject.contact_id]
+
+
 def _erase_loyalty(subject: Subject, table: str) -> int:
     """Move each ledger entry (a financial record) to the pseudonym's partition; delete the balance, order
-    records and lot markers. Each entry is written under the pseudonym before its original is deleted."""
+    records and lot markers. Each entry is written under the pseudonym before its original is deleted,
+    and its customer-value claim loses `for_contact` before that (the entry's event id finds the claim,
+    so a resumed job still does). The claim itself stays: a replayed order event is still counted once."""
     items = partition("contact_id")(subject, table)
     for item in items:
+        claim_key = _value_claim_key(item)
+        claim = storage.get(table, claim_key) if claim_key else None
+        if claim is not None and claim.get("for_contact") == subject.contact_id:
+            storage.put(table, {k: v for k, v in claim.items() if k != "for_contact"})
         if str(item["entry_key"]).startswith(_LEDGER_KINDS):
             storage.put(table, item | {"contact_id": subject.pseudonym})
         storage.delete(table, {"contact_id": subject.contact_id, "entry_key": item["entry_key"]})
@@ -294,7 +333,7 @@ STORES: tuple[Store, ...] = (
         "ContactsTable",
         "contacts_table",
         TABLE,
-        "key contact_id (occasion indexes follow the item)",
+        "key contact_id (its occasion and lifecycle-review index entries follow the item)",
         collect=by_key("contact_id", _contact),
         erase=delete_key("contact_id", _contact),
     ),
@@ -322,18 +361,41 @@ STORES: tuple[Store, ...] = (
         collect=_case_records,
         erase=_erase_cases,
         kept="Each case, closed, with its team, category, priority and timings and each event's kind and "
-        "time only, under a random pseudonym: service statistics and SLA reports stay whole.",
+        "time only, under a random pseudonym: service statistics and SLA reports stay whole. Message "
+        "links and a low survey score's link (survey#<contact id>#...) are deleted.",
+    ),
+    Store(
+        "SurveysTable",
+        "surveys_table",
+        TABLE,
+        "partition key pk = contact id",
+        collect=partition("pk"),
+        erase=delete_partition("pk", "sk"),
+        kept="The daily counters (partition stats#<survey>#<grouping>: sent, answered and per-score counts "
+        "by day and locale, team or tier) name nobody and stay: the survey results.",
+    ),
+    Store(
+        "OwnersTable",
+        "owners_table",
+        TABLE,
+        "partition key pk = contact#<contact id> (indexes by-owner, open-tasks follow the items)",
+        collect=partition("pk", "contact#"),
+        erase=delete_partition("pk", "sk", "contact#"),
+        kept="The round-robin counters (partition rr#<team>) count assignments per team and name nobody.",
     ),
     Store(
         "LoyaltyTable",
         "loyalty_table",
         TABLE,
-        "partition key contact_id",
-        collect=partition("contact_id"),
+        "partition key contact_id; value#<event id> of each ledger entry's event id",
+        collect=_loyalty_records,
         erase=_erase_loyalty,
         kept="Ledger entries (points earned, refunded, redeemed, with order ids and amounts) under a random "
         "pseudonym: accounting records that tax law keeps for years (10 in Italy and Germany). The shop's "
-        "event-id claims (partition event#<id>: type, time, a digest of the event) name no contact and stay.",
+        "event-id claims (partition event#<id>: type, time, a digest of the event) name no contact and stay. "
+        "The customer-value claims (value#<event id>) stay without for_contact (an event id and a time: a "
+        "replayed order is still counted once). The value sketch (value#sketch) is bucket counts of the "
+        "whole base, no contact in it: it stays.",
     ),
     Store(
         "PrivacyExportsBucket",
