@@ -172,6 +172,15 @@ def plan_deploy(
     return Plan(config_env=config_env, overrides=overrides, confirm=confirm, guided=guided, region=region)
 
 
+def missing_credentials(region: str | None) -> str | None:
+    """What `sam deploy` would lack to reach AWS, as one sentence with the fix; None when nothing."""
+    import boto3
+
+    if boto3.Session(region_name=region).get_credentials() is None:
+        return "no AWS credentials: run `aws configure` (or `aws sso login`), or set AWS_PROFILE"
+    return None
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m infra.deploy", description=__doc__.splitlines()[0])
     parser.add_argument("--config-env", default="default", help="samconfig.toml profile (default: default)")
@@ -208,7 +217,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except DeployError as exc:
         print(f"deploy: {exc}", file=sys.stderr)
         return 2
-    if args.check:
+    if args.check:  # the step before `make build`: a missing credential is said now, not after the build
+        problem = missing_credentials(plan.region)
+        if problem:
+            print(f"deploy: {problem}", file=sys.stderr)
+            return 2
         return 0
     if args.dry_run:
         print(shlex.join(command))

@@ -3,6 +3,7 @@ command. No SAM CLI, no AWS: samconfig and the template's parameters are given o
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
@@ -189,3 +190,24 @@ def test_dry_run_prints_the_command_and_refusal_exits_2(capsys: pytest.CaptureFi
 def test_a_missing_samconfig_is_a_deploy_error(tmp_path: Path) -> None:
     with pytest.raises(DeployError, match="cannot read"):
         deploy.load_samconfig(tmp_path / "samconfig.toml")
+
+
+def test_without_aws_credentials_the_check_before_the_build_says_how_to_get_them(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    argv = ["--sam", "sam", "--config-env", "prod", "--params", GOOD]
+    assert deploy.main([*argv, "--check"]) == 0  # the suite's fake credentials are credentials
+
+    for name in [
+        n for n in os.environ if n.startswith("AWS_") and n not in {"AWS_REGION", "AWS_DEFAULT_REGION"}
+    ]:
+        monkeypatch.delenv(name)
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "none"))
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "none"))
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+
+    assert deploy.main([*argv, "--check"]) == 2
+    assert capsys.readouterr().err.strip() == (
+        "deploy: no AWS credentials: run `aws configure` (or `aws sso login`), or set AWS_PROFILE"
+    )
+    assert deploy.main([*argv, "--dry-run"]) == 0  # printing the command stays offline
