@@ -21,6 +21,7 @@ import ast
 import json
 import os
 import queue
+import re
 import shutil
 import subprocess
 import sys
@@ -677,6 +678,22 @@ def report(results: list[Result], modules: Sequence[str], stale: list[tuple[str,
     return "\n".join(out)
 
 
+def changed_lines(ref: str, module: str) -> set[int]:
+    """Line numbers of `module` (as it is now) that were added or changed since git `ref`."""
+    diff = subprocess.run(
+        ["git", "diff", "-U0", ref, "--", str(LAYER / module)],
+        cwd=ROOT,
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
+    lines: set[int] = set()
+    for hunk in re.finditer(r"^@@ -\S+ \+(\d+)(?:,(\d+))? @@", diff, flags=re.M):
+        start, count = int(hunk.group(1)), int(hunk.group(2) or 1)
+        lines.update(range(start, start + count))
+    return lines
+
+
 def parse_args(args: list[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m infra.mutation", description=__doc__.splitlines()[0])
     add = parser.add_argument
@@ -684,6 +701,7 @@ def parse_args(args: list[str]) -> argparse.Namespace:
     add("--module", action="append", choices=TARGETS + OPTIONAL, help="only this target (repeatable)")
     add("--tests", nargs="+", default=list(TEST_PATHS), help="test paths to map coverage from")
     add("--line", type=int, action="append", help="only mutants on this line (repeatable)")
+    add("--since", metavar="REF", help="only mutants on lines changed since this git ref (a review's scope)")
     add("-v", "--verbose", action="store_true", help="print every mutant's outcome")
     add("--list", action="store_true", help="print the mutants and stop")
     add("--rescore", type=Path, help=f"report a saved run ({RESULTS}) with today's equivalents file")
@@ -751,6 +769,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     mutants = [m for module in modules for m in mutants_of(ROOT, module)]
     if options.line:
         mutants = [m for m in mutants if m.line in options.line]
+    if options.since:
+        changed = {module: changed_lines(options.since, module) for module in modules}
+        mutants = [m for m in mutants if m.line in changed[m.module]]
     if options.list:
         for m in mutants:
             print(f"{LAYER / m.module}:{m.line}  {m.description}")
@@ -758,7 +779,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     keys = {m.key for m in mutants}
     equivalents = read_equivalents(ROOT / EQUIVALENTS)
-    stale = [key for key in equivalents if key[0] in modules and key not in keys and not options.line]
+    narrowed = bool(options.line or options.since)
+    stale = [key for key in equivalents if key[0] in modules and key not in keys and not narrowed]
     if options.rescore:
         results = rescore(options.rescore, mutants, equivalents)
     else:
