@@ -35,6 +35,9 @@ def test_a_reused_key_with_another_lead_is_a_409_and_changes_nothing(post: Any) 
             {
                 "field": "Idempotency-Key",
                 "message": "this Idempotency-Key was already used for a different lead",
+                # the visitor's wording (the form shows it): the site's fault, not theirs
+                "text": "This form has a technical problem (Idempotency-Key). Please contact us another "
+                "way; we are sorry.",
             }
         ]
     }

@@ -324,3 +324,25 @@ def test_every_answer_tells_the_lifecycle_on_the_bus_and_a_repeat_names_the_same
     assert len(ids) == 3 and len(set(ids)) == 2  # the repeat names the answer it repeats
     assert {d["contact_id"] for d in details} == {ana()}
     assert all(d["answered_at"] for d in details)
+
+
+@pytest.mark.parametrize(
+    ("body", "is_base64"),
+    [
+        (b"score=\xf0\x28\x8c&comment=\xff\xfe", None),  # not UTF-8, base64 as API Gateway sends forms
+        ("score=!!not-base64!!", True),  # says base64, is not
+    ],
+)
+def test_a_form_that_is_not_utf8_gets_the_forms_400_page_not_a_crash(
+    purchase_survey, lambda_context, body, is_base64
+) -> None:
+    parts = urlsplit(purchase_survey[4])
+    headers = {"content-type": "application/x-www-form-urlencoded"}
+    event = http_event(
+        "POST", parts.path, query=parts.query, headers=headers, body=body, base64_body=is_base64
+    )
+    page = load_handler("answer_survey").lambda_handler(event, lambda_context)
+
+    assert page["statusCode"] == 400
+    assert "text/html" in page["headers"]["Content-Type"]
+    assert answers_of(ana()) == []
