@@ -242,3 +242,29 @@ def dynamodb_calls(
 
     with mock.patch.object(BaseClient, "_make_api_call", call):
         yield seen
+
+
+def bus_listener(stack: Any, name: str, detail_types: list[str]) -> str:
+    """A queue subscribed to `detail_types` on the CRM's EventBridge bus, as another system (or the
+    lifecycle function's rule) would be; read it with `bus_received`."""
+    import boto3
+
+    sqs, events = boto3.client("sqs"), boto3.client("events")
+    url = sqs.create_queue(QueueName=name)["QueueUrl"]
+    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    bus = stack.env["EVENT_BUS_NAME"]
+    events.put_rule(Name=name, EventBusName=bus, EventPattern=json.dumps({"detail-type": detail_types}))
+    events.put_targets(Rule=name, EventBusName=bus, Targets=[{"Id": "q", "Arn": arn}])
+    return url
+
+
+def bus_received(url: str) -> list[dict[str, Any]]:
+    """The whole events (source, detail-type, detail) a `bus_listener` queue received, emptied."""
+    import boto3
+
+    sqs, found = boto3.client("sqs"), []
+    while batch := sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages", []):
+        for message in batch:
+            found.append(json.loads(message["Body"]))
+            sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
+    return found

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from tests.complaints import compose, ses_event
-from tests.helpers import load_handler
+from tests.helpers import bus_listener, bus_received, load_handler
 
 
 def _http(method: str, path: str, lambda_context, body: Any = None, *, query=None, headers=None, b64=False):
@@ -195,37 +195,10 @@ def test_a_reply_key_over_the_limit_is_refused_not_truncated(case_id, lambda_con
     assert status == 400 and body["errors"][0]["field"] == "Idempotency-Key"
 
 
-def _bus_listener(stack: Any, detail_types: list[str]) -> str:
-    """A queue subscribed to `detail_types` on the CRM bus, as the lifecycle function's rule is."""
-    import boto3
-
-    sqs, events = boto3.client("sqs"), boto3.client("events")
-    url = sqs.create_queue(QueueName="case-signals")["QueueUrl"]
-    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-    bus = stack.env["EVENT_BUS_NAME"]
-    events.put_rule(
-        Name="case-signals", EventBusName=bus, EventPattern=json.dumps({"detail-type": detail_types})
-    )
-    events.put_targets(Rule="case-signals", EventBusName=bus, Targets=[{"Id": "q", "Arn": arn}])
-    return url
-
-
-def _received(url: str) -> list[tuple[str, dict[str, Any]]]:
-    import boto3
-
-    sqs, found = boto3.client("sqs"), []
-    while batch := sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages", []):
-        for message in batch:
-            body = json.loads(message["Body"])
-            found.append((body["detail-type"], body["detail"]))
-            sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
-    return found
-
-
 def test_a_complaint_opened_and_resolved_is_told_to_the_lifecycle_on_every_pass(
     stack, frozen_clock, lambda_context
 ) -> None:
-    url = _bus_listener(stack, ["crm.case.opened", "crm.case.resolved"])
+    url = bus_listener(stack, "case-signals", ["crm.case.opened", "crm.case.resolved"])
     raw = compose(subject="Rimborso", body="Vorrei il rimborso dell'ordine A-1001, addebitato due volte.")
     route = load_handler("route_complaint").lambda_handler
     (first,) = route(ses_event(raw), lambda_context)["cases"]
@@ -234,7 +207,7 @@ def test_a_complaint_opened_and_resolved_is_told_to_the_lifecycle_on_every_pass(
     for _ in range(2):  # the agent's tool retried
         assert _http("POST", f"/cases/{case_id}/status", lambda_context, {"status": "resolved"})[0] == 200
 
-    signals = _received(url)
+    signals = [(e["detail-type"], e["detail"]) for e in bus_received(url)]
     # At least once, each naming the case: the lifecycle applies a case id once per kind.
     assert {kind for kind, _ in signals} == {"crm.case.opened", "crm.case.resolved"}
     assert all(detail["case_id"] == case_id for _, detail in signals)

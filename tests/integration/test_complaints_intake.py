@@ -17,7 +17,7 @@ from crm_core.errors import RetryableError
 from crm_core.models.cases import Case
 from crm_core.models.contacts import Contact, contact_id_for
 from tests.complaints import compose, ses_event
-from tests.helpers import load_handler
+from tests.helpers import bus_listener, bus_received, load_handler
 
 
 def _route(event, lambda_context) -> dict:
@@ -84,6 +84,30 @@ def test_a_reply_to_the_ack_threads_onto_the_case(stack, frozen_clock, lambda_co
     assert len(stack.sent_emails()) == 1  # no second acknowledgement
     case, events = store.case_and_events(opened["case_id"])
     assert [e.kind for e in events].count("inbound") == 2
+
+
+def test_a_reply_on_a_case_is_engagement_for_the_lifecycle_but_the_first_mail_is_a_complaint(
+    stack, frozen_clock, lambda_context
+) -> None:
+    url = bus_listener(stack, "intake-signals", ["crm.case.opened", "crm.engagement"])
+    opened = _route(ses_event(compose()), lambda_context)
+    ack = _acks(stack)[0]
+    reply = compose(
+        subject=f"Re: {ack['Subject']}",
+        body="Ecco il numero d'ordine: A-1001.",
+        to=ack["Reply-To"],
+        headers={"In-Reply-To": ack["Message-ID"], "References": ack["Message-ID"]},
+    )
+    for _ in range(2):  # SES delivered the reply twice: the same engagement id both times
+        _route(ses_event(reply, recipients=[ack["Reply-To"]]), lambda_context)
+
+    events = bus_received(url)
+    kinds = [e["detail-type"] for e in events]
+    assert kinds.count("crm.case.opened") == 1 and kinds.count("crm.engagement") == 2
+    replies = [e["detail"] for e in events if e["detail-type"] == "crm.engagement"]
+    assert {r["what"] for r in replies} == {"reply"} and len({r["id"] for r in replies}) == 1
+    assert replies[0]["id"].startswith(opened["case_id"] + "#")
+    assert {r["contact_id"] for r in replies} == {contact_id_for("ana@example.it")}
 
 
 def test_an_ack_failure_is_retried_and_the_ack_sent_once(stack, frozen_clock, lambda_context) -> None:

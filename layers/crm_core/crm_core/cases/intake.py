@@ -332,6 +332,10 @@ def _follow_up(case_id: str, event_key: str, *, replay: bool) -> Received:
         on_complaint(case.contact_id, case_id, vip=bool(case.vip))
         if not case.unverified:  # forged or unverifiable mail is no complaint of the contact's
             tell_case("opened", case.contact_id, case_id, case.opened_at)
+    elif case.status != "quarantined" and not detail.get("automated") and not case.unverified:
+        from crm_core.lifecycle.bus import tell_engagement  # noqa: PLC0415
+
+        tell_engagement(case.contact_id, f"{case_id}#{event_key}", event.at, "reply")  # they wrote back
     get_logger().info(
         "inbound mail handled",
         extra={"case_id": case_id, "status": case.status, "replay": replay, "ack": ack, "team": case.team},

@@ -56,3 +56,10 @@ def tell_case(kind: str, contact_id: str, case_id: str, at: str) -> bool:
     id once, so a publish lost to a crash is made good by the retry."""
     detail = {"contact_id": contact_id, "case_id": case_id, f"{kind}_at": at}
     return publish("crm.cases", f"crm.case.{kind}", detail)
+
+
+def tell_engagement(contact_id: str, engagement_id: str, at: str, what: str) -> bool:
+    """`crm.engagement` (a reply, a click...): the contact took part. Published on every pass, like
+    the case events; the lifecycle applies each `id` once."""
+    detail = {"contact_id": contact_id, "id": engagement_id, "at": at, "what": what}
+    return publish("crm.cases", "crm.engagement", detail)
