@@ -36,6 +36,7 @@ from crm_core.lifecycle.rules import load_rules
 from crm_core.lifecycle.service import read_contact
 from crm_core.loyalty import history, summary
 from crm_core.models import Enrollment, contact_id_for
+from crm_core.owners import service as owners
 from crm_core.settings import reset_settings
 from tests.helpers import http_event, load_handler, outbox
 from tests.loyalty_helpers import send
@@ -184,6 +185,8 @@ def test_a_year_of_a_small_shop(
         frozen_clock.set(datetime(day.year, day.month, day.day, 10, 0, tzinfo=UTC))
         for item in STORY.get(day, []):
             shop(item)
+        if day == date(2026, 1, 31):  # an agent makes Giulia Ana's owner: she hears when Ana drifts away
+            owners.set_owner(contact_id_for(ANA), "giulia", by="test")
         if day == date(2026, 5, 11):  # the Monday run found Ana's silence: the win-back goes out
             sender.run(remaining_ms=lambda: 60_000)
             win_back_mail = [m for m in outbox(stack) if ANA in m.to and "miss you" in m.subject]
@@ -191,6 +194,9 @@ def test_a_year_of_a_small_shop(
 
     for email, expected in EXPECTED_HISTORY.items():
         assert _history(email) == expected, email
+    # Each entry into dissolution (9 May, 29 Sep) gave Ana's owner one call task, replays aside.
+    tasks = owners.list_tasks(contact_id_for(ANA))["tasks"]
+    assert [t["created_by"] for t in tasks] == ["rule:dissolution", "rule:dissolution"]
     assert "lifecycle_review" not in (read_contact(contact_id_for(DI)) or {})  # a lead: nothing moves by time
 
     for email, (frequency, monetary, aov, rfm, segment) in EXPECTED_VALUE.items():

@@ -346,3 +346,19 @@ def test_a_form_that_is_not_utf8_gets_the_forms_400_page_not_a_crash(
     assert page["statusCode"] == 400
     assert "text/html" in page["headers"]["Content-Type"]
     assert answers_of(ana()) == []
+
+
+def test_a_low_score_gives_the_contacts_owner_one_call_task_however_often_it_is_answered(
+    purchase_survey, lambda_context
+) -> None:
+    from crm_core.owners import service as owners
+
+    owners.set_owner(ana(), "giulia", by="test")
+    answer(purchase_survey[5], 5, lambda_context)  # a happy answer: nothing to do
+    assert owners.list_tasks(ana())["tasks"] == []
+    for _ in range(3):
+        answer(purchase_survey[1], 1, lambda_context, "Non funziona")
+    answer(purchase_survey[2], 2, lambda_context, "Ancora scontento")  # changed, still low: the same call
+
+    (task,) = owners.list_tasks(ana())["tasks"]
+    assert task["created_by"] == "rule:low-survey-score" and task["status"] == "open"

@@ -221,6 +221,10 @@ def _settle(contact: dict[str, Any], rules: Rules) -> None:
             occurrence=f"lifecycle-{at.strftime('%Y%m%dT%H%M%S')}",
             context={"reason": change["reason"]},
         )
+    if change["to"] == "dissolution":
+        from crm_core.owners.service import on_dissolution  # noqa: PLC0415 - the owner's call task, once
+
+        on_dissolution(contact_id, at.date().isoformat())
     if campaign and change["from"] == "dissolution":
         _end_win_back(contact_id, campaign, change["to"])
     bonus = rules.commitment

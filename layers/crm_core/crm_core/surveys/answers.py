@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from decimal import Decimal
 from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -335,8 +336,10 @@ def record(
     _tell_lifecycle(answer)
     if survey.is_low(score) and case_id is not None:  # a low score is a complaint (replays included)
         from crm_core.lifecycle.bus import tell_case  # noqa: PLC0415
+        from crm_core.owners.service import on_survey_score  # noqa: PLC0415
 
         tell_case("opened", ticket.contact_id, case_id, answer.answered_at)
+        on_survey_score(ticket.contact_id, answer.key, Decimal(score))  # one call per low-rated occasion
     review = get_settings().survey_review_url
     invite_review = survey.trigger == "case-resolved" and survey.invites_review(score) and bool(review)
     return Recorded(
