@@ -494,3 +494,72 @@ def test_recording_ses_s_answer_gives_up_after_four_throttled_writes(stack, froz
 
     assert [operation for operation, _ in calls.made] == ["UpdateItem"] * 4
     assert _record().status == "claimed"
+
+
+def _ses_error(status: int, code: str) -> ClientError:
+    return ClientError(
+        {"Error": {"Code": code, "Message": "from the test"}, "ResponseMetadata": {"HTTPStatusCode": status}},
+        "SendEmail",
+    )
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        (500, "InternalFailure", True),  # a server fault may come after SES took the message
+        (503, "ServiceUnavailable", True),
+        (499, "ClientClosedRequest", False),  # any 4xx: SES refused it, nothing went out
+        (400, "MessageRejected", False),
+    ],
+)
+def test_a_server_fault_from_ses_leaves_the_outcome_unknown_and_a_refusal_releases_the_claim(
+    stack, frozen_clock, notice_template, answer: tuple[int, str, bool]
+) -> None:
+    status, code, unknown = answer
+    with mock.patch.object(aws.sesv2(), "send_email", side_effect=_ses_error(status, code)):
+        failed = deliver(_message())
+
+    assert failed.outcome is Outcome.FAILED
+    record = _record()
+    if unknown:
+        assert (failed.reason, record.status) == (f"outcome-unknown: {code}", "unknown")
+        assert failed.retry_at == record.claimed_at + timedelta(hours=1)
+    else:
+        assert (failed.reason, record.status, failed.retry_at) == (code, "failed", None)
+
+
+def test_the_reasons_of_unknown_and_unsendable_claims_are_kept_to_500_characters(stack, frozen_clock) -> None:
+    claimed = _claim(frozen_clock.now())
+    assert claimed is not None
+    ledger.mark_unknown(claimed, "u" * 499 + "vw")
+    assert (_record().status, _record().reason) == ("unknown", "u" * 499 + "v")
+
+    ledger.mark_unsendable(claimed, "s" * 499 + "tz")
+    assert (_record().status, _record().reason) == ("skipped", "s" * 499 + "t")
+
+
+def test_ses_s_send_event_settles_a_claim_and_keeps_the_first_send_time(stack, frozen_clock) -> None:
+    claimed = _claim(frozen_clock.now())
+    assert claimed is not None
+    ledger.mark_unknown(claimed, "outcome-unknown: ReadTimeoutError")
+    key = ledger.message_key(contact_id_for(ADDRESS), "notice", "1")
+    first, later = frozen_clock.now() + timedelta(seconds=2), frozen_clock.now() + timedelta(minutes=5)
+
+    assert ledger.record_ses_event(key, "Send", "ses-7", first) is True
+    assert ledger.record_ses_event(key, "Delivery", "ses-8", later) is True  # SES's next event
+
+    record = _record()
+    assert (record.status, record.ses_message_id, record.sent_at) == ("sent", "ses-7", first)
+    assert record.confirmed_by == "Delivery"
+
+
+def test_an_ses_event_for_no_claim_is_false_and_a_throttled_one_raises(stack, frozen_clock) -> None:
+    key = ledger.message_key(contact_id_for(ADDRESS), "notice", "1")
+    assert ledger.record_ses_event(key, "Send", "ses-1", frozen_clock.now()) is False
+    with pytest.raises(SentMessage.DoesNotExist):
+        _record()  # the condition kept the update from creating an item
+
+    assert _claim(frozen_clock.now()) is not None
+    with dynamodb_calls(("UpdateItem", "ThrottlingException")), pytest.raises(UpdateError):
+        ledger.record_ses_event(key, "Send", "ses-1", frozen_clock.now())  # the notification is retried
+    assert _record().status == "claimed"
