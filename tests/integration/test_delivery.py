@@ -563,3 +563,45 @@ def test_an_ses_event_for_no_claim_is_false_and_a_throttled_one_raises(stack, fr
     with dynamodb_calls(("UpdateItem", "ThrottlingException")), pytest.raises(UpdateError):
         ledger.record_ses_event(key, "Send", "ses-1", frozen_clock.now())  # the notification is retried
     assert _record().status == "claimed"
+
+
+def test_unsendable_and_unknown_outcomes_are_counted_for_the_dashboard(
+    stack, frozen_clock, notice_template, metrics
+) -> None:
+    refused = deliver(_message(headers={"From": "someone@else.example"}))  # no retry can send it
+    with mock.patch.object(aws.sesv2(), "send_email", side_effect=_ses_error(500, "InternalFailure")):
+        deliver(_message(occurrence="2"))
+
+    assert refused.reason.startswith("unsendable:")
+    assert metrics() == {"MessagesUnsendable": 1, "MessagesFailed": 1, "MessagesOutcomeUnknown": 1}
+
+
+def test_when_ses_took_it_but_the_ledger_cannot_say_so_the_trigger_retries_and_nothing_is_resent(
+    stack, frozen_clock, notice_template, metrics
+) -> None:
+    with (
+        dynamodb_calls(("UpdateItem", "ThrottlingException"), times=4),
+        mock.patch("time.sleep"),
+        pytest.raises(UpdateError),  # raised: the queue or schedule runs it again
+    ):
+        deliver(_message())
+
+    assert metrics() == {"MessagesOutcomeUnknown": 1}
+    again = deliver(_message())  # the trigger's retry: the claim is live, SES is not asked again
+    assert (again.outcome, again.reason) == (Outcome.DUPLICATE, "in-progress")
+    assert len(stack.sent_emails()) == 1
+
+
+def test_the_unknown_outcome_window_is_the_one_configured(
+    stack, frozen_clock, notice_template, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from crm_core.settings import reset_settings
+
+    monkeypatch.setenv("UNKNOWN_OUTCOME_WINDOW_SECONDS", "600")
+    reset_settings()
+    with mock.patch.object(aws.sesv2(), "send_email", side_effect=_ses_error(503, "ServiceUnavailable")):
+        first = deliver(_message())
+    assert first.reason == "outcome-unknown: ServiceUnavailable"
+
+    frozen_clock.advance(timedelta(minutes=10, seconds=1))  # past 600 s, long before the default hour
+    assert deliver(_message()).outcome is Outcome.SENT
