@@ -567,3 +567,32 @@ def test_rules_without_a_birthday_bonus_grant_none(ana, rules_dir) -> None:
     )
     assert loyalty.grant_birthday_bonus(CID, 2026) == 0
     assert LedgerEntry.count(CID) == 0
+
+
+def test_a_first_purchase_earning_exactly_the_minimum_counts_and_one_earning_nothing_does_not(ana) -> None:
+    loyalty.apply_order_event(purchase("A-0", "0.99"))  # 0 points: not a purchase for the bonus
+    assert balance_of(ANA) == 0
+    loyalty.apply_order_event(purchase("A-1", "1.00"))  # exactly first_purchase_minimum_points (1)
+    assert balance_of(ANA) == 1 + 100  # the first purchase that counts gets the bonus
+    loyalty.apply_order_event(purchase("A-2", "1.00"))
+    assert balance_of(ANA) == 102  # once
+
+
+@pytest.mark.parametrize(("amount", "currency"), [("20.00", "EUR"), ("10.00", "USD")])
+def test_a_refund_id_replayed_with_other_content_is_a_conflict_and_changes_nothing(
+    ana, amount: str, currency: str
+) -> None:
+    from crm_core.loyalty.errors import EventConflict
+
+    loyalty.apply_order_event(purchase("A-1", "100.00"))
+    loyalty.apply_order_event(refund("A-1", "R-1", "10.00"))
+    before = balance_of(ANA)
+
+    # The shop sent the same refund id again under a new event id (so the event-id check passes):
+    # the ledger itself refuses a refund recorded with other content.
+    other = refund("A-1", "R-1", amount, currency=currency).model_copy(update={"event_id": "evt-R-1-again"})
+    with pytest.raises(EventConflict, match="refund R-1 was recorded"):
+        loyalty.apply_order_event(other)
+    assert balance_of(ANA) == before
+    loyalty.apply_order_event(refund("A-1", "R-1", "10.00"))  # the same refund again: a replay
+    assert balance_of(ANA) == before
