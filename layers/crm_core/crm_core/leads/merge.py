@@ -106,10 +106,6 @@ class ConsentPlan:
     keep_pending: bool = False  # a recent request is still open: store nothing, send nothing
     clear_pending: bool = False  # a refusal supersedes an open request
 
-    @property
-    def asks_confirmation(self) -> bool:
-        return self.pending is not None
-
 
 def _refused_before(old: Contact | None, marketing_suppressed: bool) -> bool:
     """True when the address's owner (or someone) said no before: consent must then be confirmed."""
