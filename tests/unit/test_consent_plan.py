@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from crm_core.leads.merge import ConsentPlan, Source, plan_consent, rank_of
 from crm_core.leads.validation import Lead
+from crm_core.models.contacts import Consent, Contact, contact_id_for
 
 AT = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
 
@@ -46,3 +47,45 @@ def test_a_no_is_recorded_and_ends_an_open_request() -> None:
 def test_sources_rank_by_trust_and_unknown_or_missing_ones_rank_as_a_form_post() -> None:
     assert rank_of("confirmed") == Source.CONFIRMED.rank > rank_of("agent") == Source.AGENT.rank
     assert rank_of(None) == rank_of("") == rank_of("carrier-pigeon") == Source.FORM.rank
+
+
+def _contact(**fields: object) -> Contact:
+    return Contact(contact_id_for("ana@example.com"), email="ana@example.com", **fields)
+
+
+def _yes(source: str, at: datetime = AT - timedelta(days=30)) -> Consent:
+    return Consent(granted=True, at=at.isoformat(), form_id="old", source=source)
+
+
+def _post(
+    old: Contact | None, consent: bool | None = True, *, double_opt_in: str = "renewed-only"
+) -> ConsentPlan:
+    lead = Lead(email="ana@example.com", consent=consent, form_id="contact")
+    return plan_consent(
+        old, lead, source=Source.FORM, at=AT, double_opt_in=double_opt_in, marketing_suppressed=False
+    )
+
+
+def test_with_double_opt_in_a_confirmed_yes_is_not_asked_again_but_a_form_yes_is() -> None:
+    confirmed = _post(_contact(consent=_yes("confirmed")), double_opt_in="always")
+    assert confirmed.pending is None and confirmed.record is None  # the confirmed yes is more trusted
+    unconfirmed = _post(_contact(consent=_yes("form")), double_opt_in="always")
+    assert unconfirmed.pending is not None and unconfirmed.record is None
+
+
+def test_an_open_confirmation_request_is_not_sent_again_within_a_day() -> None:
+    pending = Consent(granted=True, at=(AT - timedelta(hours=23)).isoformat(), source="form")
+    recent = _post(_contact(consent_pending=pending), double_opt_in="always")
+    assert (recent.keep_pending, recent.pending, recent.record) == (True, None, None)
+
+    pending = Consent(granted=True, at=(AT - timedelta(days=1)).isoformat(), source="form")
+    a_day_old = _post(_contact(consent_pending=pending), double_opt_in="always")
+    assert not a_day_old.keep_pending and a_day_old.pending is not None  # asked again, once a day at most
+
+
+def test_a_yes_from_an_equally_trusted_source_is_recorded_again_with_its_new_evidence() -> None:
+    again = _post(_contact(consent=_yes("form")))
+    assert again.record is not None
+    assert (again.record.at, again.record.form_id) == ("2026-11-23T10:00:00Z", "contact")
+    kept = _post(_contact(consent=_yes("agent")))  # an agent's yes outranks a form's
+    assert kept.record is None and kept.pending is None

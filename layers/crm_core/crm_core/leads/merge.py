@@ -169,12 +169,6 @@ def earlier_post(contact: Contact, submission_id: str) -> tuple[Outcome, str] | 
     return None
 
 
-def earlier_outcome(contact: Contact, submission_id: str) -> Outcome | None:
-    """The answer this submission got before, if the contact remembers it (a replay)."""
-    earlier = earlier_post(contact, submission_id)
-    return earlier[0] if earlier else None
-
-
 def new_contact(
     lead: Lead, *, submission_id: str, at: datetime, source: Source, plan: ConsentPlan, digest: str = ""
 ) -> Contact:
