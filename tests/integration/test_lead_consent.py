@@ -266,3 +266,22 @@ def test_the_answer_of_an_anonymous_post_reveals_nothing_about_the_contact(
     unsubscribed(post, frozen_clock)
     answer = post({"email": ANA, "consent": True})
     assert json.loads(answer["body"]) == {"contact_id": contact_id_for(ANA)}
+
+
+def test_an_unparseable_phone_does_not_replace_a_more_trusted_number_and_says_so(
+    post: Any, frozen_clock: Any, caplog: Any
+) -> None:
+    _capture({"email": ANA, "phone": "+39 333 123 4567"}, Source.IMPORT, frozen_clock)
+    post({"email": ANA, "phone": "call me after 6"})  # does not parse: kept raw only where it may be
+
+    [recorded] = [r for r in caplog.records if r.getMessage() == "lead recorded"]
+    assert recorded.fields_kept == ["phone"]
+    assert (stored().phone, stored().phone_raw) == ("+393331234567", None)
+
+
+def test_a_later_post_without_a_phone_keeps_the_raw_number_an_earlier_one_gave(post: Any) -> None:
+    post({"email": ANA, "phone": "call me after 6"})
+    assert stored().phone_raw == "call me after 6"
+    post({"email": ANA, "first_name": "Ana"})  # says nothing about the phone
+
+    assert (stored().phone, stored().phone_raw, stored().first_name) == (None, "call me after 6", "Ana")
