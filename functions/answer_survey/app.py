@@ -3,8 +3,6 @@ nothing: mail scanners follow links), POST records the answer (crm_core.surveys.
 
 from __future__ import annotations
 
-import base64
-import binascii
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl
 
@@ -12,6 +10,7 @@ from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.logging import correlation_paths
 
 from crm_core.campaigns.unsubscribe import Page
+from crm_core.http.forms import form_text
 from crm_core.observability import get_logger, get_metrics
 from crm_core.surveys import answers
 
@@ -45,23 +44,10 @@ def show_survey() -> Response[str]:
 @app.post("/surveys/answer", summary="Record a survey answer (score and optional comment)", responses=PAGES)
 def answer_survey() -> Response[str]:
     event = app.current_event
-    form = dict(parse_qsl(_form_text(event.body, bool(event.is_base64_encoded)), keep_blank_values=True))
+    text = form_text(event.body, bool(event.is_base64_encoded), MAX_FORM_BYTES)
+    form = dict(parse_qsl(text, keep_blank_values=True))
     language = (event.headers or {}).get("accept-language")
     return _answer(answers.submit(event.get_query_string_value("token"), form, language))
-
-
-def _form_text(body: str | None, is_base64: bool) -> str:
-    """The posted form as text, at most MAX_FORM_BYTES of it. Bytes that are not UTF-8 (or a body that
-    is not base64 when it says so) become U+FFFD: the score and comment are then refused as values,
-    with the form's 400 page, instead of failing the function."""
-    if is_base64:
-        try:
-            data = base64.b64decode(body or "", validate=False)
-        except (binascii.Error, ValueError):
-            data = b""
-    else:
-        data = (body or "").encode("utf-8", "replace")
-    return data[:MAX_FORM_BYTES].decode("utf-8", "replace")
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
