@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 import yaml
 
+from crm_core import checks
 from crm_core.campaigns import definitions
 from crm_core.errors import ConfigurationError
 from crm_core.messaging import templates
@@ -80,12 +81,12 @@ def test_a_contact_without_a_first_name_is_still_greeted() -> None:
 
 
 def test_durations_read_minutes_hours_and_days() -> None:
-    assert definitions.duration("30m") == timedelta(minutes=30)
-    assert definitions.duration("36h") == timedelta(hours=36)
-    assert definitions.duration(" 2d ") == timedelta(days=2)
+    assert checks.duration("30m") == timedelta(minutes=30)
+    assert checks.duration("36h") == timedelta(hours=36)
+    assert checks.duration(" 2d ") == timedelta(days=2)
     for bad in ("2 weeks", "1.5d", "-1d", 3, None, ""):
         with pytest.raises(ValueError, match="is not a duration"):
-            definitions.duration(bad)
+            checks.duration(bad)
 
 
 def test_a_file_without_campaigns_is_refused() -> None:

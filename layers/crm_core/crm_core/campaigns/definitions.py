@@ -14,6 +14,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+from crm_core.checks import Problems, read_yaml
 from crm_core.errors import ConfigurationError
 from crm_core.messaging import templates
 
@@ -29,8 +30,6 @@ REQUIRED = {
     "case-survey": "every resolved case enrolls its contact in it",
 }
 _NAME = re.compile(r"^[a-z0-9][a-z0-9-]{0,39}$")
-_DURATION = re.compile(r"^\s*(\d+)\s*([mhd])\s*$")
-_UNITS = {"m": "minutes", "h": "hours", "d": "days"}
 _TOP_KEYS = {"brand", "recheck_paused_after", "campaigns"}
 _CAMPAIGN_KEYS = {"description", "consent_required", "min_gap", "exit_on", "steps"}
 _STEP_KEYS = {"name", "after", "template", "marketing", "reply_to", "survey"}
@@ -75,44 +74,7 @@ class Catalog:
         return self.campaigns.get(name)
 
 
-def duration(text: object) -> timedelta:
-    """ "30m", "12h", "2d" as a timedelta; raises ValueError for anything else."""
-    match = _DURATION.match(text) if isinstance(text, str) else None
-    if match is None:
-        raise ValueError(f"{text!r} is not a duration like 30m, 12h or 2d")
-    return timedelta(**{_UNITS[match.group(2)]: int(match.group(1))})
-
-
-class _Problems:
-    """Collects every problem found, so one run of the check reports them all."""
-
-    def __init__(self) -> None:
-        self.items: list[str] = []
-
-    def add(self, where: str, message: str) -> None:
-        self.items.append(f"{where}: {message}")
-
-    def unknown_keys(self, where: str, data: Mapping[str, Any], allowed: set[str]) -> None:
-        for key in sorted(set(data) - allowed):
-            self.add(f"{where}.{key}", f"unknown field (expected one of {', '.join(sorted(allowed))})")
-
-    def duration(self, where: str, value: object, default: timedelta | None = None) -> timedelta:
-        if value is None and default is not None:
-            return default
-        try:
-            return duration(value)
-        except ValueError as exc:
-            self.add(where, str(exc))
-            return timedelta(0)
-
-    def boolean(self, where: str, value: object) -> bool:
-        if not isinstance(value, bool):
-            self.add(where, f"must be true or false, got {value!r}")
-            return False
-        return value
-
-
-def _check_template(problems: _Problems, where: str, name: str, marketing: bool) -> None:
+def _check_template(problems: Problems, where: str, name: str, marketing: bool) -> None:
     if not _NAME.match(name) or not (templates.TEMPLATE_DIR / name).is_dir():
         problems.add(where, f"no message template {name!r} in crm_core/messaging/templates")
         return
@@ -134,7 +96,7 @@ def _check_template(problems: _Problems, where: str, name: str, marketing: bool)
                 )
 
 
-def _step(problems: _Problems, where: str, data: object) -> Step | None:
+def _step(problems: Problems, where: str, data: object) -> Step | None:
     if not isinstance(data, Mapping):
         problems.add(where, "must be a mapping with name, after, template and marketing")
         return None
@@ -157,7 +119,7 @@ def _step(problems: _Problems, where: str, data: object) -> Step | None:
     return Step(name, after, template, marketing, str(reply_to) if reply_to else None)
 
 
-def _survey_step(problems: _Problems, where: str, data: Mapping[str, Any]) -> Step | None:
+def _survey_step(problems: Problems, where: str, data: Mapping[str, Any]) -> Step | None:
     """A step that asks a survey: its delay defaults to the survey's, it is never marketing."""
     from crm_core.surveys import definitions as surveys  # noqa: PLC0415 - only survey steps need it
 
@@ -181,7 +143,7 @@ def _survey_step(problems: _Problems, where: str, data: Mapping[str, Any]) -> St
     return Step(name, after, template, False, str(reply_to) if reply_to else None, survey_name)
 
 
-def _campaign(problems: _Problems, name: str, data: object) -> Campaign | None:
+def _campaign(problems: Problems, name: str, data: object) -> Campaign | None:
     where = f"campaigns.{name}"
     if not _NAME.match(name):
         problems.add(where, "a campaign name must be lower-case letters, digits and dashes")
@@ -222,7 +184,7 @@ def _campaign(problems: _Problems, name: str, data: object) -> Campaign | None:
     )
 
 
-def _brand(problems: _Problems, brand: object) -> dict[str, str]:
+def _brand(problems: Problems, brand: object) -> dict[str, str]:
     if not isinstance(brand, Mapping) or not all(isinstance(v, str) for v in brand.values()):
         problems.add("brand", "must map names (name, website) to text")
         return {}
@@ -231,7 +193,7 @@ def _brand(problems: _Problems, brand: object) -> dict[str, str]:
 
 def parse(data: object, source: str = "campaigns.yaml") -> Catalog:
     """A checked catalog from the file's parsed content; raises ConfigurationError listing every problem."""
-    problems = _Problems()
+    problems = Problems()
     if not isinstance(data, Mapping) or not isinstance(data.get("campaigns"), Mapping):
         raise ConfigurationError(f"{source}: must be a mapping with a 'campaigns' mapping")
     problems.unknown_keys("(top)", data, _TOP_KEYS)
@@ -243,26 +205,13 @@ def parse(data: object, source: str = "campaigns.yaml") -> Catalog:
     for name, why in REQUIRED.items():
         if name not in data["campaigns"]:
             problems.add(f"campaigns.{name}", f"is required: {why}")
-    if problems.items:
-        raise ConfigurationError(
-            f"{source} has {len(problems.items)} problem(s):\n  " + "\n  ".join(problems.items)
-        )
+    problems.raise_if_any(source)
     return Catalog(campaigns=campaigns, brand=brand, recheck_paused_after=recheck)
-
-
-def _read(path: Path) -> object:
-    import yaml  # noqa: PLC0415 - only the functions that send messages pay for it
-
-    try:
-        with path.open(encoding="utf-8") as stream:  # a stream, so errors name the file and line
-            return yaml.safe_load(stream)
-    except yaml.YAMLError as exc:
-        raise ConfigurationError(f"{path.name} is not valid YAML: {exc}") from None
 
 
 def load_file(path: Path) -> Catalog:
     """Read and check a campaigns file; raises ConfigurationError for a YAML error or any problem."""
-    return parse(_read(path), path.name)
+    return parse(read_yaml(path), path.name)
 
 
 @cache
@@ -270,8 +219,8 @@ def brand() -> dict[str, str]:
     """The shipped `brand:` (name, website) alone: every message shows it, campaign or not.
 
     Raises ConfigurationError when the file or its `brand:` is malformed."""
-    data = _read(CAMPAIGNS_FILE)
-    problems = _Problems()
+    data = read_yaml(CAMPAIGNS_FILE)
+    problems = Problems()
     found = _brand(problems, data.get("brand", {}) if isinstance(data, Mapping) else {})
     if problems.items:
         raise ConfigurationError(f"{CAMPAIGNS_FILE.name}: " + "; ".join(problems.items))

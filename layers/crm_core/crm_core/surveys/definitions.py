@@ -12,8 +12,8 @@ from dataclasses import dataclass
 from datetime import timedelta
 from functools import cache
 from pathlib import Path
-from typing import Any
 
+from crm_core.checks import Problems, read_yaml
 from crm_core.errors import ConfigurationError
 
 SURVEYS_FILE = Path(__file__).parent / "surveys.yaml"
@@ -21,8 +21,6 @@ TRIGGERS = ("purchase", "case-resolved")
 SCALES = {"csat": (1, 5), "nps": (0, 10)}
 _NAME = re.compile(r"^[a-z0-9][a-z0-9-]{0,39}$")
 _LOCALE = re.compile(r"^[a-z]{2}$")
-_DURATION = re.compile(r"^\s*(\d+)\s*([mhd])\s*$")
-_UNITS = {"m": "minutes", "h": "hours", "d": "days"}
 _TOP_KEYS = {"link_valid_for", "contact_gap", "surveys"}
 _SURVEY_KEYS = {"trigger", "scale", "delay", "low_at_or_below", "invite_review_at_or_above", "question"}
 
@@ -62,31 +60,7 @@ class SurveyCatalog:
         return self.surveys.get(name)
 
 
-def _duration(text: object) -> timedelta:
-    match = _DURATION.match(text) if isinstance(text, str) else None
-    if match is None:
-        raise ValueError(f"{text!r} is not a duration like 30m, 12h or 5d")
-    return timedelta(**{_UNITS[match.group(2)]: int(match.group(1))})
-
-
-class _Problems:
-    def __init__(self) -> None:
-        self.items: list[str] = []
-
-    def add(self, where: str, message: str) -> None:
-        self.items.append(f"{where}: {message}")
-
-    def duration(self, where: str, value: object, default: timedelta) -> timedelta:
-        if value is None:
-            return default
-        try:
-            return _duration(value)
-        except ValueError as exc:
-            self.add(where, str(exc))
-            return default
-
-
-def _score(problems: _Problems, where: str, value: object, scale: str) -> int | None:
+def _score(problems: Problems, where: str, value: object, scale: str) -> int | None:
     low, high = SCALES.get(scale, (0, 10))
     if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
         problems.add(where, f"must be a whole score from {low} to {high}, got {value!r}")
@@ -94,7 +68,7 @@ def _score(problems: _Problems, where: str, value: object, scale: str) -> int | 
     return value
 
 
-def _question(problems: _Problems, where: str, value: object) -> dict[str, str]:
+def _question(problems: Problems, where: str, value: object) -> dict[str, str]:
     if not isinstance(value, Mapping) or not value:
         problems.add(where, "must map languages (en, it, de, id) to the question")
         return {"en": ""}
@@ -111,15 +85,14 @@ def _question(problems: _Problems, where: str, value: object) -> dict[str, str]:
     return found or {"en": ""}
 
 
-def _survey(problems: _Problems, name: str, data: object) -> Survey | None:
+def _survey(problems: Problems, name: str, data: object) -> Survey | None:
     where = f"surveys.{name}"
     if not _NAME.match(name):
         problems.add(where, "a survey name must be lower-case letters, digits and dashes")
     if not isinstance(data, Mapping):
         problems.add(where, "must be a mapping with trigger, scale, delay, low_at_or_below and question")
         return None
-    for key in sorted(set(data) - _SURVEY_KEYS):
-        problems.add(f"{where}.{key}", f"unknown field (expected one of {', '.join(sorted(_SURVEY_KEYS))})")
+    problems.unknown_keys(where, data, _SURVEY_KEYS)
     for key in ("trigger", "scale", "delay", "low_at_or_below", "question"):
         if key not in data:
             problems.add(f"{where}.{key}", "is required")
@@ -143,31 +116,20 @@ def parse(data: object, source: str = "surveys.yaml") -> SurveyCatalog:
     """A checked catalog from the file's parsed content; raises ConfigurationError listing every problem."""
     if not isinstance(data, Mapping) or not isinstance(data.get("surveys"), Mapping):
         raise ConfigurationError(f"{source}: must be a mapping with a 'surveys' mapping")
-    problems = _Problems()
-    for key in sorted(set(data) - _TOP_KEYS):
-        problems.add(f"(top).{key}", f"unknown field (expected one of {', '.join(sorted(_TOP_KEYS))})")
+    problems = Problems()
+    problems.unknown_keys("(top)", data, _TOP_KEYS)
     valid_for = problems.duration("link_valid_for", data.get("link_valid_for"), timedelta(days=30))
     gap = problems.duration("contact_gap", data.get("contact_gap"), timedelta(days=14))
     surveys: dict[str, Survey] = {
         str(name): s for name, raw in data["surveys"].items() if (s := _survey(problems, str(name), raw))
     }
-    if problems.items:
-        raise ConfigurationError(
-            f"{source} has {len(problems.items)} problem(s):\n  " + "\n  ".join(problems.items)
-        )
+    problems.raise_if_any(source)
     return SurveyCatalog(surveys=surveys, link_valid_for=valid_for, contact_gap=gap)
 
 
 def load_file(path: Path) -> SurveyCatalog:
     """Read and check a surveys file; raises ConfigurationError for a YAML error or any problem."""
-    import yaml  # noqa: PLC0415 - only the functions that survey pay for it
-
-    try:
-        with path.open(encoding="utf-8") as stream:
-            data: Any = yaml.safe_load(stream)
-    except yaml.YAMLError as exc:
-        raise ConfigurationError(f"{path.name} is not valid YAML: {exc}") from None
-    return parse(data, path.name)
+    return parse(read_yaml(path), path.name)
 
 
 @cache
