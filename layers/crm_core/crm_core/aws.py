@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Mapping
 from functools import cache
 from typing import TYPE_CHECKING, Any
 
@@ -90,3 +91,26 @@ THROTTLING_CODES = frozenset(
 def is_transient(exc: BaseException) -> bool:
     """True for throttling and server-side faults that a retry may cure."""
     return error_code(exc) in THROTTLING_CODES
+
+
+@cache
+def _codec() -> tuple[Any, Any]:
+    from boto3.dynamodb.types import TypeDeserializer, TypeSerializer  # noqa: PLC0415 - when first used
+
+    return TypeSerializer(), TypeDeserializer()
+
+
+def to_attribute(value: Any) -> dict[str, Any]:
+    """One plain value as a low-level DynamoDB attribute value (`{"S": ...}`, `{"M": ...}` ...)."""
+    return _codec()[0].serialize(value)  # type: ignore[no-any-return]
+
+
+def to_dynamodb(item: Mapping[str, Any]) -> dict[str, Any]:
+    """A plain item (numbers as int or Decimal) in the low-level client's attribute-value form."""
+    return {k: to_attribute(v) for k, v in item.items()}
+
+
+def from_dynamodb(item: Mapping[str, Any]) -> dict[str, Any]:
+    """A low-level client's item as plain Python (numbers as Decimal, sets as sets)."""
+    deserializer = _codec()[1]
+    return {k: deserializer.deserialize(v) for k, v in item.items()}

@@ -70,12 +70,7 @@ def _plain(value: Any) -> Any:
 
 
 def _item(raw: Mapping[str, Any] | None) -> dict[str, Any]:
-    from boto3.dynamodb.types import TypeDeserializer  # noqa: PLC0415
-
-    if not raw:
-        return {}
-    des = TypeDeserializer()
-    return {k: _plain(des.deserialize(v)) for k, v in raw.items()}
+    return {k: _plain(v) for k, v in aws.from_dynamodb(raw).items()} if raw else {}
 
 
 def encode_cursor(key: Mapping[str, Any] | None) -> str | None:

@@ -50,12 +50,6 @@ def review_key(day: Any, contact_id: str) -> str:
     return f"{day.isoformat()}#{shard}"
 
 
-def _codec() -> tuple[Any, Any]:
-    from boto3.dynamodb.types import TypeDeserializer, TypeSerializer  # noqa: PLC0415
-
-    return TypeSerializer(), TypeDeserializer()
-
-
 def read_contact(contact_id: str) -> dict[str, Any] | None:
     """The contact item as plain Python (numbers as Decimal), or None."""
     item = (
@@ -69,18 +63,16 @@ def read_contact(contact_id: str) -> dict[str, Any] | None:
     )
     if item is None:
         return None
-    _, deserializer = _codec()
-    return {k: deserializer.deserialize(v) for k, v in item.items()}
+    return aws.from_dynamodb(item)
 
 
 def _write(contact: dict[str, Any], sets: dict[str, Any], removes: tuple[str, ...] = ()) -> bool:
     """SET/REMOVE top-level attributes on the version read; False if another writer came first."""
     from botocore.exceptions import ClientError  # noqa: PLC0415
 
-    serializer, _ = _codec()
     version = contact.get("version")
     names = {f"#a{i}": name for i, name in enumerate(sets)}
-    values = {f":v{i}": serializer.serialize(value) for i, value in enumerate(sets.values())}
+    values = {f":v{i}": aws.to_attribute(value) for i, value in enumerate(sets.values())}
     values[":next"] = {"N": str(int(version or 0) + 1)}
     expression = "SET " + ", ".join([f"#a{i} = :v{i}" for i in range(len(sets))] + ["version = :next"])
     if removes:

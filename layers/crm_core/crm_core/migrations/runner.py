@@ -18,10 +18,9 @@ import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC
-from functools import cache
 from typing import TYPE_CHECKING, Any
 
-from crm_core import clock
+from crm_core import aws, clock
 from crm_core.aws import error_code
 from crm_core.errors import ConfigurationError
 
@@ -128,7 +127,7 @@ class Progress:
         """Plain values, for printing (the last key with plain values too)."""
         data: dict[str, Any] = {"migration": self.migration, "status": self.status}
         data.update({name: getattr(self, name) for name in self._COUNTERS + self._INSTANTS})
-        data["last_key"] = _from_dynamodb(self.last_key) if self.last_key else None
+        data["last_key"] = aws.from_dynamodb(self.last_key) if self.last_key else None
         return data
 
 
@@ -261,7 +260,7 @@ class Runner:
         outcome: Outcome,
     ) -> float:
         """Rewrite one item if the migration concerns it; returns the write capacity it consumed."""
-        item = _from_dynamodb(raw)
+        item = aws.from_dynamodb(raw)
         if int(item.get(SCHEMA_VERSION, 0)) >= migration.number:
             return 0.0
         change = migration.rewrite(item)
@@ -275,7 +274,7 @@ class Runner:
         sets = ["#v = :v"]
         for i, (name, value) in enumerate(sorted(change.set.items())):
             names[f"#s{i}"] = name
-            values[f":s{i}"] = _serializer().serialize(value)
+            values[f":s{i}"] = aws.to_attribute(value)
             sets.append(f"#s{i} = :s{i}")
         expression = "SET " + ", ".join(sets)
         if change.remove:
@@ -304,24 +303,6 @@ class Runner:
         schema = self.client.describe_table(TableName=table)["Table"]["KeySchema"]
         ordered = sorted(schema, key=lambda k: k["KeyType"] != "HASH")
         return tuple(k["AttributeName"] for k in ordered)
-
-
-@cache
-def _serializer() -> Any:
-    from boto3.dynamodb.types import TypeSerializer  # noqa: PLC0415 - boto3 only when a migration runs
-
-    return TypeSerializer()
-
-
-@cache
-def _deserializer() -> Any:
-    from boto3.dynamodb.types import TypeDeserializer  # noqa: PLC0415
-
-    return TypeDeserializer()
-
-
-def _from_dynamodb(item: Mapping[str, Any]) -> dict[str, Any]:
-    return {k: _deserializer().deserialize(v) for k, v in item.items()}
 
 
 def _now() -> str:

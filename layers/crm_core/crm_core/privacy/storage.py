@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from functools import cache
 from typing import Any
 
 from crm_core import aws
@@ -11,26 +10,7 @@ from crm_core import aws
 Item = dict[str, Any]
 
 
-@cache
-def _serializer() -> Any:
-    from boto3.dynamodb.types import TypeSerializer  # noqa: PLC0415 - boto3 only when a job runs
-
-    return TypeSerializer()
-
-
-@cache
-def _deserializer() -> Any:
-    from boto3.dynamodb.types import TypeDeserializer  # noqa: PLC0415
-
-    return TypeDeserializer()
-
-
-def to_dynamodb(item: Mapping[str, Any]) -> dict[str, Any]:
-    return {k: _serializer().serialize(v) for k, v in item.items()}
-
-
-def from_dynamodb(item: Mapping[str, Any]) -> Item:
-    return {k: _deserializer().deserialize(v) for k, v in item.items()}
+to_dynamodb, from_dynamodb = aws.to_dynamodb, aws.from_dynamodb  # the jobs' names for the one codec
 
 
 def query(table: str, attribute: str, value: str, *, index: str | None = None) -> Iterator[Item]:

@@ -35,17 +35,6 @@ ATTEMPTS = 5
 HISTOGRAMS = ("r", "f", "m")
 
 
-def _codec() -> tuple[Any, Any]:
-    from boto3.dynamodb.types import TypeDeserializer, TypeSerializer  # noqa: PLC0415
-
-    return TypeSerializer(), TypeDeserializer()
-
-
-def _plain(item: dict[str, Any]) -> dict[str, Any]:
-    _, deserializer = _codec()
-    return {k: deserializer.deserialize(v) for k, v in item.items()}
-
-
 def _ensure_sketch() -> None:
     """Create the empty sketch item once (maps must exist before ADD can reach inside them)."""
     from botocore.exceptions import ClientError  # noqa: PLC0415
@@ -71,7 +60,7 @@ def read_sketch() -> dict[str, dict[str, int]]:
     if item is None:
         _ensure_sketch()
         return {h: {} for h in HISTOGRAMS}
-    plain = _plain(item)
+    plain = aws.from_dynamodb(item)
     return {h: {k: int(v) for k, v in (plain.get(h) or {}).items() if int(v)} for h in HISTOGRAMS}
 
 
@@ -127,7 +116,7 @@ def _transact(
     changed. Raises RetryableError when writers keep racing or DynamoDB throttles."""
     from botocore.exceptions import ClientError  # noqa: PLC0415
 
-    settings, (serializer, _) = get_settings(), _codec()
+    settings = get_settings()
     for attempt in range(ATTEMPTS):
         now = clock.now()
         raw = (
@@ -140,7 +129,7 @@ def _transact(
         if raw is None:
             get_logger().warning("order event for a contact that does not exist: no value kept")
             return False
-        contact = _plain(raw)
+        contact = aws.from_dynamodb(raw)
         current = contact.get("value") or {}
         state = change(current.get("state") or figures.empty_state())
         if state is None:
@@ -154,7 +143,7 @@ def _transact(
             return False
         version = contact.get("version")
         values: dict[str, Any] = {
-            ":value": serializer.serialize(_stored(value)),
+            ":value": aws.to_attribute(_stored(value)),
             ":top": {"BOOL": top},
             ":next": {"N": str(int(version or 0) + 1)},
             ":now": {"S": contact_time(now)},
