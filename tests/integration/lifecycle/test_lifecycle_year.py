@@ -22,12 +22,10 @@ Cy 3/2 about to sleep, Bo 1/2 hibernating.
 
 from __future__ import annotations
 
-import json
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-import boto3
 import pytest
 
 from crm_core.campaigns import sender
@@ -38,7 +36,7 @@ from crm_core.loyalty import history, summary
 from crm_core.models import Enrollment, contact_id_for
 from crm_core.owners import service as owners
 from crm_core.settings import reset_settings
-from tests.helpers import http_event, load_handler, outbox
+from tests.helpers import bus_listener, bus_received, http_event, load_handler, outbox
 from tests.loyalty_helpers import send
 
 ANA, BO, CY, DI = "ana@example.com", "bo@example.com", "cy@example.com", "di@example.com"
@@ -129,27 +127,6 @@ def shop(orders: Any, track: Any, stack: Any, frozen_clock: Any, lambda_context:
     return play
 
 
-def _bus_listener(stack: Any) -> str:
-    """A queue subscribed to crm.lifecycle.changed on the CRM bus, as another system would be."""
-    sqs, events = boto3.client("sqs"), boto3.client("events")
-    url = sqs.create_queue(QueueName="lifecycle-listener")["QueueUrl"]
-    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-    bus = stack.env["EVENT_BUS_NAME"]
-    events.put_rule(Name="listener", EventBusName=bus,
-                    EventPattern=json.dumps({"detail-type": ["crm.lifecycle.changed"]}))  # fmt: skip
-    events.put_targets(Rule="listener", EventBusName=bus, Targets=[{"Id": "q", "Arn": arn}])
-    return url
-
-
-def _published(url: str) -> list[dict[str, Any]]:
-    sqs, found = boto3.client("sqs"), []
-    while batch := sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages", []):
-        for message in batch:
-            found.append(json.loads(message["Body"])["detail"])
-            sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
-    return found
-
-
 def _history(email: str) -> list[tuple[str, str, str, str]]:
     contact = read_contact(contact_id_for(email)) or {}
     return [
@@ -175,7 +152,7 @@ def test_a_year_of_a_small_shop(
         update={"commitment": shipped.commitment.model_copy(update={"bonus_points": 100})}
     )
     monkeypatch.setattr(service, "load_rules", lambda: rules)
-    listener = _bus_listener(stack)
+    listener = bus_listener(stack, "lifecycle-listener", ["crm.lifecycle.changed"])
     win_back_mail: list[Any] = []
     day = date(2026, 1, 1)
     while day <= date(2026, 12, 31):
@@ -225,7 +202,7 @@ def test_a_year_of_a_small_shop(
     entries = history(contact_id_for(ANA), limit=50).to_json()["entries"]
     bonuses = [e["points"] for e in entries if e["id"] == "bonus#lifecycle-commitment"]
     assert bonuses == [100]  # once, though Ana entered commitment twice (bonus_once_per_contact)
-    changes = _published(listener)
+    changes = [e["detail"] for e in bus_received(listener)]
     assert sorted((c["contact_id"], c["to"], c["at"][:10]) for c in changes) == sorted(
         (contact_id_for(email), to, at) for email, rows in EXPECTED_HISTORY.items() for _, to, at, _ in rows
     )
@@ -241,4 +218,4 @@ def test_a_year_of_a_small_shop(
         track()
     assert {email: _stable(email) for email in EXPECTED_HISTORY} == before
     assert summary(contact_id_for(ANA)).to_json() == points
-    assert _published(listener) == []
+    assert [e["detail"] for e in bus_received(listener)] == []

@@ -16,7 +16,7 @@ from crm_core.models.cases import Case
 from crm_core.settings import reset_settings
 from crm_core.surveys import links
 from tests.complaints import compose, ses_event
-from tests.helpers import http_event, load_handler
+from tests.helpers import bus_listener, bus_received, http_event, load_handler
 from tests.surveys_kit import (
     answer,
     answers_of,
@@ -299,27 +299,15 @@ def test_a_case_from_unverified_mail_gets_no_survey(stack, frozen_clock, lambda_
 def test_every_answer_tells_the_lifecycle_on_the_bus_and_a_repeat_names_the_same_answer(
     stack, purchase_survey, lambda_context
 ) -> None:
-    import boto3
-
-    sqs, events = boto3.client("sqs"), boto3.client("events")
-    url = sqs.create_queue(QueueName="survey-signals")["QueueUrl"]
-    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-    bus = stack.env["EVENT_BUS_NAME"]
-    events.put_rule(Name="survey-signals", EventBusName=bus,
-                    EventPattern=json.dumps({"detail-type": ["crm.survey.answered"]}))  # fmt: skip
-    events.put_targets(Rule="survey-signals", EventBusName=bus, Targets=[{"Id": "q", "Arn": arn}])
+    url = bus_listener(stack, "survey-signals", ["crm.survey.answered"])
 
     answer(purchase_survey[4], 4, lambda_context, "Tutto bene")
     answer(purchase_survey[4], 4, lambda_context, "Tutto bene")  # a double submit
     answer(purchase_survey[2], 2, lambda_context, "Arrivato rotto")  # changed: a new revision
 
-    details = []
-    while batch := sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages", []):
-        for message in batch:
-            body = json.loads(message["Body"])
-            assert (body["source"], body["detail-type"]) == ("crm.surveys", "crm.survey.answered")
-            details.append(body["detail"])
-            sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
+    events = bus_received(url)
+    assert {(e["source"], e["detail-type"]) for e in events} == {("crm.surveys", "crm.survey.answered")}
+    details = [e["detail"] for e in events]
     ids = [d["answer_id"] for d in details]
     assert len(ids) == 3 and len(set(ids)) == 2  # the repeat names the answer it repeats
     assert {d["contact_id"] for d in details} == {ana()}
