@@ -80,3 +80,10 @@ def use_clock(clock: Clock) -> Clock:
 def parse_instant(text: str) -> datetime:
     """Parse an ISO 8601 instant ("2027-02-28T09:30:00Z"); raises ValueError without a timezone."""
     return _aware(datetime.fromisoformat(text.replace("Z", "+00:00")))
+
+
+def iso(at: datetime, *, milliseconds: bool = False) -> str:
+    """The one stored and sortable text form of an instant, in UTC: "2026-11-23T10:00:00Z", or with
+    `milliseconds` "2026-11-23T10:00:00.000Z" (where several events can share a second)."""
+    text = _aware(at).isoformat(timespec="milliseconds" if milliseconds else "seconds")
+    return text.replace("+00:00", "Z")
