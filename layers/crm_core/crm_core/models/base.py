@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+from pynamodb.exceptions import PutError, UpdateError
 from pynamodb.models import Model
 
 from crm_core.settings import get_settings
@@ -39,3 +42,26 @@ def condition_failed(exc: BaseException) -> bool:
     if any(r is not None and getattr(r, "code", None) == "ConditionalCheckFailed" for r in reasons):
         return True
     return getattr(exc, "cause_response_code", None) == "ConditionalCheckFailedException"
+
+
+def update_if(item: Model, actions: list[Any], condition: Any, **options: Any) -> bool:
+    """Apply `actions` to `item` when `condition` holds: True if written, False if the condition
+    failed (a replay or a lost race); any other error passes through."""
+    try:
+        item.update(actions=actions, condition=condition, **options)
+    except UpdateError as exc:
+        if condition_failed(exc):
+            return False
+        raise
+    return True
+
+
+def save_if(item: Model, condition: Any, **options: Any) -> bool:
+    """Put `item` when `condition` holds: True if written, False if the condition failed."""
+    try:
+        item.save(condition=condition, **options)
+    except PutError as exc:
+        if condition_failed(exc):
+            return False
+        raise
+    return True
