@@ -6,6 +6,9 @@ Each movement is keyed by its source (`purchase#<order_id>`, `refund#<refund_id>
 nothing changes (a replay is a success). Otherwise the change is planned from a fresh read and
 written with the entry's `attribute_not_exists` and the balance's version as conditions; when
 another writer got in between, the movement is planned again from a new read.
+
+The plans (`plan_purchase`, `plan_refund`, `plan_adjustment`, `plan_grant`, `plan_redemption`,
+`plan_expiry`) are pure: a snapshot and an instant in, a `store.Change` out, no AWS call.
 """
 
 from __future__ import annotations
@@ -17,12 +20,23 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import ROUND_FLOOR, Decimal
+from functools import partial
 from typing import TYPE_CHECKING
 
 from crm_core import clock
 from crm_core.errors import FieldError, NotFound, RetryableError, ValidationFailed
-from crm_core.loyalty import account as acc
 from crm_core.loyalty import store
+from crm_core.loyalty.account import (
+    Account,
+    Notice,
+    credit,
+    debit,
+    evaluate_tier,
+    expire,
+    month_key,
+    record_qualifying,
+    schedule_review,
+)
 from crm_core.loyalty.errors import EventConflict, IdempotencyKeyReused, InsufficientPoints, OutstandingDebt
 from crm_core.loyalty.rules import EarningRules, rulebook
 from crm_core.models.contacts import Contact, normalize_email, occasion_day
@@ -122,7 +136,7 @@ def pause(attempt: int) -> None:
 
 # ---- building blocks ---------------------------------------------------------------------------
 def _entry(
-    account: acc.Account,
+    account: Account,
     entry_key: str,
     kind: str,
     points: int,
@@ -130,7 +144,7 @@ def _entry(
     rules_version: str,
     now: datetime,
     lots: dict[str, int],
-    lot_sources: tuple[acc.Account, ...],
+    lot_sources: tuple[Account, ...],
     **details: object,
 ) -> LedgerEntry:
     sequence = (account.version or 0) + 1  # the balance version this movement writes: strictly increasing
@@ -151,8 +165,15 @@ def _entry(
     return entry
 
 
+def _tier_move(change: Notice | None) -> dict[str, str | None]:
+    """The entry's `tier_from` and `tier_to` when the movement changed the tier."""
+    if change is None:
+        return {"tier_from": None, "tier_to": None}
+    return {"tier_from": change.previous, "tier_to": change.tier}
+
+
 def contact_sync(
-    contact: Contact | None, account: acc.Account, now: datetime, *, customer_since: date | None = None
+    contact: Contact | None, account: Account, now: datetime, *, customer_since: date | None = None
 ) -> tuple[Contact, list[Action]] | None:
     """The contact's copy of the tier (complaint routing reads it) and, on a first purchase, its
     customer-since date and anniversary index key."""
@@ -173,7 +194,7 @@ def contact_sync(
     return contact, actions
 
 
-def _new_lot(account: acc.Account, lot_id: str, lots: dict[str, int]) -> LotMarker | None:
+def _new_lot(account: Account, lot_id: str, lots: dict[str, int]) -> LotMarker | None:
     lot = account.lot(lot_id)
     return store.lot_marker(account.contact_id, lot) if lot is not None and lot_id in lots else None
 
@@ -183,89 +204,103 @@ def _floor(value: Decimal) -> int:
 
 
 def current_rules(now: datetime) -> EarningRules:
+    """The earning rules in force on `now`'s day."""
     return rulebook().current(now.date())
 
 
-# ---- purchases, refunds, adjustments -----------------------------------------------------------
+# ---- purchases ---------------------------------------------------------------------------------
+def plan_purchase(event: Purchase, snapshot: store.Snapshot, now: datetime) -> store.Change:
+    """What a purchase writes: points by today's rules and the account's tier (plus the first-purchase
+    bonus) as a lot named after the order, the order record refunds read, the tier it reaches, and
+    the contact (created for an unknown email). Raises NotFound for an unknown contact named by id,
+    ValidationFailed for a currency the rules give no points for."""
+    today = now.date()
+    rules = current_rules(now)
+    contact_id = snapshot.account.contact_id
+    if snapshot.contact is None and event.email is None:
+        raise NotFound(f"contact {contact_id} does not exist")
+    account = copy.deepcopy(snapshot.account)
+    evaluate_tier(account, rules, today)  # a new account starts in the base tier
+    points, qualifying = rules.purchase_points(event.amount, event.currency, account.tier)
+    counts = qualifying >= rules.first_purchase_minimum_points  # `purchases` counts only these
+    bonus = rules.first_purchase_bonus if account.purchases == 0 and counts else 0
+    lot_id = f"purchase#{event.order_id}"  # also the entry's key
+    lots = credit(account, points + bonus, lot_id, today=today, lifetime_months=rules.lot_lifetime_months)
+    account.purchases += 1 if counts else 0
+    account.lifetime_points += points + bonus
+    record_qualifying(account, month_key(today), qualifying, today=today)
+    change = evaluate_tier(account, rules, today)
+    schedule_review(account, rules, today, reviewed=True)
+    since = min(event.occurred_at.date(), today)
+    entry = _entry(
+        account,
+        lot_id,
+        "purchase",
+        points + bonus,
+        rules_version=rules.version,
+        now=now,
+        lots=lots,
+        lot_sources=(account,),
+        bonus_points=bonus or None,
+        qualifying_points=qualifying,
+        order_id=event.order_id,
+        event_id=event.event_id,
+        amount=str(event.amount),
+        currency=event.currency,
+        occurred_at=event.occurred_at.isoformat(),
+        **_tier_move(change),
+    )
+    order = OrderRecord(
+        contact_id,
+        f"order#{event.order_id}",
+        order_id=event.order_id,
+        amount=str(event.amount),
+        currency=event.currency,
+        points=points + bonus,
+        qualifying_points=qualifying,
+        month=month_key(today),
+        rule_version=rules.version,
+        lot_id=lot_id,
+    )
+    new_contact = None
+    if snapshot.contact is None and event.email is not None:
+        new_contact = _first_contact(account, event.email, since, now)
+    return store.Change(
+        entry=entry,
+        account=account,
+        order=order,
+        new_lot=_new_lot(account, lot_id, lots),
+        new_contact=new_contact,
+        contact_update=contact_sync(snapshot.contact, account, now, customer_since=since),
+    )
+
+
+def _first_contact(account: Account, email: str, since: date, now: datetime) -> Contact:
+    """The contact a purchase from an unknown email creates: a customer since that day, in its tier."""
+    return Contact(
+        account.contact_id,
+        email=normalize_email(email),  # one spelling per person, as SES sends it
+        created_at=now,
+        updated_at=now,
+        customer_since=since.isoformat(),
+        anniversary_day=occasion_day(since.isoformat(), account.contact_id),
+        tier=account.tier,
+    )
+
+
+def _same_purchase(event: Purchase, entry: LedgerEntry) -> None:
+    _same_content(f"order {event.order_id}", entry, event.amount, event.currency)
+
+
 def purchase(contact_id: str, event: Purchase) -> Applied | None:
     """Earn points for a purchase (and the first-purchase bonus); creates the contact of an unknown
     email. Raises ValidationFailed (currency without points), NotFound (unknown contact_id)."""
-
-    def plan(snap: store.Snapshot, now: datetime) -> store.Change:
-        today = now.date()
-        rules = current_rules(now)
-        if snap.contact is None and event.email is None:
-            raise NotFound(f"contact {contact_id} does not exist")
-        account = copy.deepcopy(snap.account)
-        acc.evaluate_tier(account, rules, today)  # a new account starts in the base tier
-        points, qualifying = rules.purchase_points(event.amount, event.currency, account.tier)
-        counts = qualifying >= rules.first_purchase_minimum_points  # `purchases` counts only these
-        bonus = rules.first_purchase_bonus if account.purchases == 0 and counts else 0
-        lot_id = f"purchase#{event.order_id}"
-        lots = acc.credit(
-            account, points + bonus, lot_id, today=today, lifetime_months=rules.lot_lifetime_months
-        )
-        account.purchases += 1 if counts else 0
-        account.lifetime_points += points + bonus
-        acc.record_qualifying(account, acc.month_key(today), qualifying, today=today)
-        change = acc.evaluate_tier(account, rules, today)
-        acc.schedule_review(account, rules, today, reviewed=True)
-        since = min(event.occurred_at.date(), today)
-        entry = _entry(
-            account,
-            f"purchase#{event.order_id}",
-            "purchase",
-            points + bonus,
-            rules_version=rules.version,
-            now=now,
-            lots=lots,
-            lot_sources=(account,),
-            bonus_points=bonus or None,
-            qualifying_points=qualifying,
-            order_id=event.order_id,
-            event_id=event.event_id,
-            amount=str(event.amount),
-            currency=event.currency,
-            occurred_at=event.occurred_at.isoformat(),
-            tier_from=change.previous if change else None,
-            tier_to=change.tier if change else None,
-        )
-        order = OrderRecord(
-            contact_id,
-            f"order#{event.order_id}",
-            order_id=event.order_id,
-            amount=str(event.amount),
-            currency=event.currency,
-            points=points + bonus,
-            qualifying_points=qualifying,
-            month=acc.month_key(today),
-            rule_version=rules.version,
-            lot_id=lot_id,
-        )
-        new_contact = None
-        if snap.contact is None and event.email is not None:
-            new_contact = Contact(
-                contact_id,
-                email=normalize_email(event.email),  # one spelling per person, as SES sends it
-                created_at=now,
-                updated_at=now,
-                customer_since=since.isoformat(),
-                anniversary_day=occasion_day(since.isoformat(), contact_id),
-                tier=account.tier,
-            )
-        return store.Change(
-            entry=entry,
-            account=account,
-            order=order,
-            new_lot=_new_lot(account, lot_id, lots),
-            new_contact=new_contact,
-            contact_update=contact_sync(snap.contact, account, now, customer_since=since),
-        )
-
-    def same(entry: LedgerEntry) -> None:
-        _same_content(f"order {event.order_id}", entry, event.amount, event.currency)
-
-    return execute(contact_id, f"purchase#{event.order_id}", plan, same=same)
+    return execute(
+        contact_id,
+        f"purchase#{event.order_id}",
+        partial(plan_purchase, event),
+        same=partial(_same_purchase, event),
+    )
 
 
 def _same_content(what: str, entry: LedgerEntry, amount: Decimal, currency: str) -> None:
@@ -277,71 +312,120 @@ def _same_content(what: str, entry: LedgerEntry, amount: Decimal, currency: str)
         raise EventConflict(f"{what} was recorded with amount {recorded}, not {amount} {currency}")
 
 
+# ---- refunds -----------------------------------------------------------------------------------
+def _reversal(order: OrderRecord, amount: Decimal) -> tuple[Decimal, int, int]:
+    """What refunding `amount` more of an order takes back, in proportion to the refunded share:
+    the order's refunded total after it, the points and the qualifying points to reverse."""
+    total = Decimal(order.amount)
+    refunded = min(Decimal(order.refunded_amount) + amount, total)
+    points = _floor(int(order.points) * refunded / total) - int(order.refunded_points)
+    qualifying = _floor(int(order.qualifying_points) * refunded / total) - int(order.refunded_qualifying)
+    return refunded, points, qualifying
+
+
+def plan_refund(event: Refund, snapshot: store.Snapshot, now: datetime) -> store.Change:
+    """What a refund writes: the points of the refunded share, with the figures of the rule version
+    that earned them, from the order's own lot first, then the oldest lots, and what is already spent
+    becomes a debt; the tier is judged again by today's thresholds. Raises RetryableError while the
+    purchase is not recorded (`snapshot.order` is None), ValidationFailed for another currency."""
+    today = now.date()
+    order = snapshot.order
+    if order is None:
+        raise RetryableError(f"the purchase of order {event.order_id} is not recorded yet")
+    if event.currency != order.currency:
+        raise ValidationFailed(
+            [FieldError("currency", f"order {event.order_id} was paid in {order.currency}")]
+        )
+    order = copy.deepcopy(order)
+    refunded, reverse, reverse_q = _reversal(order, event.amount)
+    before = snapshot.account
+    account = copy.deepcopy(before)
+    lots = debit(account, reverse, first_from=order.lot_id, allow_debt=True)
+    account.lifetime_points -= reverse
+    record_qualifying(account, order.month, -reverse_q, today=today)
+    rules = current_rules(now)  # tiers are judged by today's thresholds
+    change = evaluate_tier(account, rules, today)
+    schedule_review(account, rules, today, reviewed=True)
+    order.refunded_amount = str(refunded)
+    order.refunded_points = int(order.refunded_points) + reverse
+    order.refunded_qualifying = int(order.refunded_qualifying) + reverse_q
+    entry = _entry(
+        account,
+        f"refund#{event.refund_id}",
+        "refund",
+        -reverse,
+        rules_version=order.rule_version,  # the version that earned them, never today's
+        now=now,
+        lots=lots,
+        lot_sources=(before,),
+        qualifying_points=-reverse_q,
+        order_id=event.order_id,
+        refund_id=event.refund_id,
+        event_id=event.event_id,
+        amount=str(event.amount),
+        currency=event.currency,
+        occurred_at=event.occurred_at.isoformat(),
+        **_tier_move(change),
+    )
+    return store.Change(
+        entry=entry,
+        account=account,
+        order=order,
+        contact_update=contact_sync(snapshot.contact, account, now),
+    )
+
+
+def _same_refund(event: Refund, entry: LedgerEntry) -> None:
+    if entry.order_id != event.order_id:
+        raise EventConflict(
+            f"refund {event.refund_id} was recorded on order {entry.order_id}, not {event.order_id}"
+        )
+    _same_content(f"refund {event.refund_id}", entry, event.amount, event.currency)
+
+
 def refund(contact_id: str, event: Refund) -> Applied | None:
-    """Take back points in proportion to the refunded amount, with the figures of the rule version
-    that earned them: from the order's own lot first, then the oldest lots, and what is already
-    spent becomes a debt. Raises RetryableError while the purchase is not recorded yet (events can
-    arrive out of order), ValidationFailed for a currency that is not the order's."""
+    """Take back points in proportion to the refunded amount (see `plan_refund`). Raises
+    RetryableError while the purchase is not recorded yet (events can arrive out of order),
+    ValidationFailed for a currency that is not the order's, EventConflict for a replay that differs."""
+    return execute(
+        contact_id,
+        f"refund#{event.refund_id}",
+        partial(plan_refund, event),
+        order_id=event.order_id,
+        same=partial(_same_refund, event),
+    )
 
-    def plan(snap: store.Snapshot, now: datetime) -> store.Change:
-        today = now.date()
-        order = snap.order
-        if order is None:
-            raise RetryableError(f"the purchase of order {event.order_id} is not recorded yet")
-        if event.currency != order.currency:
-            raise ValidationFailed(
-                [FieldError("currency", f"order {event.order_id} was paid in {order.currency}")]
-            )
-        order = copy.deepcopy(order)
-        total = Decimal(order.amount)
-        refunded = min(Decimal(order.refunded_amount) + event.amount, total)
-        reverse = _floor(int(order.points) * refunded / total) - int(order.refunded_points)
-        reverse_q = _floor(int(order.qualifying_points) * refunded / total) - int(order.refunded_qualifying)
-        before = snap.account
-        account = copy.deepcopy(before)
-        lots = acc.debit(account, reverse, first_from=order.lot_id, allow_debt=True)
-        account.lifetime_points -= reverse
-        acc.record_qualifying(account, order.month, -reverse_q, today=today)
-        rules = current_rules(now)  # tiers are judged by today's thresholds
-        change = acc.evaluate_tier(account, rules, today)
-        acc.schedule_review(account, rules, today, reviewed=True)
-        order.refunded_amount = str(refunded)
-        order.refunded_points = int(order.refunded_points) + reverse
-        order.refunded_qualifying = int(order.refunded_qualifying) + reverse_q
-        entry = _entry(
-            account,
-            f"refund#{event.refund_id}",
-            "refund",
-            -reverse,
-            rules_version=order.rule_version,  # the version that earned them, never today's
-            now=now,
-            lots=lots,
-            lot_sources=(before,),
-            qualifying_points=-reverse_q,
-            order_id=event.order_id,
-            refund_id=event.refund_id,
-            event_id=event.event_id,
-            amount=str(event.amount),
-            currency=event.currency,
-            occurred_at=event.occurred_at.isoformat(),
-            tier_from=change.previous if change else None,
-            tier_to=change.tier if change else None,
-        )
-        return store.Change(
-            entry=entry,
-            account=account,
-            order=order,
-            contact_update=contact_sync(snap.contact, account, now),
-        )
 
-    def same(entry: LedgerEntry) -> None:
-        if entry.order_id != event.order_id:
-            raise EventConflict(
-                f"refund {event.refund_id} was recorded on order {entry.order_id}, not {event.order_id}"
-            )
-        _same_content(f"refund {event.refund_id}", entry, event.amount, event.currency)
-
-    return execute(contact_id, f"refund#{event.refund_id}", plan, order_id=event.order_id, same=same)
+# ---- adjustments and grants --------------------------------------------------------------------
+def plan_adjustment(event: Adjustment, snapshot: store.Snapshot, now: datetime) -> store.Change:
+    """What a correction that takes points writes (positive ones are grants): taken like a refund,
+    oldest lots first, then a debt. Raises NotFound for an unknown contact."""
+    if snapshot.contact is None:
+        raise NotFound(f"contact {snapshot.account.contact_id} does not exist")
+    rules = current_rules(now)
+    before = snapshot.account
+    account = copy.deepcopy(before)
+    if account.tier is None:
+        evaluate_tier(account, rules, now.date())
+    lots = debit(account, -event.points, allow_debt=True)
+    account.lifetime_points += event.points
+    schedule_review(account, rules, now.date(), reviewed=False)
+    entry = _entry(
+        account,
+        f"adjust#{event.event_id}",
+        "adjust",
+        event.points,
+        rules_version=rules.version,
+        now=now,
+        lots=lots,
+        lot_sources=(before,),
+        reason=event.reason,
+        event_id=event.event_id,
+        order_id=event.order_id,
+    )
+    return store.Change(
+        entry=entry, account=account, contact_update=contact_sync(snapshot.contact, account, now)
+    )
 
 
 def adjust(contact_id: str, event: Adjustment) -> Applied | None:
@@ -352,39 +436,56 @@ def adjust(contact_id: str, event: Adjustment) -> Applied | None:
         return _grant(
             contact_id, entry_key, "adjust", event.points, reason=event.reason, event_id=event.event_id
         )
-
-    def plan(snap: store.Snapshot, now: datetime) -> store.Change:
-        if snap.contact is None:
-            raise NotFound(f"contact {contact_id} does not exist")
-        rules = current_rules(now)
-        before = snap.account
-        account = copy.deepcopy(before)
-        if account.tier is None:
-            acc.evaluate_tier(account, rules, now.date())
-        lots = acc.debit(account, -event.points, allow_debt=True)
-        account.lifetime_points += event.points
-        acc.schedule_review(account, rules, now.date(), reviewed=False)
-        entry = _entry(
-            account,
-            entry_key,
-            "adjust",
-            event.points,
-            rules_version=rules.version,
-            now=now,
-            lots=lots,
-            lot_sources=(before,),
-            reason=event.reason,
-            event_id=event.event_id,
-            order_id=event.order_id,
-        )
-        return store.Change(
-            entry=entry, account=account, contact_update=contact_sync(snap.contact, account, now)
-        )
-
-    return execute(contact_id, entry_key, plan)
+    return execute(contact_id, entry_key, partial(plan_adjustment, event))
 
 
-# ---- grants ------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Grant:
+    """Points given once per `entry_key` (a positive adjustment, a bonus, a birthday, goodwill)."""
+
+    entry_key: str
+    kind: str
+    points: int
+    reason: str | None
+    event_id: str | None = None
+
+
+def plan_grant(grant: Grant, snapshot: store.Snapshot, now: datetime) -> store.Change | None:
+    """What a grant writes: a lot of its points (repaying any debt first); None for zero points.
+    Raises NotFound for an unknown contact."""
+    if snapshot.contact is None:
+        raise NotFound(f"contact {snapshot.account.contact_id} does not exist")
+    if grant.points == 0:
+        return None
+    rules = current_rules(now)
+    account = copy.deepcopy(snapshot.account)
+    if account.tier is None:
+        evaluate_tier(account, rules, now.date())
+    lots = credit(
+        account, grant.points, grant.entry_key, today=now.date(), lifetime_months=rules.lot_lifetime_months
+    )
+    account.lifetime_points += grant.points
+    schedule_review(account, rules, now.date(), reviewed=False)
+    entry = _entry(
+        account,
+        grant.entry_key,
+        grant.kind,
+        grant.points,
+        rules_version=rules.version,
+        now=now,
+        lots=lots,
+        lot_sources=(account,),
+        reason=grant.reason,
+        event_id=grant.event_id,
+    )
+    return store.Change(
+        entry=entry,
+        account=account,
+        new_lot=_new_lot(account, grant.entry_key, lots),
+        contact_update=contact_sync(snapshot.contact, account, now),
+    )
+
+
 def _grant(
     contact_id: str,
     entry_key: str,
@@ -396,43 +497,11 @@ def _grant(
 ) -> Applied | None:
     if points < 0:
         raise ValidationFailed([FieldError("points", "must not be negative")])
-
-    def plan(snap: store.Snapshot, now: datetime) -> store.Change | None:
-        if snap.contact is None:
-            raise NotFound(f"contact {contact_id} does not exist")
-        if points == 0:
-            return None
-        rules = current_rules(now)
-        account = copy.deepcopy(snap.account)
-        if account.tier is None:
-            acc.evaluate_tier(account, rules, now.date())
-        lots = acc.credit(
-            account, points, entry_key, today=now.date(), lifetime_months=rules.lot_lifetime_months
-        )
-        account.lifetime_points += points
-        acc.schedule_review(account, rules, now.date(), reviewed=False)
-        entry = _entry(
-            account,
-            entry_key,
-            kind,
-            points,
-            rules_version=rules.version,
-            now=now,
-            lots=lots,
-            lot_sources=(account,),
-            reason=reason,
-            event_id=event_id,
-        )
-        return store.Change(
-            entry=entry,
-            account=account,
-            new_lot=_new_lot(account, entry_key, lots),
-            contact_update=contact_sync(snap.contact, account, now),
-        )
-
-    return execute(contact_id, entry_key, plan)
+    grant = Grant(entry_key, kind, points, reason, event_id)
+    return execute(contact_id, entry_key, partial(plan_grant, grant))
 
 
+# ---- grants other areas ask for --------------------------------------------------------------------
 def _source(text: str, field: str) -> str:
     text = str(text).strip()
     if not text or len(text) > KEY_LIMIT or any(ord(c) < 0x21 or ord(c) > 0x7E for c in text):
@@ -469,6 +538,54 @@ def grant_goodwill(contact_id: str, case_id: str, points: int | None = None) -> 
 
 
 # ---- redemption and expiry ---------------------------------------------------------------------
+@dataclass(frozen=True)
+class Redemption:
+    """Points spent at a checkout, once per Idempotency-Key (`key`)."""
+
+    key: str
+    points: int
+    order_id: str | None = None
+
+    @property
+    def entry_key(self) -> str:
+        return f"redeem#{self.key}"
+
+
+def plan_redemption(redemption: Redemption, snapshot: store.Snapshot, now: datetime) -> store.Change:
+    """What a redemption writes: points taken from the lots that expire first, on condition that the
+    balance covers them. Raises NotFound (no contact and no account), OutstandingDebt,
+    InsufficientPoints."""
+    points = redemption.points
+    if snapshot.contact is None and snapshot.account.version is None:
+        raise NotFound(f"contact {snapshot.account.contact_id} does not exist")
+    if snapshot.account.debt > 0:
+        raise OutstandingDebt(snapshot.account.debt)
+    if snapshot.account.available < points:
+        raise InsufficientPoints(points, snapshot.account.available)
+    before = snapshot.account
+    account = copy.deepcopy(before)
+    lots = debit(account, points, allow_debt=False)
+    entry = _entry(
+        account,
+        redemption.entry_key,
+        "redeem",
+        -points,
+        rules_version=current_rules(now).version,
+        now=now,
+        lots=lots,
+        lot_sources=(before,),
+        order_id=redemption.order_id,
+    )
+    # Redundant with the version condition, and kept: the balance must cover it, whatever happens.
+    covers = LoyaltyBalance.balance >= points
+    return store.Change(entry=entry, account=account, balance_condition=covers)
+
+
+def _same_redemption(redemption: Redemption, entry: LedgerEntry) -> None:
+    if int(entry.points) != -redemption.points or entry.order_id != redemption.order_id:
+        raise IdempotencyKeyReused(redemption.key, -int(entry.points), entry.order_id)
+
+
 def redeem(contact_id: str, idempotency_key: str, points: int, *, order_id: str | None = None) -> Applied:
     """Spend points, oldest lots first, once per Idempotency-Key. Raises ValidationFailed (bad
     points or key), NotFound (unknown contact), InsufficientPoints, OutstandingDebt,
@@ -476,71 +593,50 @@ def redeem(contact_id: str, idempotency_key: str, points: int, *, order_id: str 
     key = _source(idempotency_key, "Idempotency-Key")
     if isinstance(points, bool) or not isinstance(points, int) or points <= 0:
         raise ValidationFailed([FieldError("points", "must be a positive whole number")])
-    entry_key = f"redeem#{key}"
-
-    def plan(snap: store.Snapshot, now: datetime) -> store.Change:
-        if snap.contact is None and snap.account.version is None:
-            raise NotFound(f"contact {contact_id} does not exist")
-        if snap.account.debt > 0:
-            raise OutstandingDebt(snap.account.debt)
-        if snap.account.available < points:
-            raise InsufficientPoints(points, snap.account.available)
-        before = snap.account
-        account = copy.deepcopy(before)
-        lots = acc.debit(account, points, allow_debt=False)
-        entry = _entry(
-            account,
-            entry_key,
-            "redeem",
-            -points,
-            rules_version=current_rules(now).version,
-            now=now,
-            lots=lots,
-            lot_sources=(before,),
-            order_id=order_id,
-        )
-        # Redundant with the version condition, and kept: the balance must cover it, whatever happens.
-        covers = LoyaltyBalance.balance >= points
-        return store.Change(entry=entry, account=account, balance_condition=covers)
-
-    def same(entry: LedgerEntry) -> None:
-        if int(entry.points) != -points or entry.order_id != order_id:
-            raise IdempotencyKeyReused(key, -int(entry.points), entry.order_id)
-
-    applied = execute(contact_id, entry_key, plan, same=same)
+    redemption = Redemption(key, points, order_id)
+    applied = execute(
+        contact_id,
+        redemption.entry_key,
+        partial(plan_redemption, redemption),
+        same=partial(_same_redemption, redemption),
+    )
     assert applied is not None  # the planner always writes
     return applied
+
+
+def plan_expiry(lot_id: str, snapshot: store.Snapshot, now: datetime) -> store.Change | None:
+    """What expiring a lot writes: what is left of it leaves the balance, and its marker leaves the
+    expiry index; None when the lot is spent or expired before (only the marker is left)."""
+    lot = snapshot.account.lot(lot_id)
+    if lot is None:
+        return None
+    before = snapshot.account
+    account = copy.deepcopy(before)
+    expired = expire(account, lot_id)
+    rules = current_rules(now)
+    schedule_review(account, rules, now.date(), reviewed=False)
+    entry = _entry(
+        account,
+        f"expiry#{lot_id}",
+        "expiry",
+        -expired,
+        rules_version=rules.version,
+        now=now,
+        lots={lot_id: -expired},
+        lot_sources=(before,),
+    )
+    return store.Change(entry=entry, account=account, spent_lot=_marker(account.contact_id, lot_id))
+
+
+def _marker(contact_id: str, lot_id: str) -> LotMarker:
+    return LotMarker(contact_id, f"lot#{lot_id}")
 
 
 def expire_lot(contact_id: str, lot_id: str) -> int:
     """Expire what is left of a lot (entry `expiry#<lot>`) and take it out of the expiry index;
     returns the points expired (0 when the lot was spent). Raises RetryableError."""
-    marker = LotMarker(contact_id, f"lot#{lot_id}")
-
-    def plan(snap: store.Snapshot, now: datetime) -> store.Change | None:
-        lot = snap.account.lot(lot_id)
-        if lot is None:  # spent, or expired before: only the marker is left
-            store.delete_marker(marker)
-            return None
-        before = snap.account
-        account = copy.deepcopy(before)
-        expired = acc.expire(account, lot_id)
-        rules = current_rules(now)
-        acc.schedule_review(account, rules, now.date(), reviewed=False)
-        entry = _entry(
-            account,
-            f"expiry#{lot_id}",
-            "expiry",
-            -expired,
-            rules_version=rules.version,
-            now=now,
-            lots={lot_id: -expired},
-            lot_sources=(before,),
-        )
-        return store.Change(entry=entry, account=account, spent_lot=marker)
-
-    applied = execute(contact_id, f"expiry#{lot_id}", plan)
-    if applied is not None and applied.replay:
-        store.delete_marker(marker)
+    applied = execute(contact_id, f"expiry#{lot_id}", partial(plan_expiry, lot_id))
+    if applied is None or applied.replay:  # spent, expired before, or a replay: only the marker is left
+        store.delete_marker(_marker(contact_id, lot_id))
         return 0
-    return -applied.points if applied else 0
+    return -applied.points
