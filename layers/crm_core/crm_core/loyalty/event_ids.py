@@ -15,9 +15,10 @@ from datetime import datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-from crm_core import aws, clock
+from crm_core import clock
 from crm_core.loyalty.errors import EventConflict
-from crm_core.settings import get_settings
+from crm_core.models.base import save_if
+from crm_core.models.loyalty import EventClaim
 
 if TYPE_CHECKING:
     from crm_core.loyalty.events import Adjustment, Purchase, Refund
@@ -43,26 +44,16 @@ def digest(event: Purchase | Refund | Adjustment) -> str:
 def claim(event: Purchase | Refund | Adjustment) -> None:
     """Record the event id with its content, or confirm a replay; raises EventConflict if the id was
     seen with other content, and what DynamoDB raises otherwise (throttling: the caller retries)."""
-    from botocore.exceptions import ClientError  # noqa: PLC0415 - botocore comes with the client
-
     mine = digest(event)
-    try:
-        aws.dynamodb().put_item(
-            TableName=get_settings().loyalty_table,
-            Item={
-                "contact_id": {"S": PARTITION_PREFIX + event.event_id},
-                "entry_key": {"S": ITEM_KEY},
-                "digest": {"S": mine},
-                "type": {"S": event.type},
-                "first_seen": {"S": clock.now().isoformat()},
-            },
-            ConditionExpression="attribute_not_exists(contact_id) OR digest = :digest",
-            ExpressionAttributeValues={":digest": {"S": mine}},
+    item = EventClaim(
+        PARTITION_PREFIX + event.event_id,
+        ITEM_KEY,
+        digest=mine,
+        event_type=event.type,
+        first_seen=clock.now().isoformat(),
+    )
+    if not save_if(item, EventClaim.contact_id.does_not_exist() | (EventClaim.digest == mine)):
+        raise EventConflict(
+            f"event_id {event.event_id} was seen before with other content; "
+            "send a new event_id for a new event"
         )
-    except ClientError as exc:
-        if aws.error_code(exc) == "ConditionalCheckFailedException":
-            raise EventConflict(
-                f"event_id {event.event_id} was seen before with other content; "
-                "send a new event_id for a new event"
-            ) from None
-        raise

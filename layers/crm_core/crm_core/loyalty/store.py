@@ -19,11 +19,12 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
-from pynamodb.exceptions import DoesNotExist
+from pynamodb.exceptions import DoesNotExist, PutError
 
 from crm_core import aws
 from crm_core.errors import RetryableError
 from crm_core.loyalty.account import Account, Lot, Notice
+from crm_core.models.base import save_if
 from crm_core.models.contacts import Contact
 from crm_core.models.loyalty import (
     BALANCE_KEY,
@@ -99,22 +100,33 @@ def load_entry(contact_id: str, entry_key: str) -> LedgerEntry | None:
     return _get(LedgerEntry, contact_id, entry_key)  # type: ignore[no-any-return]
 
 
-def load_order(contact_id: str, order_id: str) -> OrderRecord | None:
-    return _get(OrderRecord, contact_id, f"order#{order_id}")  # type: ignore[no-any-return]
-
-
 def snapshot(contact_id: str, entry_key: str, *, order_id: str | None = None) -> Snapshot:
     """What a change needs, read in ONE consistent BatchGetItem round trip (the transaction's
     conditions catch any race since). Raises RetryableError when DynamoDB throttles."""
     loyalty_table, contacts_table = LoyaltyBalance.Meta.table_name, Contact.Meta.table_name
     keys = [BALANCE_KEY, entry_key] + ([f"order#{order_id}"] if order_id else [])
-    request: dict[str, Any] = {
-        loyalty_table: {
-            "Keys": [{"contact_id": {"S": contact_id}, "entry_key": {"S": key}} for key in keys],
-            "ConsistentRead": True,
+    found = _batch_get(
+        {
+            loyalty_table: {
+                "Keys": [{"contact_id": {"S": contact_id}, "entry_key": {"S": key}} for key in keys],
+                "ConsistentRead": True,
+            },
+            contacts_table: {"Keys": [{"contact_id": {"S": contact_id}}], "ConsistentRead": True},
         },
-        contacts_table: {"Keys": [{"contact_id": {"S": contact_id}}], "ConsistentRead": True},
-    }
+        contacts_table,
+    )
+    balance = found.get(BALANCE_KEY)
+    return Snapshot(
+        account=to_account(LoyaltyBalance.from_raw_data(balance)) if balance else Account(contact_id),
+        contact=_from_raw(Contact, found.get("contact")),
+        entry=_from_raw(LedgerEntry, found.get(entry_key)),
+        order=_from_raw(OrderRecord, found.get(f"order#{order_id}")),
+    )
+
+
+def _batch_get(request: dict[str, Any], contacts_table: str) -> dict[str, dict[str, Any]]:
+    """The raw items of one BatchGetItem by entry key (the contact's as "contact"), asking again for
+    unprocessed keys. Raises RetryableError when DynamoDB throttles or keeps keys unprocessed."""
     found: dict[str, dict[str, Any]] = {}
     for attempt in range(5):
         try:
@@ -128,17 +140,13 @@ def snapshot(contact_id: str, entry_key: str, *, order_id: str | None = None) ->
                 found["contact" if table == contacts_table else item["entry_key"]["S"]] = item
         request = response.get("UnprocessedKeys") or {}
         if not request:
-            break
+            return found
         _backoff(attempt)
-    else:
-        raise RetryableError("DynamoDB left keys unprocessed; try again")
-    balance = found.get(BALANCE_KEY)
-    return Snapshot(
-        account=to_account(LoyaltyBalance.from_raw_data(balance)) if balance else Account(contact_id),
-        contact=Contact.from_raw_data(found["contact"]) if "contact" in found else None,
-        entry=LedgerEntry.from_raw_data(found[entry_key]) if entry_key in found else None,
-        order=OrderRecord.from_raw_data(found[f"order#{order_id}"]) if f"order#{order_id}" in found else None,
-    )
+    raise RetryableError("DynamoDB left keys unprocessed; try again")
+
+
+def _from_raw(model: Any, raw: dict[str, Any] | None) -> Any:
+    return None if raw is None else model.from_raw_data(raw)
 
 
 def _backoff(attempt: int) -> None:
@@ -309,10 +317,10 @@ def save_balance(account: Account, *, now: datetime) -> None:
     """Write the balance item alone (a notice sent, a review moved), conditional on its version;
     raises WriteConflict when it changed since it was read, RetryableError when throttled."""
     try:
-        aws.dynamodb().put_item(**to_item(account, now=now).get_save_kwargs_from_instance())
-    except Exception as exc:
-        if aws.error_code(exc) == "ConditionalCheckFailedException":
-            raise WriteConflict("the balance changed since it was read") from None
+        written = save_if(to_item(account, now=now), None)  # the version condition is the model's own
+    except PutError as exc:
         if aws.is_transient(exc):
             raise RetryableError(f"DynamoDB is throttling: {aws.error_code(exc)}") from exc
         raise
+    if not written:
+        raise WriteConflict("the balance changed since it was read")

@@ -10,8 +10,8 @@ from typing import Any
 
 from crm_core import clock
 from crm_core.errors import FieldError, NotFound, ValidationFailed
-from crm_core.loyalty import account as acc
 from crm_core.loyalty import store
+from crm_core.loyalty.account import qualifying_points
 from crm_core.loyalty.rules import rulebook
 from crm_core.models.loyalty import LedgerEntry
 
@@ -35,7 +35,7 @@ def summary(contact_id: str) -> Summary:
     today = clock.now().date()
     rules = rulebook().current(today)
     tier = account.tier or rules.base_tier
-    qualifying = acc.qualifying_points(account, today)
+    qualifying = qualifying_points(account, today)
     upcoming = rules.next_tier(tier)
     next_expiry = None
     if account.lots:
@@ -77,7 +77,7 @@ def _entry_json(entry: LedgerEntry) -> dict[str, Any]:
         "kind": entry.kind,
         "points": int(entry.points),
         "balance_after": int(entry.balance_after),
-        "recorded_at": entry.recorded_at.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "recorded_at": clock.iso(entry.recorded_at),
         "rule_version": entry.rule_version,
     }
     for name in ("order_id", "refund_id", "amount", "currency", "reason", "tier_from", "tier_to"):

@@ -178,3 +178,18 @@ class LotMarker(Model):
     @property
     def lot_id(self) -> str:
         return self.entry_key.removeprefix("lot#")
+
+
+@register
+class EventClaim(Model):
+    """An order event id seen before (partition `event#<event_id>`, key `event`), with a digest of its
+    content: the same id with other content is a conflict (crm_core.loyalty.event_ids)."""
+
+    class Meta:
+        table_name = SettingsTableName("loyalty_table")
+
+    contact_id = UnicodeAttribute(hash_key=True)  # "event#<event_id>"
+    entry_key = UnicodeAttribute(range_key=True)  # "event"
+    digest = UnicodeAttribute()
+    event_type = UnicodeAttribute(attr_name="type")  # purchase | refund | adjustment
+    first_seen = UnicodeAttribute()  # ISO instant, as `datetime.isoformat` writes it
