@@ -16,8 +16,8 @@ from datetime import date, timedelta
 
 from crm_core import clock
 from crm_core.errors import RetryableError
-from crm_core.loyalty import account as acc
 from crm_core.loyalty import ledger, notices, store
+from crm_core.loyalty.account import evaluate_tier, schedule_review
 from crm_core.loyalty.rules import rulebook
 from crm_core.messaging import Outcome
 from crm_core.models.loyalty import DAY_SHARDS, LotMarker, LoyaltyBalance
@@ -37,6 +37,12 @@ class DailyReport:
 
     def to_json(self) -> dict[str, object]:
         return asdict(self)
+
+    def failed(self, what: str, exc: Exception) -> None:
+        """Note a step that failed: it is logged and counted, and the run goes on."""
+        self.failures.append(what)
+        count("LoyaltyDailyFailures")
+        get_logger().warning("daily loyalty step failed", extra={"step": what, "error": repr(exc)})
 
 
 def _days(last: date, how_many: int) -> list[date]:
@@ -63,45 +69,50 @@ def run_daily() -> DailyReport:
     settings = get_settings()
     today = clock.now().date()
     report = DailyReport(day=today.isoformat())
-    log = get_logger()
     catch_up = max(0, settings.loyalty_catch_up_days)
+    _expire_lots(report, _days(today, catch_up))
+    _remind_expiring(report, _days(today + timedelta(days=settings.points_reminder_days), catch_up))
+    _review_tiers(report, _days(today, catch_up))
+    count("LoyaltyExpiredPoints", report.expired_points)
+    get_logger().info("daily loyalty run", extra=report.to_json())
+    if report.failures:
+        raise RetryableError(f"{len(report.failures)} loyalty steps failed: {report.failures[:5]}")
+    return report
 
-    def failed(what: str, exc: Exception) -> None:
-        report.failures.append(what)
-        count("LoyaltyDailyFailures")
-        log.warning("daily loyalty step failed", extra={"step": what, "error": repr(exc)})
 
-    for day in _days(today, catch_up):
+def _expire_lots(report: DailyReport, days: list[date]) -> None:
+    for day in days:
         for marker in _markers(day):
             try:
                 points = ledger.expire_lot(marker.contact_id, marker.lot_id)
             except Exception as exc:  # noqa: BLE001 - one item's failure must not stop the run
-                failed(f"expire {marker.contact_id} {marker.lot_id}", exc)
+                report.failed(f"expire {marker.contact_id} {marker.lot_id}", exc)
                 continue
             report.expired_lots += 1 if points else 0
             report.expired_points += points
-    for day in _days(today + timedelta(days=settings.points_reminder_days), catch_up):
+
+
+def _remind_expiring(report: DailyReport, days: list[date]) -> None:
+    for day in days:
         for marker in _markers(day):
             try:
                 sent = notices.remind_expiring(marker.contact_id, marker.lot_id, day)
             except Exception as exc:  # noqa: BLE001 - one item's failure must not stop the run
-                failed(f"remind {marker.contact_id} {marker.lot_id}", exc)
+                report.failed(f"remind {marker.contact_id} {marker.lot_id}", exc)
                 continue
             report.reminders += 1 if sent is Outcome.SENT else 0
-    for day in _days(today, catch_up):
+
+
+def _review_tiers(report: DailyReport, days: list[date]) -> None:
+    for day in days:
         for contact_id in _reviews(day):
             try:
                 changed = review_tier(contact_id)
             except Exception as exc:  # noqa: BLE001 - one item's failure must not stop the run
-                failed(f"review {contact_id}", exc)
+                report.failed(f"review {contact_id}", exc)
                 continue
             report.reviews += 1
             report.tier_changes += 1 if changed else 0
-    count("LoyaltyExpiredPoints", report.expired_points)
-    log.info("daily loyalty run", extra=report.to_json())
-    if report.failures:
-        raise RetryableError(f"{len(report.failures)} loyalty steps failed: {report.failures[:5]}")
-    return report
 
 
 def review_tier(contact_id: str) -> bool:
@@ -116,8 +127,8 @@ def review_tier(contact_id: str) -> bool:
             return False  # the index lags, or someone else reviewed it
         account = copy.deepcopy(read)
         rules = rulebook().current(today)
-        change = acc.evaluate_tier(account, rules, today)
-        acc.schedule_review(account, rules, today, reviewed=True)
+        change = evaluate_tier(account, rules, today)
+        schedule_review(account, rules, today, reviewed=True)
         contact = store.load_contact(contact_id) if change else None
         update = ledger.contact_sync(contact, account, now)
         try:

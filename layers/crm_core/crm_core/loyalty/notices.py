@@ -12,8 +12,8 @@ from datetime import date
 
 from crm_core import clock
 from crm_core.errors import RetryableError
-from crm_core.loyalty import account as acc
 from crm_core.loyalty import store
+from crm_core.loyalty.account import Notice, schedule_review
 from crm_core.loyalty.ledger import pause
 from crm_core.loyalty.rules import rulebook
 from crm_core.messaging import Outcome, Outgoing, deliver
@@ -63,7 +63,7 @@ def settle_tier_notice(contact_id: str) -> Outcome | None:
     return outcome
 
 
-def _clear(contact_id: str, notice: acc.Notice) -> None:
+def _clear(contact_id: str, notice: Notice) -> None:
     """Drop the notice from the balance (re-read on conflict: only this very notice is cleared)."""
     for attempt in range(5):
         account = store.load_account(contact_id)
@@ -72,7 +72,7 @@ def _clear(contact_id: str, notice: acc.Notice) -> None:
         account.notice = None
         today = clock.now().date()
         # the tier changed on the notice's day, so its next review is a year on: schedule afresh
-        acc.schedule_review(account, rulebook().current(today), today, reviewed=True)
+        schedule_review(account, rulebook().current(today), today, reviewed=True)
         try:
             store.save_balance(account, now=clock.now())
             return
