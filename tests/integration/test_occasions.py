@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import sys
-import types
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
@@ -20,7 +18,7 @@ from crm_core.loyalty.ledger import current_rules
 from crm_core.messaging import suppressions
 from crm_core.models import Contact, SentMessage, contact_id_for
 from crm_core.models.contacts import Consent
-from crm_core.occasions import rewards, send_occasions, store
+from crm_core.occasions import send_occasions, store
 from crm_core.settings import reset_settings
 from tests.helpers import load_handler
 from tests.occasions_support import add_contact, outbox, production_send_rate
@@ -51,12 +49,8 @@ def fake_loyalty(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, Any]]:
         state["granted"].add((contact_id, year))
         return 150
 
-    fake = types.ModuleType("crm_core.loyalty")
-    fake.grant_birthday_bonus = grant_birthday_bonus  # type: ignore[attr-defined]
-    monkeypatch.setitem(sys.modules, "crm_core.loyalty", fake)
-    rewards.forget()
+    monkeypatch.setattr(loyalty, "grant_birthday_bonus", grant_birthday_bonus)
     yield state
-    rewards.forget()
 
 
 # ---------------------------------------------------------------- the right day and hour, once
@@ -398,20 +392,6 @@ def test_a_replayed_bonus_asks_the_ledger_once_and_names_the_same_points(
     assert len(fake_loyalty["calls"]) == 1  # the replay found the greeting settled and asked nothing
 
 
-def test_without_the_loyalty_module_the_greeting_promises_no_points(
-    stack, frozen_clock: FrozenClock, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setitem(sys.modules, "crm_core.loyalty", None)  # type: ignore[arg-type] - import fails
-    rewards.forget()
-    add_contact("rosa@example.com", birthday="--03-10", time_zone="Europe/Rome", locale="en")
-
-    frozen_clock.set(_at("2027-03-10T08:05:00Z"))
-    report = send_occasions()
-
-    [mail] = outbox(stack)
-    assert report.sent == 1 and "bonus" not in mail.text
-
-
 def test_no_bonus_is_promised_when_the_reward_is_switched_off(
     stack, frozen_clock: FrozenClock, fake_loyalty: dict[str, Any], monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -443,16 +423,6 @@ def test_a_loyalty_failure_delays_the_greeting_rather_than_promising_points_not_
 
     assert report.sent == 2
     assert all("150 bonus points" in m.text for m in outbox(stack))
-
-
-def test_a_broken_loyalty_module_is_an_error_not_a_missing_feature(monkeypatch: pytest.MonkeyPatch) -> None:
-    def broken_import(name: str) -> types.ModuleType:
-        raise ModuleNotFoundError("No module named 'dependency_of_loyalty'", name="dependency_of_loyalty")
-
-    monkeypatch.setattr(rewards.importlib, "import_module", broken_import)
-    rewards.forget()
-    with pytest.raises(ModuleNotFoundError):
-        rewards._grant_function()
 
 
 # ---------------------------------------------------------------- the handler

@@ -155,6 +155,41 @@ class _Run:
             return None  # a customer since this year (or an unknown year) has no anniversary yet
         return item
 
+    def find_due(self) -> list[Due]:
+        """The contacts of the month-days in play whose occasion and send hour it is now."""
+        report = self.report
+        due: list[Due] = []
+        for kind in Kind:
+            ids = store.contact_ids_on(kind, report.month_days, report.reads)
+            for contact in store.load_contacts(ids, report.reads):
+                report.candidates += 1
+                item = self.due_now(kind, contact)
+                if item is not None:
+                    due.append(item)
+        report.due = len(due)
+        return due
+
+    def greet_all(self, due: list[Due], deadline: Deadline) -> None:
+        """Greet those not settled by an earlier run, until the deadline; raises ConfigurationError,
+        and counts any other failure (one contact's fault must not cost the others their greeting)."""
+        report = self.report
+        states = store.ledger_states([item.key for item in due], report.reads)
+        for item in due:
+            if states.get(item.key) in store.SETTLED:
+                report.already += 1
+                continue
+            if deadline.expired():
+                report.stopped = "time"
+                break
+            try:
+                self.greet(item)
+            except ConfigurationError:
+                raise
+            except Exception:  # noqa: BLE001 - one contact's fault must not cost the others their greeting
+                report.errors += 1
+                count("OccasionsErrors")
+                self.log.exception("greeting failed; the next run retries", extra=item.names)
+
     def greet(self, item: Due) -> None:
         contact, report = item.contact, self.report
         # Points are a loyalty benefit, not a message: granted even when no greeting may be sent.
@@ -230,32 +265,9 @@ def send_occasions(
     run = _Run(clock.now(), Rules.from_settings(), limiter)
     deadline = Deadline(remaining_ms, margin_ms)
     report = run.report
-    due: list[Due] = []
-    for kind in Kind:
-        ids = store.contact_ids_on(kind, report.month_days, report.reads)
-        for contact in store.load_contacts(ids, report.reads):
-            report.candidates += 1
-            item = run.due_now(kind, contact)
-            if item is not None:
-                due.append(item)
-    report.due = len(due)
+    due = run.find_due()
     count("OccasionsDue", report.due)  # every run publishes one figure: a silent schedule shows as a gap
-    states = store.ledger_states([item.key for item in due], report.reads)
-    for item in due:
-        if states.get(item.key) in store.SETTLED:
-            report.already += 1
-            continue
-        if deadline.expired():
-            report.stopped = "time"
-            break
-        try:
-            run.greet(item)
-        except ConfigurationError:
-            raise
-        except Exception:  # noqa: BLE001 - one contact's fault must not cost the others their greeting
-            report.errors += 1
-            count("OccasionsErrors")
-            run.log.exception("greeting failed; the next run retries", extra=item.names)
+    run.greet_all(due, deadline)
     if report.due or report.invalid:
         run.log.info("occasions run", extra={"report": report.as_dict()})
     else:  # most hours nobody is due: the hourly log then reads like a diary of greetings
