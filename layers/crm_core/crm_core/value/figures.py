@@ -110,21 +110,14 @@ def compute(state: dict[str, Any], now: datetime, *, silence_limit_days: int = 9
     frequency = sum(int(v["n"]) for v in months.values())
     monetary = sum((Decimal(v["m"]) for v in months.values()), Decimal(0))
     orders, net = int(state.get("orders") or 0), Decimal(state.get("net") or "0")
-    if frequency:
-        aov = max(monetary, Decimal(0)) / frequency
-    else:
-        aov = max(net, Decimal(0)) / orders if orders else Decimal(0)
+    aov = _average_order_value(frequency, monetary, orders, net)
     last, first = state.get("last_order"), state.get("first_order")
     since_last = max(0, (now - _instant(last)).days) if last else None
     interval = usual_interval_days(state)
     predicted = Decimal(0)
     if first:
-        observed_days = min(365, max(0, (now - _instant(first)).days))
-        rate = (frequency + PRIOR_ORDERS) / (Decimal(observed_days) / 365 + PRIOR_YEARS)
-        alive = Decimal(1)
-        if since_last is not None and since_last > silence_limit_days:
-            alive = Decimal(silence_limit_days) / Decimal(since_last)
-        predicted = rate * alive * aov
+        rate = _yearly_rate(frequency, max(0, (now - _instant(first)).days))
+        predicted = rate * _alive(since_last, silence_limit_days) * aov
     return Figures(
         last_order=last,
         days_since_last_order=since_last,
@@ -135,6 +128,26 @@ def compute(state: dict[str, Any], now: datetime, *, silence_limit_days: int = 9
         orders=orders,
         usual_interval_days=interval,
     )
+
+
+def _average_order_value(frequency: int, monetary: Decimal, orders: int, net: Decimal) -> Decimal:
+    """The window's average order, else the lifetime one (a customer silent for a year still has one)."""
+    if frequency:
+        return max(monetary, Decimal(0)) / frequency
+    return max(net, Decimal(0)) / orders if orders else Decimal(0)
+
+
+def _yearly_rate(frequency: int, days_since_first: int) -> Decimal:
+    """Gamma-Poisson mean of the yearly purchase rate, over at most the last year observed."""
+    observed_days = min(365, days_since_first)
+    return (frequency + PRIOR_ORDERS) / (Decimal(observed_days) / 365 + PRIOR_YEARS)
+
+
+def _alive(since_last: int | None, silence_limit_days: int) -> Decimal:
+    """1 while the silence is within the limit, then limit / silence."""
+    if since_last is not None and since_last > silence_limit_days:
+        return Decimal(silence_limit_days) / Decimal(since_last)
+    return Decimal(1)
 
 
 def usual_interval_days(state: dict[str, Any]) -> int | None:

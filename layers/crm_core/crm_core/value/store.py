@@ -114,103 +114,155 @@ def _transact(
 ) -> bool:
     """Read, change and write the contact's value; False when the claim shows a replay or nothing
     changed. Raises RetryableError when writers keep racing or DynamoDB throttles."""
+    for attempt in range(ATTEMPTS):
+        written = _attempt(contact_id, change, claim=claim)
+        if written is not None:
+            return written
+        time.sleep(0.05 * (attempt + 1))
+    raise RetryableError("the contact's value kept changing under us; retry")
+
+
+def _attempt(
+    contact_id: str,
+    change: Callable[[dict[str, Any]], dict[str, Any] | None],
+    *,
+    claim: str | None,
+) -> bool | None:
+    """One read, change and write: True when written, False when there is nothing to write (a replay,
+    no contact, no change), None when another writer got in first (read again)."""
     from botocore.exceptions import ClientError  # noqa: PLC0415
 
-    settings = get_settings()
-    for attempt in range(ATTEMPTS):
-        now = clock.now()
-        raw = (
-            aws.dynamodb()
-            .get_item(
-                TableName=settings.contacts_table, Key={"contact_id": {"S": contact_id}}, ConsistentRead=True
-            )
-            .get("Item")
+    now = clock.now()
+    contact = _read_contact(contact_id)
+    if contact is None:
+        get_logger().warning("order event for a contact that does not exist: no value kept")
+        return False
+    current = contact.get("value") or {}
+    state = change(current.get("state") or figures.empty_state())
+    if state is None:
+        return False
+    # read_sketch creates the empty item the first time, so the ADDs below find their maps
+    value, top, deltas = assess(state, read_sketch(), now, old_cells=current.get("cells"))
+    if claim is None and _same_value(value, current) and bool(contact.get("most_valuable")) == top:
+        return False
+    items = _write_items(contact_id, contact.get("version"), value, top, deltas, claim=claim, now=now)
+    try:
+        aws.dynamodb().transact_write_items(TransactItems=items)  # type: ignore[arg-type]
+    except ClientError as exc:
+        if claim is not None and _claim_failed(exc):
+            return False  # this event was counted before: a replay
+        if aws.error_code(exc) not in {"TransactionCanceledException", "TransactionConflictException"}:
+            raise
+        return None
+    return True
+
+
+def _read_contact(contact_id: str) -> dict[str, Any] | None:
+    """The contact item, plain (consistent read); None when it does not exist."""
+    raw = (
+        aws.dynamodb()
+        .get_item(
+            TableName=get_settings().contacts_table,
+            Key={"contact_id": {"S": contact_id}},
+            ConsistentRead=True,
         )
-        if raw is None:
-            get_logger().warning("order event for a contact that does not exist: no value kept")
-            return False
-        contact = aws.from_dynamodb(raw)
-        current = contact.get("value") or {}
-        state = change(current.get("state") or figures.empty_state())
-        if state is None:
-            return False
-        # read_sketch creates the empty item the first time, so the ADDs below find their maps
-        value, top, deltas = assess(state, read_sketch(), now, old_cells=current.get("cells"))
-        unchanged = {k: v for k, v in value.items() if k != "computed_at"} == {
-            k: v for k, v in _normalized(current).items() if k != "computed_at"
-        }
-        if claim is None and unchanged and bool(contact.get("most_valuable")) == top:
-            return False
-        version = contact.get("version")
-        values: dict[str, Any] = {
-            ":value": aws.to_attribute(_stored(value)),
-            ":top": {"BOOL": top},
-            ":next": {"N": str(int(version or 0) + 1)},
-            ":now": {"S": contact_time(now)},
-        }
-        condition = "attribute_not_exists(version)"
-        if version is not None:
-            condition, values[":read"] = "version = :read", {"N": str(int(version))}
-        items: list[dict[str, Any]] = []
-        if claim is not None:
-            items.append(
-                {
-                    "Put": {
-                        "TableName": settings.loyalty_table,
-                        "Item": {
-                            "contact_id": {"S": CLAIM_PREFIX + claim},
-                            "entry_key": {"S": "value"},
-                            "for_contact": {"S": contact_id},
-                            "at": {"S": now.isoformat()},
-                        },
-                        "ConditionExpression": "attribute_not_exists(contact_id)",
-                    }
-                }
-            )
+        .get("Item")
+    )
+    return None if raw is None else aws.from_dynamodb(raw)
+
+
+def _same_value(value: dict[str, Any], current: dict[str, Any]) -> bool:
+    """True when the value map `assess` built says what the stored one says (its time aside)."""
+    return {k: v for k, v in value.items() if k != "computed_at"} == {
+        k: v for k, v in _normalized(current).items() if k != "computed_at"
+    }
+
+
+def _claim_failed(exc: Any) -> bool:
+    """True when the transaction was cancelled by its first item, the event's claim."""
+    reasons = [r.get("Code", "None") for r in exc.response.get("CancellationReasons", [])]
+    return bool(reasons) and reasons[0] == "ConditionalCheckFailed"
+
+
+def _write_items(
+    contact_id: str,
+    version: Any,
+    value: dict[str, Any],
+    top: bool,
+    deltas: dict[tuple[str, str], int],
+    *,
+    claim: str | None,
+    now: datetime,
+) -> list[dict[str, Any]]:
+    """The transaction (module doc): the event's claim first, then the contact, then the sketch."""
+    settings = get_settings()
+    items: list[dict[str, Any]] = []
+    if claim is not None:
         items.append(
             {
-                "Update": {
-                    "TableName": settings.contacts_table,
-                    "Key": {"contact_id": {"S": contact_id}},
-                    "UpdateExpression": (
-                        "SET #value = :value, most_valuable = :top, version = :next, updated_at = :now"
-                    ),
-                    "ConditionExpression": condition,
-                    "ExpressionAttributeNames": {"#value": "value"},
-                    "ExpressionAttributeValues": values,
+                "Put": {
+                    "TableName": settings.loyalty_table,
+                    "Item": {
+                        "contact_id": {"S": CLAIM_PREFIX + claim},
+                        "entry_key": {"S": "value"},
+                        "for_contact": {"S": contact_id},
+                        "at": {"S": now.isoformat()},
+                    },
+                    "ConditionExpression": "attribute_not_exists(contact_id)",
                 }
             }
         )
-        if deltas:
-            names: dict[str, str] = {}
-            parts: list[str] = []
-            sketch_values: dict[str, Any] = {}
-            for index, ((histogram, bucket), step) in enumerate(sorted(deltas.items())):
-                names[f"#h{index}"], names[f"#b{index}"] = histogram, bucket
-                sketch_values[f":d{index}"] = {"N": str(step)}
-                parts.append(f"#h{index}.#b{index} :d{index}")
-            items.append(
-                {
-                    "Update": {
-                        "TableName": settings.loyalty_table,
-                        "Key": SKETCH_KEY,
-                        "UpdateExpression": "ADD " + ", ".join(parts),
-                        "ExpressionAttributeNames": names,
-                        "ExpressionAttributeValues": sketch_values,
-                    }
-                }
+    items.append(
+        {
+            "Update": _contact_update(
+                settings.contacts_table, contact_id, version=version, value=value, top=top, now=now
             )
-        try:
-            aws.dynamodb().transact_write_items(TransactItems=items)  # type: ignore[arg-type]
-            return True
-        except ClientError as exc:
-            reasons = [r.get("Code", "None") for r in exc.response.get("CancellationReasons", [])]
-            if claim is not None and reasons and reasons[0] == "ConditionalCheckFailed":
-                return False  # this event was counted before: a replay
-            if aws.error_code(exc) not in {"TransactionCanceledException", "TransactionConflictException"}:
-                raise
-            time.sleep(0.05 * (attempt + 1))
-    raise RetryableError("the contact's value kept changing under us; retry")
+        }
+    )
+    if deltas:
+        items.append({"Update": _sketch_update(settings.loyalty_table, deltas)})
+    return items
+
+
+def _contact_update(
+    table: str, contact_id: str, *, version: Any, value: dict[str, Any], top: bool, now: datetime
+) -> dict[str, Any]:
+    """The contact's `value` and `most_valuable`, on the version they were computed from (bumped)."""
+    values: dict[str, Any] = {
+        ":value": aws.to_attribute(_stored(value)),
+        ":top": {"BOOL": top},
+        ":next": {"N": str(int(version or 0) + 1)},
+        ":now": {"S": contact_time(now)},
+    }
+    condition = "attribute_not_exists(version)"
+    if version is not None:
+        condition, values[":read"] = "version = :read", {"N": str(int(version))}
+    return {
+        "TableName": table,
+        "Key": {"contact_id": {"S": contact_id}},
+        "UpdateExpression": "SET #value = :value, most_valuable = :top, version = :next, updated_at = :now",
+        "ConditionExpression": condition,
+        "ExpressionAttributeNames": {"#value": "value"},
+        "ExpressionAttributeValues": values,
+    }
+
+
+def _sketch_update(table: str, deltas: dict[tuple[str, str], int]) -> dict[str, Any]:
+    """`ADD` of each delta to its bucket of the base's sketch."""
+    names: dict[str, str] = {}
+    parts: list[str] = []
+    values: dict[str, Any] = {}
+    for index, ((histogram, bucket), step) in enumerate(sorted(deltas.items())):
+        names[f"#h{index}"], names[f"#b{index}"] = histogram, bucket
+        values[f":d{index}"] = {"N": str(step)}
+        parts.append(f"#h{index}.#b{index} :d{index}")
+    return {
+        "TableName": table,
+        "Key": SKETCH_KEY,
+        "UpdateExpression": "ADD " + ", ".join(parts),
+        "ExpressionAttributeNames": names,
+        "ExpressionAttributeValues": values,
+    }
 
 
 def _normalized(current: dict[str, Any]) -> dict[str, Any]:
