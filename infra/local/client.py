@@ -187,4 +187,4 @@ class LocalClient:
 
     def say(self, text: str) -> None:
         """Narration: printed as the demo tells its story."""
-        print(f"  | {text}", flush=True)  # noqa: T201
+        print(f"  | {text}", flush=True)  # noqa: T201 - the demo's narration is its output
