@@ -16,7 +16,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 TEMPLATE_PATH = ROOT / "template.yaml"
 ACCOUNT_ID = "123456789012"
-SECRET_SUFFIX = "Loc4l1"
+SECRET_SUFFIX = "Loc4l1"  # noqa: S105 - a name suffix for local resources, not a secret
 
 
 class _NoValue(str):

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from crm_core.cases.parsing import ParsedMail
 
 FAIL = "FAIL"
-PASS = "PASS"
+PASS = "PASS"  # noqa: S105 - a screening verdict, not a password
 _REPLY_PREFIX = r"(?:(?:re|aw|wg|fw|fwd|sv|vs|antw|r|rif|tr|ref)\s*(?:\[\d+\])?\s*:\s*)*"
 _AUTO_SUBJECT = re.compile(
     r"^\s*" + _REPLY_PREFIX + r"(?:auto(?:matic|matische?|matisk|matisch)?[\s-]*"

@@ -160,7 +160,7 @@ def confirm(token: str | None, accept_language: str | None = None) -> Page:
         return _page(400, "invalid", contact, accept_language)
     if _open(contact, pending_at):
         pending = contact.consent_pending
-        assert pending is not None
+        assert pending is not None  # noqa: S101 - narrows the type; _open is true only with a pending request
         decision = Consent(  # type: ignore[no-untyped-call]
             granted=True,
             at=now.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z"),

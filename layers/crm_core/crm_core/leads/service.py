@@ -95,7 +95,7 @@ def capture(
             captured = _attempt(step, welcome=welcome)
             if captured is not None:
                 return _confirm_if_asked(step, captured)
-            time.sleep(random.uniform(0.01, 0.05) * 2**attempt)  # jitter only
+            time.sleep(random.uniform(0.01, 0.05) * 2**attempt)  # noqa: S311 - jitter only, not secrecy
     except PynamoDBException as exc:
         if aws.is_transient(exc):
             raise RetryableError(f"DynamoDB is busy ({aws.error_code(exc)})") from exc

@@ -61,7 +61,7 @@ def _environment(autoescape: bool) -> Environment:
 
     environment = Environment(
         loader=FileSystemLoader(TEMPLATE_DIR),
-        autoescape=autoescape,
+        autoescape=autoescape,  # noqa: S701 - on for HTML; text mail and subjects are not HTML
         undefined=StrictUndefined,  # a missing variable is a bug, not an empty string in a customer's mail
         trim_blocks=True,
         lstrip_blocks=True,
