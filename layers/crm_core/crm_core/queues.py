@@ -50,15 +50,15 @@ class SqsRecord(BaseModel):
     has (about 50 ms of cold start, a quarter of a queue handler's) for this one shape.
     """
 
-    messageId: str
-    receiptHandle: str
+    messageId: str  # noqa: N815 - the Lambda SQS event's own key
+    receiptHandle: str  # noqa: N815 - the Lambda SQS event's own key
     body: str
     attributes: dict[str, Any] = {}
-    messageAttributes: dict[str, Any] = {}
-    md5OfBody: str | None = None
-    eventSource: Literal["aws:sqs"]
-    eventSourceARN: str
-    awsRegion: str
+    messageAttributes: dict[str, Any] = {}  # noqa: N815 - the Lambda SQS event's own key
+    md5OfBody: str | None = None  # noqa: N815 - the Lambda SQS event's own key
+    eventSource: Literal["aws:sqs"]  # noqa: N815 - the Lambda SQS event's own key
+    eventSourceARN: str  # noqa: N815 - the Lambda SQS event's own key
+    awsRegion: str  # noqa: N815 - the Lambda SQS event's own key
 
 
 class ItemFailure(TypedDict):
