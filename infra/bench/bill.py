@@ -150,7 +150,7 @@ def usage_of(scenario: Scenario, business: Business) -> Usage:
     return usage
 
 
-def bill(scenario: Scenario, business: Business, init_seconds: dict[str, float]) -> list[Line]:  # noqa: PLR0914, PLR0915 - one line per service, in bill order
+def bill(scenario: Scenario, business: Business, init_seconds: dict[str, float]) -> list[Line]:  # noqa: PLR0915 - one line per service, in bill order
     """Every line of the month's bill for `business`."""
     prices = json.loads(PRICES.read_text())
     assert scenario.template is not None

@@ -126,7 +126,7 @@ def _run(code: str, env: dict[str, str], result: Path, *args: str) -> dict[str, 
     return dict(json.loads(result.read_text()))
 
 
-def measure(  # noqa: PLR0913, PLR0917 - the bench's knobs
+def measure(  # noqa: PLR0917 - the bench's knobs
     runtime: Any,
     events: dict[str, Any],
     moto_url: str,
@@ -176,7 +176,7 @@ def measure(  # noqa: PLR0913, PLR0917 - the bench's knobs
 
 def _profile(logical_id: str, plan: tuple[dict[str, str], list[str], Path], work: Path, log: Any) -> None:
     """cProfile of one fresh process importing the handler and handling its event."""
-    import pstats  # noqa: PLC0415 - only for --profile
+    import pstats  # only for --profile
 
     env, args, _ = plan
     script, output = work / "handler.py", Path(tempfile.gettempdir()) / f"crm-bench-{logical_id}.prof"

@@ -25,7 +25,7 @@ _ATTEMPTS = {"sesv2": 1}
 def client(service: str) -> Any:
     """A cached boto3 client with bounded, jittered retries (standard mode; none for SES v2 sends)."""
     import boto3  # noqa: PLC0415 - deferred: boto3 costs ~150 ms of cold start where unused
-    from botocore.config import Config  # noqa: PLC0415
+    from botocore.config import Config  # noqa: PLC0415 - with boto3 above
 
     with _lock:
         factory: Any = boto3.client  # typed per service by the wrappers below

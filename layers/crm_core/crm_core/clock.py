@@ -72,7 +72,7 @@ def now() -> datetime:
 
 def use_clock(clock: Clock) -> Clock:
     """Install `clock` for the whole process; returns the previous one so callers can restore it."""
-    global _clock  # noqa: PLW0603 - the single process-wide clock is the point of this module
+    global _clock  # the single process-wide clock is the point of this module
     previous, _clock = _clock, clock
     return previous
 

@@ -130,7 +130,7 @@ class DeadLetteringBatch(Generic[R]):
             return False
         try:
             park(raw, reason, self._dead_letter_queue_url())
-        except Exception:  # noqa: BLE001 - SQS's redrive still moves it, only without the reason
+        except Exception:  # SQS's redrive still moves it, only without the reason
             log.exception("could not park the message; SQS's redrive will move it", extra=extra)
             return False
         count("DeadLettered")

@@ -254,7 +254,7 @@ def run(
         names = {"contact_id": enrollment.contact_id, "enrollment": enrollment.enrollment_key}
         try:
             outcome = handle(enrollment, catalog, pace=limiter.acquire)
-        except Exception:  # noqa: BLE001 - one broken enrollment must not hold back the others
+        except Exception:  # one broken enrollment must not hold back the others
             log.exception("follow-up step raised; left due for the next run", extra=names)
             report.errors += 1
             continue

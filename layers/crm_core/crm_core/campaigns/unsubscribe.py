@@ -51,7 +51,7 @@ class Page:
 
 @cache
 def _strings() -> dict[str, dict[str, str]]:
-    import yaml  # noqa: PLC0415
+    import yaml  # noqa: PLC0415 - only a page needs the strings
 
     with (PAGES_DIR / "strings.yaml").open(encoding="utf-8") as stream:
         data: dict[str, dict[str, str]] = yaml.safe_load(stream)

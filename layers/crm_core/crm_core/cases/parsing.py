@@ -63,7 +63,7 @@ _LATIN = frozenset(
 _AS_1252 = frozenset({"iso-8859-1", "latin-1", "latin1", "us-ascii", "ascii"})
 
 
-class Unreadable(Exception):  # noqa: N818 - reads as the reason: Unreadable("no sender")
+class Unreadable(Exception):  # reads as the reason: Unreadable("no sender")
     """The bytes are not a message a case can be made of; the text says why."""
 
 
@@ -173,7 +173,7 @@ def _header(msg: Message, name: str) -> str:
         return ""
     try:
         text = str(value)
-    except Exception:  # noqa: BLE001
+    except Exception:  # noqa: BLE001 - a header that does not become text reads as empty
         return ""
     return " ".join(_repair(text).split())
 
@@ -312,7 +312,7 @@ def _size(part: Message) -> int:
         return len(part.as_bytes()) if hasattr(part, "as_bytes") else 0
     try:
         payload = part.get_payload(decode=True)
-    except Exception:  # noqa: BLE001
+    except Exception:  # noqa: BLE001 - an undecodable payload is measured as raw text
         payload = None
     return len(payload) if isinstance(payload, bytes) else len(str(part.get_payload()))
 
@@ -337,7 +337,7 @@ def _attachments(msg: Message, body_parts: set[int]) -> list[Attachment]:
         else:
             try:
                 payload = part.get_payload(decode=True)
-            except Exception:  # noqa: BLE001
+            except Exception:  # noqa: BLE001 - an undecodable payload is measured as raw text
                 payload = None
             size = len(payload) if isinstance(payload, bytes) else len(str(part.get_payload()))
         found.append(

@@ -217,7 +217,7 @@ def remove_mark(case: Case, mark: str) -> None:
 
 def set_next_checkpoint(case: Case, at: datetime | None) -> None:
     """Place the case in the due index at its next checkpoint, or take it out."""
-    from crm_core.models.cases import sla_shard  # noqa: PLC0415
+    from crm_core.models.cases import sla_shard  # noqa: PLC0415 - the models package only when a checkpoint moves
 
     if at is None:
         case.update(actions=[Case.due_at.remove(), Case.due_shard.remove()])

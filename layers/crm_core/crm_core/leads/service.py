@@ -237,8 +237,8 @@ def _merge(old: Contact, step: _Step) -> Captured | None:
 
 
 def _is_connection_error(exc: BaseException) -> bool:
-    from botocore.exceptions import ConnectionError as BotoConnectionError  # noqa: PLC0415
-    from botocore.exceptions import HTTPClientError  # noqa: PLC0415
+    from botocore.exceptions import ConnectionError as BotoConnectionError  # noqa: PLC0415 - botocore only when a write failed
+    from botocore.exceptions import HTTPClientError  # noqa: PLC0415 - botocore only when a write failed
 
     return isinstance(exc, BotoConnectionError | HTTPClientError) or isinstance(
         getattr(exc, "cause", None), BotoConnectionError | HTTPClientError

@@ -208,7 +208,7 @@ _REQUIRED = {
 _OPTIONAL = {"description", "first_purchase_minimum_points"}
 
 
-def _validate(data: Any, p: _Problems) -> EarningRules | None:  # noqa: PLR0914 - one check per field
+def _validate(data: Any, p: _Problems) -> EarningRules | None:  # one check per field
     fields = p.fields(data, "", _REQUIRED, _OPTIONAL)
     if not fields or any(name not in fields for name in _REQUIRED):
         return None
@@ -229,7 +229,7 @@ def _validate(data: Any, p: _Problems) -> EarningRules | None:  # noqa: PLR0914 
         if not rates:
             p.add("points_per_unit", "must name at least one currency")
     lifetime = fields["lot_lifetime_months"]
-    if isinstance(lifetime, bool) or not isinstance(lifetime, int) or not 1 <= lifetime <= 120:  # noqa: PLR2004
+    if isinstance(lifetime, bool) or not isinstance(lifetime, int) or not 1 <= lifetime <= 120:
         p.add("lot_lifetime_months", "must be a whole number between 1 and 120")
     tiers = _tiers(fields["tiers"], p)
     first_bonus = p.points(fields["first_purchase_bonus"], "first_purchase_bonus")
@@ -273,7 +273,7 @@ def _tiers(data: Any, p: _Problems) -> tuple[TierRule, ...]:
     for n, raw in enumerate(data):
         where = f"tiers.{n}"
         fields = p.fields(raw, where, {"name", "qualifying_points", "multiplier"})
-        if len(fields) < 3 or any(k not in fields for k in ("name", "qualifying_points", "multiplier")):  # noqa: PLR2004
+        if len(fields) < 3 or any(k not in fields for k in ("name", "qualifying_points", "multiplier")):
             continue
         tiers.append(
             TierRule(

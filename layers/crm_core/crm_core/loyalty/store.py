@@ -42,7 +42,7 @@ if TYPE_CHECKING:
 THROTTLED = frozenset({"ThrottlingError", "ProvisionedThroughputExceeded", "RequestLimitExceeded"})
 
 
-class AlreadyApplied(Exception):  # noqa: N818 - an outcome, not a failure
+class AlreadyApplied(Exception):  # an outcome, not a failure
     """The entry exists: this change was applied before."""
 
 

@@ -57,7 +57,7 @@ class Rendered:
 
 @cache
 def _environment(autoescape: bool) -> Environment:
-    from jinja2 import Environment, FileSystemLoader, StrictUndefined  # noqa: PLC0415
+    from jinja2 import Environment, FileSystemLoader, StrictUndefined  # noqa: PLC0415 - jinja2 only when a message is rendered
 
     environment = Environment(
         loader=FileSystemLoader(TEMPLATE_DIR),

@@ -252,7 +252,7 @@ def send_occasions(
             run.greet(item)
         except ConfigurationError:
             raise
-        except Exception:  # noqa: BLE001 - one contact's fault must not cost the others their greeting
+        except Exception:  # one contact's fault must not cost the others their greeting
             report.errors += 1
             count("OccasionsErrors")
             run.log.exception("greeting failed; the next run retries", extra=item.names)

@@ -147,7 +147,7 @@ def build(staff: Staff, today: date) -> Digest:
 
 def send(staff: Staff, today: date) -> str:
     """Build and send one owner's digest of a local day, at most once; returns what happened."""
-    from crm_core.messaging.delivery import Outgoing, deliver  # noqa: PLC0415
+    from crm_core.messaging.delivery import Outgoing, deliver  # noqa: PLC0415 - the message engine only when a digest is sent
 
     recipient = recipient_id(staff)
     if ledger.current(recipient, KIND, today.isoformat()) is not None:

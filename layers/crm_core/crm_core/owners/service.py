@@ -325,7 +325,7 @@ def complete_task(contact_id: str, task_id: str) -> dict[str, Any]:
 def snooze_task(contact_id: str, task_id: str, until: object) -> dict[str, Any]:
     """Move an open task's due day to `until` (after today). The same snooze again changes nothing.
     Raises ValidationFailed (`until`), NotFound, Conflict... (a done task cannot be snoozed: 409)."""
-    from crm_core.errors import Conflict  # noqa: PLC0415
+    from crm_core.errors import Conflict  # noqa: PLC0415 - only a done task's snooze needs it
 
     day = _day(until, "until")
     task = _task(contact_id, task_id)

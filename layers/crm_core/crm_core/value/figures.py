@@ -140,7 +140,7 @@ def compute(state: dict[str, Any], now: datetime, *, silence_limit_days: int = 9
 def usual_interval_days(state: dict[str, Any]) -> int | None:
     """Mean days between the contact's purchases (first to last), None before a second purchase."""
     first, last, orders = state.get("first_order"), state.get("last_order"), int(state.get("orders") or 0)
-    if not first or not last or orders < 2:  # noqa: PLR2004 - an interval needs two purchases
+    if not first or not last or orders < 2:  # an interval needs two purchases
         return None
     return max(1, round((_instant(last) - _instant(first)).days / (orders - 1)))
 
