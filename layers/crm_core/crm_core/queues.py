@@ -62,10 +62,14 @@ class SqsRecord(BaseModel):
 
 
 class ItemFailure(TypedDict):
+    """One failed record, as Lambda's partial batch response names it."""
+
     itemIdentifier: str
 
 
 class BatchResponse(TypedDict):
+    """The partial batch response: the records SQS must deliver again."""
+
     batchItemFailures: list[ItemFailure]
 
 

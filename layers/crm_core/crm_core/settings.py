@@ -86,6 +86,7 @@ class Settings:
 
     @property
     def most_valuable_share(self) -> float:
+        """The most-valuable share as a fraction (0 to 1), clamped."""
         return min(100, max(0, self.most_valuable_percent)) / 100
 
     @classmethod

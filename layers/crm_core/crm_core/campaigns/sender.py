@@ -41,11 +41,14 @@ class FollowupRunFailed(CrmError):
 
 @dataclass
 class RunReport:
+    """What one follow-up run did: outcomes by kind, why it stopped early, and how many failed."""
+
     outcomes: Counter[str] = field(default_factory=Counter)
     stopped: str | None = None  # "time" | "ses-failing" | None (ran out of due steps)
     errors: int = 0
 
     def as_dict(self) -> dict[str, Any]:
+        """The report as the handler returns and logs it."""
         return {"outcomes": dict(self.outcomes), "stopped": self.stopped, "errors": self.errors}
 
 

@@ -44,6 +44,8 @@ HEADERS = {
 
 @dataclass(frozen=True, slots=True)
 class Page:
+    """An HTML answer of the unsubscribe pages: status, page and its security headers."""
+
     status: int
     html: str
     headers: dict[str, str] = field(default_factory=lambda: dict(HEADERS))

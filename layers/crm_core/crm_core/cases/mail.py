@@ -49,6 +49,8 @@ def human_duration(length: timedelta, locale: str | None) -> str:
 
 @dataclass(frozen=True, slots=True)
 class Sent:
+    """What sending a case message did, and the Message-ID a reply will quote."""
+
     outcome: Outcome
     message_id: str | None  # the Message-ID header SES gave it
     reason: str | None = None

@@ -69,6 +69,8 @@ class Unreadable(Exception):  # reads as the reason: Unreadable("no sender")
 
 @dataclass(frozen=True, slots=True)
 class Attachment:
+    """An attachment's name, type and size: what a case records of it (never its content)."""
+
     name: str
     content_type: str
     size: int
@@ -76,6 +78,8 @@ class Attachment:
 
 @dataclass(frozen=True, slots=True)
 class ParsedMail:
+    """A received message reduced to what a case needs: sender, threading headers, text and parts."""
+
     sender: str  # the From address, as written (identity uses normalize_email)
     sender_name: str
     recipients: tuple[str, ...]  # To and Cc addresses

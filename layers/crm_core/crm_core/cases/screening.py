@@ -45,6 +45,8 @@ _ROBOT_SENDERS = ("mailer-daemon@", "postmaster@", "no-reply@", "noreply@", "do-
 
 @dataclass(frozen=True, slots=True)
 class Screening:
+    """The screening's verdict: quarantine reason, unverified sender, automated sender."""
+
     quarantine: str | None  # the reason, when the message must be quarantined
     unverified: bool
     automated: str | None  # why it is automated, when it is

@@ -74,6 +74,7 @@ def _item(raw: Mapping[str, Any] | None) -> dict[str, Any]:
 
 
 def encode_cursor(key: Mapping[str, Any] | None) -> str | None:
+    """An opaque page cursor for the DynamoDB position `key`, None on the last page."""
     if not key:
         return None
     return base64.urlsafe_b64encode(json.dumps(key, separators=(",", ":")).encode()).decode().rstrip("=")

@@ -61,6 +61,8 @@ class IdempotencyConflict(Conflict):
 
 @dataclass(frozen=True, slots=True)
 class Captured:
+    """What capturing a lead did: contact, created or merged, replayed, fields left out or kept."""
+
     contact_id: str
     outcome: Outcome
     replayed: bool = False
@@ -70,6 +72,7 @@ class Captured:
 
     @property
     def created(self) -> bool:
+        """True when the post created the contact."""
         return self.outcome is Outcome.CREATED
 
 

@@ -42,10 +42,12 @@ CONTACT_TIME = (
 
 
 def contact_time(at: datetime) -> str:
+    """`at` in the contact item's time format (UTC, to the second)."""
     return at.astimezone(UTC).strftime(CONTACT_TIME)
 
 
 def review_key(day: Any, contact_id: str) -> str:
+    """The review partition of a contact on `day`: the day and a shard that spreads the writes."""
     shard = int(hashlib.sha256(contact_id.encode()).hexdigest(), 16) % REVIEW_SHARDS
     return f"{day.isoformat()}#{shard}"
 

@@ -52,6 +52,7 @@ class Applied:
 
     @classmethod
     def of(cls, entry: LedgerEntry, *, replay: bool) -> Applied:
+        """The result of a ledger entry, `replay` when it had been applied before."""
         return cls(
             entry_key=entry.entry_key,
             kind=entry.kind,
@@ -183,6 +184,7 @@ def _floor(value: Decimal) -> int:
 
 
 def current_rules(now: datetime) -> EarningRules:
+    """The earning rules in force on the day of `now`."""
     return rulebook().current(now.date())
 
 

@@ -93,6 +93,8 @@ def _join(where: str, name: object) -> str:
 
 @dataclass(frozen=True)
 class TierRule:
+    """A tier: the qualifying points that reach it and its earning multiplier."""
+
     name: str
     qualifying_points: int
     multiplier: Decimal
@@ -100,6 +102,8 @@ class TierRule:
 
 @dataclass(frozen=True)
 class GoodwillRule:
+    """Goodwill points for a complaint case: the default grant and the most one case may get."""
+
     default_points: int
     max_points: int
 
@@ -124,6 +128,7 @@ class EarningRules:
     # ---- tiers ----------------------------------------------------------------------------------
     @property
     def base_tier(self) -> str:
+        """The tier every account starts in."""
         return self.tiers[0].name
 
     def rank(self, tier: str | None) -> int:
@@ -132,6 +137,7 @@ class EarningRules:
         return names.index(tier) if tier in names else 0
 
     def tier_rule(self, tier: str | None) -> TierRule:
+        """The rule of `tier` (the base tier's for an unknown name)."""
         return self.tiers[self.rank(tier)]
 
     def tier_for(self, qualifying_points: int) -> str:
@@ -139,6 +145,7 @@ class EarningRules:
         return [t.name for t in self.tiers if qualifying_points >= t.qualifying_points][-1]
 
     def next_tier(self, tier: str | None) -> TierRule | None:
+        """The tier above `tier`, None at the top."""
         rank = self.rank(tier)
         return self.tiers[rank + 1] if rank + 1 < len(self.tiers) else None
 
@@ -156,6 +163,7 @@ class EarningRules:
         return points, qualifying
 
     def birthday_points(self, tier: str | None) -> int:
+        """The birthday bonus of `tier`."""
         return self.birthday_bonus[self.tier_rule(tier).name]
 
 

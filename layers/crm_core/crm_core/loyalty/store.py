@@ -89,6 +89,7 @@ def load_account(contact_id: str) -> Account:
 
 
 def load_contact(contact_id: str) -> Contact | None:
+    """The contact (consistent read), None when there is none."""
     try:
         return Contact.get(contact_id, consistent_read=True)
     except DoesNotExist:
@@ -96,10 +97,12 @@ def load_contact(contact_id: str) -> Contact | None:
 
 
 def load_entry(contact_id: str, entry_key: str) -> LedgerEntry | None:
+    """The ledger entry `entry_key` of a contact, None when there is none."""
     return _get(LedgerEntry, contact_id, entry_key)  # type: ignore[no-any-return]
 
 
 def load_order(contact_id: str, order_id: str) -> OrderRecord | None:
+    """The record of an order of a contact, None when the ledger has not seen it."""
     return _get(OrderRecord, contact_id, f"order#{order_id}")  # type: ignore[no-any-return]
 
 
@@ -147,6 +150,7 @@ def _backoff(attempt: int) -> None:
 
 # ---- mapping -----------------------------------------------------------------------------------
 def to_account(item: LoyaltyBalance) -> Account:
+    """The stored balance item as an Account the pure ledger code works on."""
     notice = None
     if item.notice is not None:
         notice = Notice(
@@ -181,6 +185,7 @@ def lot_moves(changes: dict[str, int], *accounts: Account) -> list[list[Any]]:
 
 
 def to_item(account: Account, *, now: datetime) -> LoyaltyBalance:
+    """The balance item that stores `account`, stamped at `now`."""
     item = LoyaltyBalance(
         account.contact_id,
         BALANCE_KEY,
@@ -211,6 +216,7 @@ def to_item(account: Account, *, now: datetime) -> LoyaltyBalance:
 
 
 def lot_marker(contact_id: str, lot: Lot) -> LotMarker:
+    """The marker that files a lot under its expiry day, so the daily run finds it."""
     return LotMarker(
         contact_id,
         f"lot#{lot.id}",

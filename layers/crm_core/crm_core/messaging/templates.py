@@ -49,6 +49,8 @@ CONTRASTS: tuple[tuple[str, str], ...] = (
 
 @dataclass(frozen=True, slots=True)
 class Rendered:
+    """A message rendered in one locale: subject, text and HTML."""
+
     locale: str
     subject: str
     text: str

@@ -74,6 +74,7 @@ def _key(key: str | None) -> str:
 
 # ---- owners ------------------------------------------------------------------------------------
 def assignment(contact_id: str) -> OwnerAssignment | None:
+    """The contact's owner assignment (consistent read), None when nobody owns it."""
     try:
         return OwnerAssignment.get(contact_pk(contact_id), OWNER_SK, consistent_read=True)
     except DoesNotExist:
@@ -87,6 +88,7 @@ def owner_of(contact_id: str) -> Staff | None:
 
 
 def owner_view(item: OwnerAssignment | None) -> dict[str, Any] | None:
+    """The owner as the API shows it (the staff member, who set it and when), None when unowned."""
     if item is None:
         return None
     staff = load().staff.get(item.owner_key)
@@ -187,6 +189,7 @@ def _day(value: object, field: str) -> date:
 
 
 def task_view(task: Task) -> dict[str, Any]:
+    """A task as the API shows it."""
     return {
         "task_id": task.task_id,
         "contact_id": task.contact_id,
@@ -203,6 +206,8 @@ def task_view(task: Task) -> dict[str, Any]:
 
 @dataclass(frozen=True, slots=True)
 class Created:
+    """A created task, and whether an earlier request had created it already."""
+
     task: dict[str, Any]
     replay: bool
 
@@ -400,6 +405,7 @@ def add_note(contact_id: str, body: dict[str, Any], key: str | None) -> Created:
 
 
 def note_view(note: Note) -> dict[str, Any]:
+    """A note as the API shows it."""
     return {"note_id": note.note_id, "text": note.text, "author": note.author, "at": note.at}
 
 

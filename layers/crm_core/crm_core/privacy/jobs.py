@@ -139,6 +139,7 @@ def run_message(body: str) -> dict[str, Any]:
 
 
 def as_json(answer: dict[str, Any]) -> str:
+    """A request's answer as canonical JSON (sorted keys), as stored and compared."""
     return json.dumps(answer, sort_keys=True)
 
 

@@ -60,6 +60,7 @@ class Store:
 
     @property
     def name(self) -> str:
+        """The table's or bucket's name, from settings."""
         return str(getattr(get_settings(), self.setting))
 
 
@@ -70,6 +71,8 @@ def partition(attribute: str, prefix: str = "") -> Collect:
 
 
 def delete_partition(attribute: str, sort_key: str | None = None, prefix: str = "") -> Erase:
+    """An eraser that deletes every item of the contact's partition (after `prefix`)."""
+
     def erase(subject: Subject, table: str) -> int:
         items = partition(attribute, prefix)(subject, table)
         for item in items:
@@ -92,6 +95,8 @@ def by_key(attribute: str, value: Callable[[Subject], str | None]) -> Collect:
 
 
 def delete_key(attribute: str, value: Callable[[Subject], str | None]) -> Erase:
+    """An eraser that deletes the items whose key `attribute` is `value` of the subject."""
+
     def erase(subject: Subject, table: str) -> int:
         found = by_key(attribute, value)(subject, table)
         for item in found:
@@ -116,6 +121,8 @@ def by_index(index: str, attribute: str, keys: tuple[str, ...]) -> Collect:
 
 
 def delete_by_index(index: str, attribute: str, keys: tuple[str, ...]) -> Erase:
+    """An eraser that deletes the contact's items found through `index`."""
+
     def erase(subject: Subject, table: str) -> int:
         entries = list(storage.query(table, attribute, subject.contact_id, index=index))
         for entry in entries:
@@ -275,6 +282,7 @@ def _erase_loyalty(subject: Subject, table: str) -> int:
 
 # ---- exports and requests -----------------------------------------------------------------------------
 def export_prefix(contact_id: str) -> str:
+    """The S3 prefix under which a contact's exports are written."""
     return f"exports/{contact_id}/"
 
 

@@ -49,6 +49,7 @@ class Figures:
     usual_interval_days: int | None  # mean days between purchases, when there are two or more
 
     def as_item(self) -> dict[str, Any]:
+        """The figures as the contact item stores them (amounts as text)."""
         return {
             "last_order": self.last_order,
             "days_since_last_order": self.days_since_last_order,
@@ -62,6 +63,7 @@ class Figures:
 
 
 def empty_state() -> dict[str, Any]:
+    """The value state of a contact that has never bought."""
     return {"months": {}, "first_order": None, "last_order": None, "orders": 0, "net": "0"}
 
 
