@@ -33,7 +33,8 @@ def load(path: Path = TEMPLATE_PATH) -> dict[str, Any]:
     template, problems = decode(str(path))
     if problems or template is None:
         raise ValueError(f"cannot read {path}: {problems}")
-    return _plain(template)
+    plain: dict[str, Any] = _plain(template)
+    return plain
 
 
 def _plain(value: Any) -> Any:

@@ -172,7 +172,7 @@ def play(while_up: Callable[[Any, Scenario], None] | None = None) -> Scenario:
         scenario.memory_mb[logical_id] = int(runtime.setting(logical_id, "MemorySize"))
         return invocation
 
-    Runtime.invoke = invoke  # type: ignore[method-assign]
+    Runtime.invoke = invoke  # type: ignore[method-assign,assignment]
     try:
         with LocalStack(template, port=0, log_requests=False, log=lambda _: None) as stack:
             _story(LocalClient(stack.url), wire, scenario)
