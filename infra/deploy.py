@@ -227,7 +227,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(shlex.join(command))
         return 0
     print(f"+ {shlex.join(command)}", file=sys.stderr)
-    return subprocess.run(command, cwd=ROOT, check=False).returncode
+    return subprocess.run(command, cwd=ROOT, check=False).returncode  # noqa: S603 - the sam argv is built here from checked options, no shell
 
 
 if __name__ == "__main__":

@@ -330,7 +330,7 @@ def read_equivalents(path: Path) -> dict[tuple[str, int, str], str]:
 def make_scratch(parent: Path) -> Path:
     """The checkout as it is now (tracked and new files, uncommitted changes too) under `parent`."""
     listed = subprocess.run(
-        ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
+        ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],  # noqa: S607 - git from PATH, as the developer runs it
         cwd=ROOT,
         check=True,
         capture_output=True,
@@ -385,7 +385,7 @@ def collect(copy: Path, modules: Sequence[str], tests: Sequence[str]) -> Coverag
     command = [sys.executable, "-m", "infra.mutation", "_collect", str(out), ",".join(modules), *tests]
     print(f"coverage: running {' '.join(tests)} once in {copy} ...", flush=True)
     started = time.monotonic()
-    done = subprocess.run(command, cwd=copy, env=environment(copy), check=False)
+    done = subprocess.run(command, cwd=copy, env=environment(copy), check=False)  # noqa: S603 - our own interpreter and module, no shell
     if done.returncode not in {0, 1}:
         raise SystemExit(f"the coverage run failed (exit {done.returncode})")
     cov = CoverageMap.load(out)
@@ -544,13 +544,13 @@ class Worker:
         warm_file.write_text("\n".join(warm))
         env = environment(copy) | {"PYTHONDONTWRITEBYTECODE": "1"}
         command = [sys.executable, "-m", "infra.mutation", "_serve", str(warm_file)]
-        server = subprocess.Popen(
+        server = subprocess.Popen(  # noqa: S603 - our own interpreter and module, no shell
             command, cwd=copy, env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
         )
         return cls(copy, server)
 
     def run_tests(self, ids: Path, killer: Path, timeout: float) -> str:
-        assert self.server.stdin is not None and self.server.stdout is not None
+        assert self.server.stdin is not None and self.server.stdout is not None  # noqa: S101 - narrows the type; Popen was given both pipes
         self.server.stdin.write(f"{ids}\t{killer}\t{timeout}\n")
         self.server.stdin.flush()
         for line in self.server.stdout:
@@ -559,7 +559,7 @@ class Worker:
         raise RuntimeError(f"the test server of {self.copy} stopped")
 
     def stop(self) -> None:
-        assert self.server.stdin is not None
+        assert self.server.stdin is not None  # noqa: S101 - narrows the type; Popen was given stdin=PIPE
         self.server.stdin.close()
         self.server.wait()
 
@@ -680,8 +680,8 @@ def report(results: list[Result], modules: Sequence[str], stale: list[tuple[str,
 
 def changed_lines(ref: str, module: str) -> set[int]:
     """Line numbers of `module` (as it is now) that were added or changed since git `ref`."""
-    diff = subprocess.run(
-        ["git", "diff", "-U0", ref, "--", str(LAYER / module)],
+    diff = subprocess.run(  # noqa: S603 - git's argv is ours, no shell
+        ["git", "diff", "-U0", ref, "--", str(LAYER / module)],  # noqa: S607 - git from PATH, as the developer runs it
         cwd=ROOT,
         check=True,
         capture_output=True,

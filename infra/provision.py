@@ -9,11 +9,14 @@ from __future__ import annotations
 import json
 import secrets
 import string
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 import boto3
 
 from infra.template import Template
+
+if TYPE_CHECKING:
+    from mypy_boto3_s3.literals import BucketLocationConstraintType
 
 _TABLE_KEYS = ("AttributeDefinitions", "KeySchema", "GlobalSecondaryIndexes", "LocalSecondaryIndexes")
 
@@ -59,7 +62,7 @@ def provision(template: Template, session: boto3.Session | None = None) -> dict[
     queues.sort(key=lambda item: "RedrivePolicy" in item[1].get("Properties", {}))
     for logical_id, resource in queues:
         props = template.resolve(resource.get("Properties", {}))
-        attributes: dict[str, str] = {}
+        attributes: dict[Any, str] = {}  # the template's property names are the API's attribute names
         for key in (
             "VisibilityTimeout",
             "MessageRetentionPeriod",
@@ -78,7 +81,8 @@ def provision(template: Template, session: boto3.Session | None = None) -> dict[
     s3 = session.client("s3")
     for logical_id, _ in template.of_type("AWS::S3::Bucket"):
         name = template.physical_name(logical_id)
-        s3.create_bucket(Bucket=name, CreateBucketConfiguration={"LocationConstraint": template.region})
+        region = cast("BucketLocationConstraintType", template.region)
+        s3.create_bucket(Bucket=name, CreateBucketConfiguration={"LocationConstraint": region})
         created["buckets"].append(name)
 
     sns = session.client("sns")

@@ -16,7 +16,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 TEMPLATE_PATH = ROOT / "template.yaml"
 ACCOUNT_ID = "123456789012"
-SECRET_SUFFIX = "Loc4l1"
+SECRET_SUFFIX = "Loc4l1"  # noqa: S105 - a name suffix for local resources, not a secret
 
 
 class _NoValue(str):
@@ -33,7 +33,8 @@ def load(path: Path = TEMPLATE_PATH) -> dict[str, Any]:
     template, problems = decode(str(path))
     if problems or template is None:
         raise ValueError(f"cannot read {path}: {problems}")
-    return _plain(template)
+    plain: dict[str, Any] = _plain(template)
+    return plain
 
 
 def _plain(value: Any) -> Any:

@@ -37,7 +37,7 @@ def safe(text: object, *, keep: str = "") -> str:
 def echo(text: object = "", *, file: TextIO | None = None, flush: bool = False) -> None:
     """Print a block of output with its data's control characters escaped (its own newlines and
     tabs kept: a field that must not add lines goes through `safe` first)."""
-    print(safe(text, keep="\n\t"), file=file or sys.stdout, flush=flush)  # noqa: T201 - the CLI's one print
+    print(safe(text, keep="\n\t"), file=file or sys.stdout, flush=flush)  # the CLI's one print
 
 
 def echo_json(data: object, *, indent: int | None = 2) -> None:

@@ -18,23 +18,23 @@ os.environ.update(
 os.environ.pop("AWS_ENDPOINT_URL", None)
 os.environ.pop("AWS_PROFILE", None)
 
-from collections.abc import Callable, Iterator  # noqa: E402
-from dataclasses import dataclass  # noqa: E402
-from datetime import UTC, datetime  # noqa: E402
-from functools import cache  # noqa: E402
-from typing import Any  # noqa: E402
-from unittest import mock  # noqa: E402
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from functools import cache
+from typing import Any
+from unittest import mock
 
-import pytest  # noqa: E402
-from moto import mock_aws  # noqa: E402
+import pytest
+from moto import mock_aws
 
-from crm_core import aws, clock  # noqa: E402
-from crm_core.messaging import tokens  # noqa: E402
-from crm_core.models import reset_connections  # noqa: E402
-from crm_core.settings import reset_settings  # noqa: E402
-from infra.aws_rules import enforce  # noqa: E402
-from infra.provision import provision  # noqa: E402
-from infra.template import Template  # noqa: E402
+from crm_core import aws, clock
+from crm_core.messaging import tokens
+from crm_core.models import reset_connections
+from crm_core.settings import reset_settings
+from infra.aws_rules import enforce
+from infra.provision import provision
+from infra.template import Template
 
 enforce.install()  # before any client exists: every call a handler makes is checked against its role
 

@@ -44,7 +44,7 @@ def add_contact(
 def production_send_rate(monkeypatch: pytest.MonkeyPatch, rate: float = 100.0) -> None:
     """Pace as a production account would: moto reports MaxSendRate 1 (the SES sandbox's), so a run
     greeting several people would sleep a second between sends. The quota is still read as usual."""
-    from crm_core.occasions import run  # noqa: PLC0415
+    from crm_core.occasions import run
 
     real = run.send_rate
     monkeypatch.setattr(run, "send_rate", lambda: max(real(), rate))

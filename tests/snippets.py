@@ -194,7 +194,7 @@ def main(argv: list[str]) -> int:
             continue
         for block in found:
             state = f"not-run: {block.not_run}" if block.not_run else "runs"
-            print(f"{name}:{block.line}: {block.language}, {state}")  # noqa: T201
+            print(f"{name}:{block.line}: {block.language}, {state}")  # noqa: T201 - a command-line report
     return status
 
 

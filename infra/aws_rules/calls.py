@@ -212,6 +212,7 @@ def _kms(
 ) -> list[Request]:
     """The KMS authorizations of writing to (or reading from) a resource under a customer managed key."""
     target = None
+    actions: tuple[str, ...]
     if service == "sqs" and operation in {"SendMessage", "SendMessageBatch"} and params.get("QueueUrl"):
         target, actions = queue_arn(str(params["QueueUrl"]), region), ("kms:GenerateDataKey", "kms:Decrypt")
     elif service == "sqs" and operation == "ReceiveMessage" and params.get("QueueUrl"):

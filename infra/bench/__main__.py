@@ -65,9 +65,9 @@ def main(argv: list[str] | None = None) -> int:
         throughput, broken = _throughput()
         sections["Throughput and scaling against moto"] = throughput
     for title, (text, _) in sections.items():
-        print(f"\n== {title} ==\n{text}")  # noqa: T201
+        print(f"\n== {title} ==\n{text}")
     missed = [row for row in cold_rows if row.passed is False]
-    print(  # noqa: T201
+    print(
         f"\n{len(cold_rows)} cold-start row(s); "
         + (
             f"{len(missed)} over target: {', '.join(r.metric for r in missed)}"
@@ -79,9 +79,9 @@ def main(argv: list[str] | None = None) -> int:
     if not args.no_write:
         DOC.parent.mkdir(exist_ok=True)
         DOC.write_text(_document({t: md for t, (_, md) in sections.items()}, args.rounds))
-        print(f"Wrote {DOC.relative_to(ROOT)}.")  # noqa: T201
+        print(f"Wrote {DOC.relative_to(ROOT)}.")
     if broken:
-        print("A throughput bench itself failed (see pytest's output above): that is a bug, not noise.")  # noqa: T201
+        print("A throughput bench itself failed (see pytest's output above): that is a bug, not noise.")
     return 1 if broken or (args.strict and missed) else 0
 
 
@@ -98,7 +98,7 @@ def _throughput() -> tuple[tuple[str, str], bool]:
             check=False,
         )
         if done.returncode != 0:
-            print(done.stdout[-5000:], done.stderr[-2000:], sep="\n")  # noqa: T201
+            print(done.stdout[-5000:], done.stderr[-2000:], sep="\n")
         found = json.loads(rows_path.read_text()) if rows_path.exists() else []
     header = ("section", *HEADER)
     lines = [
@@ -112,7 +112,7 @@ def _throughput() -> tuple[tuple[str, str], bool]:
 
 
 def _stderr(text: str, flush: bool = True) -> None:
-    print(text, file=sys.stderr, flush=flush)  # noqa: T201
+    print(text, file=sys.stderr, flush=flush)
 
 
 def _cold_table(rows: list[Row]) -> tuple[str, str]:

@@ -118,7 +118,7 @@ class Sample:
 
 
 def _run(code: str, env: dict[str, str], result: Path, *args: str) -> dict[str, float]:
-    done = subprocess.run(
+    done = subprocess.run(  # noqa: S603 - our own interpreter and bench code, no shell
         [sys.executable, "-c", code, *args], env=env, capture_output=True, text=True, check=False
     )
     if done.returncode != 0:
@@ -126,7 +126,7 @@ def _run(code: str, env: dict[str, str], result: Path, *args: str) -> dict[str, 
     return dict(json.loads(result.read_text()))
 
 
-def measure(  # noqa: PLR0913, PLR0917 - the bench's knobs
+def measure(  # noqa: PLR0917 - the bench's knobs
     runtime: Any,
     events: dict[str, Any],
     moto_url: str,
@@ -157,7 +157,7 @@ def measure(  # noqa: PLR0913, PLR0917 - the bench's knobs
             HANDLER, env, work / "r.json", *args, str(calls_path)
         )  # untimed: records the calls, warms the OS file cache
         plans[logical_id] = (env, args, calls_path)
-        calls = len(pickle.loads(calls_path.read_bytes()))
+        calls = len(pickle.loads(calls_path.read_bytes()))  # noqa: S301 - the pickle our own child process wrote a moment ago
         samples[logical_id] = Sample([], [], [], [], calls)
     if profile:
         _profile(profile, plans[profile], work, log)
@@ -176,12 +176,12 @@ def measure(  # noqa: PLR0913, PLR0917 - the bench's knobs
 
 def _profile(logical_id: str, plan: tuple[dict[str, str], list[str], Path], work: Path, log: Any) -> None:
     """cProfile of one fresh process importing the handler and handling its event."""
-    import pstats  # noqa: PLC0415 - only for --profile
+    import pstats  # only for --profile
 
     env, args, _ = plan
     script, output = work / "handler.py", Path(tempfile.gettempdir()) / f"crm-bench-{logical_id}.prof"
     script.write_text(HANDLER)
-    done = subprocess.run(
+    done = subprocess.run(  # noqa: S603 - our own interpreter and bench code, no shell
         [sys.executable, "-m", "cProfile", "-o", str(output), str(script), *args, ""],
         env=env,
         capture_output=True,

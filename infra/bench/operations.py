@@ -172,7 +172,7 @@ def play(while_up: Callable[[Any, Scenario], None] | None = None) -> Scenario:
         scenario.memory_mb[logical_id] = int(runtime.setting(logical_id, "MemorySize"))
         return invocation
 
-    Runtime.invoke = invoke  # type: ignore[method-assign]
+    Runtime.invoke = invoke  # type: ignore[method-assign,assignment]
     try:
         with LocalStack(template, port=0, log_requests=False, log=lambda _: None) as stack:
             _story(LocalClient(stack.url), wire, scenario)
@@ -304,9 +304,9 @@ def _unsubscribe_link(message: dict[str, Any]) -> str | None:
 if __name__ == "__main__":
     done = play()
     for m in done.measured:
-        print(m.operation.name, len(m.tally.calls), m.operation.minimum, dict(m.tally.by_operation()),  # noqa: T201
+        print(m.operation.name, len(m.tally.calls), m.operation.minimum, dict(m.tally.by_operation()),
               round(m.tally.read_units, 1), m.tally.write_units, dict(m.tally.log_bytes))  # fmt: skip
-    print(sorted(done.events))  # noqa: T201
+    print(sorted(done.events))
     print(
         json.dumps(sorted({"|".join([a, b, str(c)]) for m in done.measured for a, b, c in m.tally.metrics}))
-    )  # noqa: T201
+    )

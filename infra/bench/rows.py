@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import operator
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 _COMPARE = {"<=": operator.le, ">=": operator.ge, "<": operator.lt, ">": operator.gt, "==": operator.eq}
@@ -56,7 +57,7 @@ def number(value: float | None, unit: str = "") -> str:
     return f"{text} {unit}".strip()
 
 
-def text_table(header: tuple[str, ...], lines: list[tuple[str, ...]]) -> str:
+def text_table(header: tuple[str, ...], lines: Sequence[tuple[str, ...]]) -> str:
     """Aligned columns for a terminal; empty trailing columns are dropped."""
     every = [header, *lines]
     widths = [max(len(line[i]) for line in every) for i in range(len(header))]
@@ -65,7 +66,7 @@ def text_table(header: tuple[str, ...], lines: list[tuple[str, ...]]) -> str:
     return "\n".join(out)
 
 
-def markdown_table(header: tuple[str, ...], lines: list[tuple[str, ...]]) -> str:
+def markdown_table(header: tuple[str, ...], lines: Sequence[tuple[str, ...]]) -> str:
     def row(cells: tuple[str, ...]) -> str:
         return "| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |"
 

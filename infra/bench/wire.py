@@ -170,7 +170,7 @@ class Wire:
             client.meta.events.register("after-call", wire._after(service))
             return client
 
-        ClientCreator.create_client = create_client  # type: ignore[method-assign]
+        ClientCreator.create_client = create_client  # type: ignore[method-assign,assignment]
         sys.stdout = _Stdout(self, sys.stdout)
 
     @contextmanager

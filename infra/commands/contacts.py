@@ -72,7 +72,7 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
     add_target_options(show, json=True)
     show.set_defaults(run=run_show)
 
-    from infra.commands import privacy  # noqa: PLC0415 - `crm contacts export` and `erase`
+    from infra.commands import privacy  # `crm contacts export` and `erase`
 
     privacy.register_under_contacts(sub)
 

@@ -105,7 +105,8 @@ class AwsTarget:
     def history(self, contact_id: str, limit: int) -> list[dict[str, Any]]:
         from crm_core import loyalty
 
-        return loyalty.history(contact_id, limit=limit).to_json()["entries"]
+        entries: list[dict[str, Any]] = loyalty.history(contact_id, limit=limit).to_json()["entries"]
+        return entries
 
     def send_order_event(self, event: dict[str, Any]) -> str:
         sent = self.sqs.send_message(QueueUrl=self.queue_url, MessageBody=json.dumps(event))

@@ -66,8 +66,8 @@ def run(block: Block, env: dict[str, str], cwd: Path) -> list[str]:
     steps = block.commands()
     script = "\n".join(f"printf '\\n{SEPARATOR}{i}\\n'\n{command}" for i, (command, _) in enumerate(steps))
     try:
-        done = subprocess.run(  # noqa: S603 - the docs' own snippets, run on purpose
-            ["bash", "-e", "-o", "pipefail", "-c", script],  # noqa: S607
+        done = subprocess.run(  # the docs' own snippets, run on purpose
+            ["bash", "-e", "-o", "pipefail", "-c", script],  # noqa: S607 - bash from PATH, as a reader runs the docs
             cwd=cwd,
             env=env,
             stdout=subprocess.PIPE,

@@ -30,7 +30,7 @@ def _browser_missing() -> str | None:
     if not (shutil.which(CHROMIUM) and shutil.which(CHROMEDRIVER)):
         return "Debian's chromium is not installed (apt-get install chromium chromium-driver)"
     try:
-        import selenium  # noqa: F401
+        import selenium  # noqa: F401 - only asks whether selenium is installed
     except ImportError:
         return "selenium is not installed (make install)"
     return None

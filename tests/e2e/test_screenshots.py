@@ -15,7 +15,7 @@ import pytest
 
 from crm_core.errors import FieldError, ValidationFailed
 from crm_core.messaging.templates import brand, render
-from tests.e2e.test_lead_form_browser import _chrome, _fill, _submit, browser_ready  # noqa: F401
+from tests.e2e.test_lead_form_browser import _chrome, _fill, _submit, browser_ready  # noqa: F401 - browser_ready is a fixture, found by name
 from tests.email_samples import LOCALES, SAMPLES, sample
 from tests.helpers import ROOT
 
@@ -43,7 +43,7 @@ def chrome(browser_ready: None) -> Iterator[Any]:  # noqa: F811 - the fixture, i
 
 
 @pytest.fixture(scope="module")
-def chrome_without_js(browser_ready: None) -> Iterator[Any]:  # noqa: F811
+def chrome_without_js(browser_ready: None) -> Iterator[Any]:  # noqa: F811 - the fixture, imported to be shared
     driver = _chrome(javascript=False)
     try:
         yield driver

@@ -196,7 +196,7 @@ def test_same_post_twice_gives_one_contact_and_the_same_answer(post: Any) -> Non
 
 
 def test_an_older_post_sent_again_after_a_different_one_is_applied_not_dropped(post: Any) -> None:
-    # Issue 11: post Z, then Y, then Z again: the third says something Y changed, so it is news.
+    # Post Z, then Y, then Z again: the third says something Y changed, so it is news.
     z = {"email": "ana@example.com", "first_name": "Ana"}
     y = {"email": "ana@example.com", "first_name": "Anna", "company": "Acme"}
     assert [post(z)["statusCode"], post(y)["statusCode"], post(z)["statusCode"]] == [201, 200, 200]
@@ -212,7 +212,7 @@ def test_idempotency_key_names_the_submission(post: Any) -> None:
 
 
 def test_opt_out_is_undone_only_by_a_consent_the_address_owner_confirms(post: Any) -> None:
-    # Issue 11: an anonymous post used to lift the opt-out; now it only asks the owner (double opt-in).
+    # An anonymous post used to lift the opt-out; now it only asks the owner (double opt-in).
     post({"email": "ana@example.com", "consent": True})
     stored = contact("ana@example.com")
     stored.update(actions=[Contact.marketing_opt_out.set(True)])  # she unsubscribed

@@ -47,8 +47,8 @@ def test_a_new_lead_costs_exactly_one_write_and_no_read(post: Any, calls: list[s
 
 
 def test_a_consent_costs_one_suppression_read_more(post: Any, calls: list[str]) -> None:
-    # Issue 11: a consent for an address that unsubscribed must be confirmed by its owner, and an
-    # erased contact leaves only its suppression behind, under a keyed hash of the address (issue 14):
+    # A consent for an address that unsubscribed must be confirmed by its owner, and an erased
+    # contact leaves only its suppression behind, under a keyed hash of the address:
     # one GetItem for the address's own item and, when it has none, one for the erased one's.
     assert post({"email": "ana@example.com", "first_name": "Ana", "consent": True}) == 201
     assert calls == ["GetItem", "GetItem", "TransactWriteItems"]

@@ -54,7 +54,7 @@ def test_three_purchases_in_the_window_or_a_high_tier_commit() -> None:
 
 def test_silence_longer_than_twice_the_usual_interval_dissolves_from_the_day_it_ended() -> None:
     buyer = contact("2026-03-01", "2026-03-21", "2026-04-10")  # every 20 days: limit max(30, 40) = 40
-    assert silence_limit_days(buyer["value"]["state"], RULES) == 40  # noqa: PLR2004
+    assert silence_limit_days(buyer["value"]["state"], RULES) == 40
     verdict = evaluate(buyer, NOW, RULES)
     assert (verdict.stage, verdict.reason) == ("dissolution", "no purchase for 40 days")
     assert verdict.since == datetime(2026, 5, 20, 10, 0, tzinfo=UTC)
@@ -62,9 +62,9 @@ def test_silence_longer_than_twice_the_usual_interval_dissolves_from_the_day_it_
 
 def test_silence_never_longer_than_the_maximum_nor_shorter_than_the_minimum() -> None:
     rare = contact("2025-01-01", "2026-01-01")  # a yearly buyer: 2 x 365, capped at 90
-    assert silence_limit_days(rare["value"]["state"], RULES) == 90  # noqa: PLR2004
+    assert silence_limit_days(rare["value"]["state"], RULES) == 90
     weekly = contact("2026-06-01", "2026-06-08")  # 2 x 7 = 14, raised to 30
-    assert silence_limit_days(weekly["value"]["state"], RULES) == 30  # noqa: PLR2004
+    assert silence_limit_days(weekly["value"]["state"], RULES) == 30
 
 
 def test_an_unsubscribe_dissolves() -> None:
@@ -85,4 +85,4 @@ def test_rules_are_validated_with_the_field_named() -> None:
         parse_rules({"dissolution": {"max_silence_days": 0}})
     with pytest.raises(ConfigurationError, match="commitment.colour"):
         parse_rules({"commitment": {"colour": "red"}})
-    assert parse_rules({}).dissolution.max_silence_days == 90  # noqa: PLR2004 - defaults without a file
+    assert parse_rules({}).dissolution.max_silence_days == 90  # defaults without a file

@@ -97,7 +97,8 @@ def prove(local: LocalClient, contact_id: str) -> None:
     template, endpoint = Template(), local.info()["moto_endpoint"]
     ddb = boto3.client("dynamodb", endpoint_url=endpoint, region_name=template.region)
     s3 = boto3.client("s3", endpoint_url=endpoint, region_name=template.region)
-    texts, tables, buckets = [], 0, 0
+    texts: list[str] = []
+    tables, buckets = 0, 0
     for logical_id, _ in template.of_type("AWS::DynamoDB::Table"):
         tables += 1
         for page in ddb.get_paginator("scan").paginate(TableName=template.physical_name(logical_id)):
@@ -105,8 +106,8 @@ def prove(local: LocalClient, contact_id: str) -> None:
     for logical_id, _ in template.of_type("AWS::S3::Bucket"):
         buckets += 1
         bucket = template.physical_name(logical_id)
-        for page in s3.get_paginator("list_object_versions").paginate(Bucket=bucket):
-            for v in page.get("Versions", []):
+        for listing in s3.get_paginator("list_object_versions").paginate(Bucket=bucket):
+            for v in listing.get("Versions", []):
                 body = s3.get_object(Bucket=bucket, Key=v["Key"], VersionId=v["VersionId"])["Body"].read()
                 texts.append(v["Key"] + body.decode("utf-8", "replace"))
     text = "\n".join(texts).lower()

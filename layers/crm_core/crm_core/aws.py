@@ -25,7 +25,7 @@ _ATTEMPTS = {"sesv2": 1}
 def client(service: str) -> Any:
     """A cached boto3 client with bounded, jittered retries (standard mode; none for SES v2 sends)."""
     import boto3  # noqa: PLC0415 - deferred: boto3 costs ~150 ms of cold start where unused
-    from botocore.config import Config  # noqa: PLC0415
+    from botocore.config import Config  # noqa: PLC0415 - with boto3 above
 
     with _lock:
         factory: Any = boto3.client  # typed per service by the wrappers below
@@ -40,26 +40,32 @@ def reset_clients() -> None:
 
 
 def dynamodb() -> DynamoDBClient:
+    """The cached DynamoDB client, typed for the stubs."""
     return client("dynamodb")  # type: ignore[no-any-return]
 
 
 def sesv2() -> SESV2Client:
+    """The cached SES v2 client (sending), typed for the stubs."""
     return client("sesv2")  # type: ignore[no-any-return]
 
 
 def ses() -> SESClient:
+    """The cached SES v1 client (receipt rules, raw sends the local stack records)."""
     return client("ses")  # type: ignore[no-any-return]
 
 
 def s3() -> S3Client:
+    """The cached S3 client, typed for the stubs."""
     return client("s3")  # type: ignore[no-any-return]
 
 
 def sqs() -> SQSClient:
+    """The cached SQS client, typed for the stubs."""
     return client("sqs")  # type: ignore[no-any-return]
 
 
 def sns() -> SNSClient:
+    """The cached SNS client, typed for the stubs."""
     return client("sns")  # type: ignore[no-any-return]
 
 

@@ -32,9 +32,11 @@ class Problems:
         self.items: list[str] = []
 
     def add(self, where: str, message: str) -> None:
+        """Record one problem found at `where`."""
         self.items.append(f"{where}: {message}")
 
     def unknown_keys(self, where: str, data: Mapping[str, Any], allowed: set[str]) -> None:
+        """Record a problem for each key of `data` outside `allowed` (a typo must not pass silently)."""
         for key in sorted(set(data) - allowed):
             self.add(f"{where}.{key}", f"unknown field (expected one of {', '.join(sorted(allowed))})")
 
@@ -50,6 +52,7 @@ class Problems:
             return default or timedelta(0)
 
     def boolean(self, where: str, value: object) -> bool:
+        """The boolean at `where`; False, and a problem recorded, when it is anything else."""
         if not isinstance(value, bool):
             self.add(where, f"must be true or false, got {value!r}")
             return False

@@ -9,6 +9,8 @@ from typing import Protocol
 
 
 class Clock(Protocol):
+    """Where the code asks the time, so tests and the local stack can move it."""
+
     def now(self) -> datetime:
         """The current instant, timezone-aware in UTC."""
         ...
@@ -18,6 +20,7 @@ class SystemClock:
     """Real time."""
 
     def now(self) -> datetime:
+        """Now, from the system clock."""
         return datetime.now(UTC)
 
 
@@ -28,12 +31,15 @@ class FrozenClock:
         self._at = _aware(at)
 
     def now(self) -> datetime:
+        """The instant this clock was set to."""
         return self._at
 
     def set(self, at: datetime) -> None:
+        """Move the clock to `at` (timezone-aware)."""
         self._at = _aware(at)
 
     def advance(self, delta: timedelta) -> None:
+        """Move the clock forward by `delta`."""
         self._at += delta
 
 
@@ -45,13 +51,16 @@ class MovableClock:
         self._lock = threading.Lock()
 
     def now(self) -> datetime:
+        """The system's time plus the offset."""
         return datetime.fromtimestamp(time.time() + self._offset, UTC)
 
     def set(self, at: datetime) -> None:
+        """Jump to `at`; the clock keeps ticking from there."""
         with self._lock:
             self._offset = _aware(at).timestamp() - time.time()
 
     def advance(self, delta: timedelta) -> None:
+        """Jump forward by `delta`; the clock keeps ticking from there."""
         with self._lock:
             self._offset += delta.total_seconds()
 
@@ -72,7 +81,7 @@ def now() -> datetime:
 
 def use_clock(clock: Clock) -> Clock:
     """Install `clock` for the whole process; returns the previous one so callers can restore it."""
-    global _clock  # noqa: PLW0603 - the single process-wide clock is the point of this module
+    global _clock  # the single process-wide clock is the point of this module
     previous, _clock = _clock, clock
     return previous
 

@@ -49,7 +49,7 @@ def redact(text: str) -> str:
 
 
 def _formatter() -> Any:
-    from aws_lambda_powertools.logging.formatter import LambdaPowertoolsFormatter  # noqa: PLC0415
+    from aws_lambda_powertools.logging.formatter import LambdaPowertoolsFormatter  # noqa: PLC0415 - Powertools' logging only when a logger is made
 
     class RedactingFormatter(LambdaPowertoolsFormatter):
         def serialize(self, log: Any) -> str:
@@ -70,7 +70,7 @@ def get_logger() -> Logger:
 
 @cache
 def _logger(service: str) -> Logger:
-    from aws_lambda_powertools import Logger  # noqa: PLC0415
+    from aws_lambda_powertools import Logger  # noqa: PLC0415 - Powertools' logging only when a logger is made
 
     return Logger(service=service, logger_formatter=_formatter())
 
@@ -78,7 +78,7 @@ def _logger(service: str) -> Logger:
 @cache
 def get_metrics() -> Metrics:
     """The process's CloudWatch EMF metrics (namespace from POWERTOOLS_METRICS_NAMESPACE)."""
-    from aws_lambda_powertools import Metrics  # noqa: PLC0415
+    from aws_lambda_powertools import Metrics  # noqa: PLC0415 - Powertools' metrics only when a metric is added
 
     return Metrics()
 
@@ -86,9 +86,9 @@ def get_metrics() -> Metrics:
 def count(name: str, value: float = 1) -> None:
     """Add to a count metric, with the deployment's `environment` dimension (dev and prod share an
     account and the namespace: without it each would trip the other's alarms)."""
-    from aws_lambda_powertools.metrics import MetricUnit  # noqa: PLC0415
+    from aws_lambda_powertools.metrics import MetricUnit  # noqa: PLC0415 - Powertools' metrics only when a metric is added
 
-    from crm_core.settings import get_settings  # noqa: PLC0415
+    from crm_core.settings import get_settings  # noqa: PLC0415 - settings read on first metric, never at import
 
     metrics = get_metrics()
     environment = get_settings().environment

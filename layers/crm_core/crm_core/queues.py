@@ -50,22 +50,26 @@ class SqsRecord(BaseModel):
     has (about 50 ms of cold start, a quarter of a queue handler's) for this one shape.
     """
 
-    messageId: str
-    receiptHandle: str
+    messageId: str  # noqa: N815 - the Lambda SQS event's own key
+    receiptHandle: str  # noqa: N815 - the Lambda SQS event's own key
     body: str
     attributes: dict[str, Any] = {}
-    messageAttributes: dict[str, Any] = {}
-    md5OfBody: str | None = None
-    eventSource: Literal["aws:sqs"]
-    eventSourceARN: str
-    awsRegion: str
+    messageAttributes: dict[str, Any] = {}  # noqa: N815 - the Lambda SQS event's own key
+    md5OfBody: str | None = None  # noqa: N815 - the Lambda SQS event's own key
+    eventSource: Literal["aws:sqs"]  # noqa: N815 - the Lambda SQS event's own key
+    eventSourceARN: str  # noqa: N815 - the Lambda SQS event's own key
+    awsRegion: str  # noqa: N815 - the Lambda SQS event's own key
 
 
 class ItemFailure(TypedDict):
+    """One failed record, as Lambda's partial batch response names it."""
+
     itemIdentifier: str
 
 
 class BatchResponse(TypedDict):
+    """The partial batch response: the records SQS must deliver again."""
+
     batchItemFailures: list[ItemFailure]
 
 
@@ -130,7 +134,7 @@ class DeadLetteringBatch(Generic[R]):
             return False
         try:
             park(raw, reason, self._dead_letter_queue_url())
-        except Exception:  # noqa: BLE001 - SQS's redrive still moves it, only without the reason
+        except Exception:  # SQS's redrive still moves it, only without the reason
             log.exception("could not park the message; SQS's redrive will move it", extra=extra)
             return False
         count("DeadLettered")

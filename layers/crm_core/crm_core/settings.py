@@ -40,7 +40,7 @@ class Settings:
     unknown_outcome_window_seconds: int = _env("UNKNOWN_OUTCOME_WINDOW_SECONDS", "3600")
     signing_key_secret: str = _env("SIGNING_KEY_SECRET")
     quiet_hours: str = _env("QUIET_HOURS", "21:00-08:00")
-    # Loyalty (issue 7)
+    # Loyalty
     loyalty_table: str = _env("LOYALTY_TABLE")
     orders_dead_letter_queue_url: str = _env("ORDERS_DEAD_LETTER_QUEUE_URL")
     orders_max_receive_count: int = _env("ORDERS_MAX_RECEIVE_COUNT", "3")  # = OrdersQueue maxReceiveCount
@@ -53,7 +53,7 @@ class Settings:
     # Marketing consent from a form: "renewed-only" asks the address owner to confirm a consent that
     # follows an opt-out; "always" asks for every one (double opt-in, expected in Germany).
     double_opt_in: str = _env("DOUBLE_OPT_IN", "renewed-only")
-    # Complaints and cases (issue 6)
+    # Complaints and cases
     cases_table: str = _env("CASES_TABLE")
     support_address: str = _env("SUPPORT_ADDRESS")
     inbound_mail_bucket: str = _env("INBOUND_MAIL_BUCKET")
@@ -61,24 +61,24 @@ class Settings:
     case_queue_url: str = _env("CASE_QUEUE_URL")
     case_alerts_topic_arn: str = _env("CASE_ALERTS_TOPIC_ARN")
     case_acks_per_hour: int = _env("CASE_ACKS_PER_HOUR", "3")
-    # Follow-ups, unsubscribe, bounces (issue 4)
+    # Follow-ups, unsubscribe, bounces
     ses_max_send_rate: int = _env("SES_MAX_SEND_RATE", "10")  # messages/s; the account's own rate caps it
     transient_bounce_limit: int = _env("TRANSIENT_BOUNCE_LIMIT", "3")  # soft bounces in a row that suppress
     # Occasions (birthdays and customer anniversaries)
     occasion_send_hour: int = _env("OCCASION_SEND_HOUR", "9")  # local hour from which greetings go out
     leap_day_policy: str = _env("LEAP_DAY_POLICY", "feb28")  # 29 Feb occasions in other years: feb28 | mar1
     birthday_bonus_enabled: bool = _env("BIRTHDAY_BONUS_ENABLED", "true")
-    # Satisfaction surveys (issue 13): answers, counters; a high score after a case may invite a review
+    # Satisfaction surveys: answers, counters; a high score after a case may invite a review
     surveys_table: str = _env("SURVEYS_TABLE")
     survey_review_url: str = _env("SURVEY_REVIEW_URL", "")
     # Account owners, tasks, notes and the owners' morning digest
     owners_table: str = _env("OWNERS_TABLE")
-    # Customer value and the relationship lifecycle (issue 13)
+    # Customer value and the relationship lifecycle
     most_valuable_percent: int = _env("MOST_VALUABLE_PERCENT", "5")  # top share of 12-month value flagged
     # CrmEventBus; empty: lifecycle changes are not published
     event_bus_name: str = _env("EVENT_BUS_NAME", "")
     lifecycle_catch_up_days: int = _env("LIFECYCLE_CATCH_UP_DAYS", "31")  # past review days a run re-reads
-    # Data rights: export and erasure (issue 14)
+    # Data rights: export and erasure
     privacy_requests_table: str = _env("PRIVACY_REQUESTS_TABLE")
     privacy_exports_bucket: str = _env("PRIVACY_EXPORTS_BUCKET")
     privacy_queue_url: str = _env("PRIVACY_QUEUE_URL")
@@ -86,6 +86,7 @@ class Settings:
 
     @property
     def most_valuable_share(self) -> float:
+        """The most-valuable share as a fraction (0 to 1), clamped."""
         return min(100, max(0, self.most_valuable_percent)) / 100
 
     @classmethod

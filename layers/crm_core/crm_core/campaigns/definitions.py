@@ -38,6 +38,8 @@ SURVEY_TEMPLATE = "survey"  # the template a survey step uses unless it names an
 
 @dataclass(frozen=True, slots=True)
 class Step:
+    """One message of a campaign: its template, when it is due after enrollment, and its kind."""
+
     name: str
     after: timedelta  # from enrollment
     template: str
@@ -48,6 +50,8 @@ class Step:
 
 @dataclass(frozen=True, slots=True)
 class Campaign:
+    """A named sequence of steps with its consent rule, minimum gap and the events that end it."""
+
     name: str
     description: str
     steps: tuple[Step, ...]
@@ -66,11 +70,14 @@ class Campaign:
 
 @dataclass(frozen=True, slots=True)
 class Catalog:
+    """Every campaign of campaigns.yaml, checked, with the brand values the templates share."""
+
     campaigns: Mapping[str, Campaign]
     brand: Mapping[str, str] = field(default_factory=dict)
     recheck_paused_after: timedelta = timedelta(days=1)
 
     def get(self, name: str) -> Campaign | None:
+        """The campaign called `name`, or None when the file has none by that name."""
         return self.campaigns.get(name)
 
 

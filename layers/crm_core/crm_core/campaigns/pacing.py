@@ -67,4 +67,5 @@ class Deadline:
         self._remaining_ms, self.margin_ms = remaining_ms, margin_ms
 
     def expired(self) -> bool:
+        """True when the invocation has less than the margin left: stop before Lambda's timeout does."""
         return self._remaining_ms is not None and self._remaining_ms() < self.margin_ms

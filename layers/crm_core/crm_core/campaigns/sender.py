@@ -41,11 +41,14 @@ class FollowupRunFailed(CrmError):
 
 @dataclass
 class RunReport:
+    """What one follow-up run did: outcomes by kind, why it stopped early, and how many failed."""
+
     outcomes: Counter[str] = field(default_factory=Counter)
     stopped: str | None = None  # "time" | "ses-failing" | None (ran out of due steps)
     errors: int = 0
 
     def as_dict(self) -> dict[str, Any]:
+        """The report as the handler returns and logs it."""
         return {"outcomes": dict(self.outcomes), "stopped": self.stopped, "errors": self.errors}
 
 
@@ -254,7 +257,7 @@ def run(
         names = {"contact_id": enrollment.contact_id, "enrollment": enrollment.enrollment_key}
         try:
             outcome = handle(enrollment, catalog, pace=limiter.acquire)
-        except Exception:  # noqa: BLE001 - one broken enrollment must not hold back the others
+        except Exception:  # one broken enrollment must not hold back the others
             log.exception("follow-up step raised; left due for the next run", extra=names)
             report.errors += 1
             continue

@@ -44,6 +44,8 @@ HEADERS = {
 
 @dataclass(frozen=True, slots=True)
 class Page:
+    """An HTML answer of the unsubscribe pages: status, page and its security headers."""
+
     status: int
     html: str
     headers: dict[str, str] = field(default_factory=lambda: dict(HEADERS))
@@ -51,7 +53,7 @@ class Page:
 
 @cache
 def _strings() -> dict[str, dict[str, str]]:
-    import yaml  # noqa: PLC0415
+    import yaml  # noqa: PLC0415 - only a page needs the strings
 
     with (PAGES_DIR / "strings.yaml").open(encoding="utf-8") as stream:
         data: dict[str, dict[str, str]] = yaml.safe_load(stream)

@@ -30,10 +30,12 @@ def new_case_id() -> str:
 
 
 def is_case_id(text: str) -> bool:
+    """True when `text` is a case id as this system writes them (C-XXXXXX)."""
     return bool(_CASE_ID.match(text or ""))
 
 
 def subject_reference(case_id: str) -> str:
+    """The `[Case #...]` tag written into subjects, so a reply finds its case."""
     return f"[Case #{case_id}]"
 
 

@@ -39,6 +39,7 @@ class RunReport:
 
 
 def state_of(case: Case) -> SlaState:
+    """The SLA state of a stored case: its due times until met, and the marks already recorded."""
     return SlaState(
         priority=case.priority,
         first_response_due=None if case.first_responded_at else instant(case.first_response_due),

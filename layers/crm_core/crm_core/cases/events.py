@@ -32,6 +32,8 @@ def _strings(value: object) -> list[str]:
 
 @dataclass(frozen=True, slots=True)
 class CommonHeaders:
+    """The headers SES parsed from a received message (From, Subject, Message-ID)."""
+
     from_: list[str] = field(default_factory=list)
     subject: str | None = None
     message_id: str | None = None
@@ -39,6 +41,8 @@ class CommonHeaders:
 
 @dataclass(frozen=True, slots=True)
 class Mail:
+    """SES's description of one received message: its id (the S3 object's name) and envelope."""
+
     message_id: str  # SES's id: the S3 object key's name
     source: str | None = None  # the envelope sender (MAIL FROM); empty for bounces
     timestamp: str | None = None
@@ -48,6 +52,8 @@ class Mail:
 
 @dataclass(frozen=True, slots=True)
 class Receipt:
+    """SES's receipt of a message: recipients and the spam, virus, SPF, DKIM and DMARC verdicts."""
+
     recipients: list[str] = field(default_factory=list)
     statuses: dict[str, str] = field(default_factory=dict)
 
@@ -58,12 +64,16 @@ class Receipt:
 
 @dataclass(frozen=True, slots=True)
 class SesMessage:
+    """One record of an SES receipt event: the mail and its receipt."""
+
     mail: Mail
     receipt: Receipt
 
 
 @dataclass(frozen=True, slots=True)
 class SesEvent:
+    """An SES Lambda-action receipt event, read without Powertools' parser models."""
+
     records: list[SesMessage]
 
     @classmethod

@@ -77,7 +77,7 @@ def html_to_text(html: str) -> str:
     try:
         extractor.feed(html)
         extractor.close()
-    except Exception:  # noqa: BLE001 - HTMLParser is lenient; anything left is dropped, never raised
+    except Exception:  # noqa: BLE001, S110 - HTMLParser is lenient; anything left is dropped, never raised
         pass
     lines = [_SPACES.sub(" ", line).strip() for line in "".join(extractor.parts).splitlines()]
     return _BLANKS.sub("\n\n", "\n".join(lines)).strip()

@@ -80,7 +80,7 @@ def _fetch(ses_message_id: str) -> tuple[bytes | None, str | None]:
     key = f"{settings.inbound_mail_prefix}{ses_message_id}"
     try:
         obj = aws.s3().get_object(Bucket=settings.inbound_mail_bucket, Key=key)
-    except Exception as exc:  # noqa: BLE001 - sorted below: gone for good, or worth a retry
+    except Exception as exc:  # sorted below: gone for good, or worth a retry
         if aws.error_code(exc) in {"NoSuchKey", "404"}:
             return None, "message not found in the mail bucket"
         raise RetryableError(f"cannot read the message: {aws.error_code(exc) or type(exc).__name__}") from exc
@@ -326,14 +326,14 @@ def _follow_up(case_id: str, event_key: str, *, replay: bool) -> Received:
         store.mark_event_routed(event)
     ack = _acknowledge(case, detail, policy) if opened else "none: not a new case"
     if opened and case.status != "quarantined":
-        from crm_core.lifecycle.bus import tell_case  # noqa: PLC0415
-        from crm_core.owners.service import on_complaint  # noqa: PLC0415
+        from crm_core.lifecycle.bus import tell_case  # noqa: PLC0415 - EventBridge and owners only for a new case
+        from crm_core.owners.service import on_complaint  # noqa: PLC0415 - EventBridge and owners only for a new case
 
         on_complaint(case.contact_id, case_id, vip=bool(case.vip))
         if not case.unverified:  # forged or unverifiable mail is no complaint of the contact's
             tell_case("opened", case.contact_id, case_id, case.opened_at)
     elif case.status != "quarantined" and not detail.get("automated") and not case.unverified:
-        from crm_core.lifecycle.bus import tell_engagement  # noqa: PLC0415
+        from crm_core.lifecycle.bus import tell_engagement  # noqa: PLC0415 - EventBridge only for a contact's reply
 
         tell_engagement(case.contact_id, f"{case_id}#{event_key}", event.at, "reply")  # they wrote back
     get_logger().info(

@@ -49,6 +49,8 @@ def human_duration(length: timedelta, locale: str | None) -> str:
 
 @dataclass(frozen=True, slots=True)
 class Sent:
+    """What sending a case message did, and the Message-ID a reply will quote."""
+
     outcome: Outcome
     message_id: str | None  # the Message-ID header SES gave it
     reason: str | None = None
@@ -68,7 +70,7 @@ def _record(
     sent = _sent(case, kind, occurrence)
     if sent is None:
         return None
-    assert sent.ses_message_id and sent.sent_at  # _sent returns only records of a completed send
+    assert sent.ses_message_id and sent.sent_at  # noqa: S101 - narrows the type; _sent returns only records of a completed send
     header = addressing.ses_message_id_header(sent.ses_message_id, get_settings().region)
     event_kind, event_key = _event_key(kind, sent)
     store.save_link(

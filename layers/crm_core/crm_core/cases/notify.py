@@ -51,7 +51,7 @@ def to_helpdesk(case: Case, queue: str, kind: str) -> None:
                 {"team": case.team, "queue": queue, "priority": case.priority, "type": kind}
             ),
         )
-    except Exception as exc:  # noqa: BLE001 - the caller's retry makes it happen; nothing is half-done
+    except Exception as exc:  # the caller's retry makes it happen; nothing is half-done
         raise RetryableError(f"case queue unavailable: {aws.error_code(exc) or type(exc).__name__}") from exc
 
 
@@ -61,7 +61,7 @@ def email_alert(case: Case, checkpoint: Checkpoint, address: str) -> None:
     Raises RetryableError when SES fails (nothing was sent; the next run tries again).
     """
     from crm_core.messaging import Outcome, Outgoing, deliver  # noqa: PLC0415 - only the escalator sends
-    from crm_core.models.contacts import contact_id_for  # noqa: PLC0415
+    from crm_core.models.contacts import contact_id_for  # noqa: PLC0415 - with the message engine above
 
     sent = deliver(
         Outgoing(
@@ -110,7 +110,7 @@ def alert(case: Case, checkpoint: Checkpoint) -> None:
                 }
             ),
         )
-    except Exception as exc:  # noqa: BLE001
+    except Exception as exc:
         raise RetryableError(
             f"alerts topic unavailable: {aws.error_code(exc) or type(exc).__name__}"
         ) from exc

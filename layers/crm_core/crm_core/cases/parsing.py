@@ -63,12 +63,14 @@ _LATIN = frozenset(
 _AS_1252 = frozenset({"iso-8859-1", "latin-1", "latin1", "us-ascii", "ascii"})
 
 
-class Unreadable(Exception):  # noqa: N818 - reads as the reason: Unreadable("no sender")
+class Unreadable(Exception):  # reads as the reason: Unreadable("no sender")
     """The bytes are not a message a case can be made of; the text says why."""
 
 
 @dataclass(frozen=True, slots=True)
 class Attachment:
+    """An attachment's name, type and size: what a case records of it (never its content)."""
+
     name: str
     content_type: str
     size: int
@@ -76,6 +78,8 @@ class Attachment:
 
 @dataclass(frozen=True, slots=True)
 class ParsedMail:
+    """A received message reduced to what a case needs: sender, threading headers, text and parts."""
+
     sender: str  # the From address, as written (identity uses normalize_email)
     sender_name: str
     recipients: tuple[str, ...]  # To and Cc addresses
@@ -173,7 +177,7 @@ def _header(msg: Message, name: str) -> str:
         return ""
     try:
         text = str(value)
-    except Exception:  # noqa: BLE001
+    except Exception:  # noqa: BLE001 - a header that does not become text reads as empty
         return ""
     return " ".join(_repair(text).split())
 
@@ -312,7 +316,7 @@ def _size(part: Message) -> int:
         return len(part.as_bytes()) if hasattr(part, "as_bytes") else 0
     try:
         payload = part.get_payload(decode=True)
-    except Exception:  # noqa: BLE001
+    except Exception:  # noqa: BLE001 - an undecodable payload is measured as raw text
         payload = None
     return len(payload) if isinstance(payload, bytes) else len(str(part.get_payload()))
 
@@ -337,7 +341,7 @@ def _attachments(msg: Message, body_parts: set[int]) -> list[Attachment]:
         else:
             try:
                 payload = part.get_payload(decode=True)
-            except Exception:  # noqa: BLE001
+            except Exception:  # noqa: BLE001 - an undecodable payload is measured as raw text
                 payload = None
             size = len(payload) if isinstance(payload, bytes) else len(str(part.get_payload()))
         found.append(

@@ -24,6 +24,8 @@ class _Strict(BaseModel):
 
 
 class Team(_Strict):
+    """A helpdesk team: the queue its messages go to and who is alerted for it."""
+
     queue: str = Field(min_length=1)  # the helpdesk queue: `queue` attribute of messages on CaseQueue
     notify: str = Field(
         min_length=1
@@ -31,6 +33,8 @@ class Team(_Strict):
 
 
 class Target(_Strict):
+    """First-response and resolution targets of one priority, as durations."""
+
     first_response: Duration
     resolution: Duration
 
@@ -42,6 +46,8 @@ class Target(_Strict):
 
 
 class Level(_Strict):
+    """One escalation step: who is told, how long after the breach."""
+
     level: int = Field(ge=1)
     after: Duration  # after the breach
     notify: str = Field(min_length=1)
@@ -54,6 +60,8 @@ class Level(_Strict):
 
 
 class Sla(_Strict):
+    """When the warning comes (share of the target) and the escalation levels, in order."""
+
     warn_at: float = Field(gt=0, lt=1)
     escalation: list[Level] = Field(min_length=1)
 
@@ -69,6 +77,8 @@ class Sla(_Strict):
 
 
 class CustomerValue(_Strict):
+    """Which customers count as valuable (tiers, VIP, top value) and how much it raises priority."""
+
     tiers: list[str] = Field(default_factory=list)
     vip: bool = True
     most_valuable: bool = True  # the contact's value is in the business's top share (crm_core.value)
@@ -76,6 +86,8 @@ class CustomerValue(_Strict):
 
 
 class CategoryRule(_Strict):
+    """The keywords that put a message in one of the known categories."""
+
     name: str
     keywords: list[str] = Field(min_length=1)
 
@@ -88,6 +100,8 @@ class CategoryRule(_Strict):
 
 
 class Route(_Strict):
+    """A routing rule: messages matching its categories, keywords, domains or tiers go to a team."""
+
     name: str = Field(min_length=1)
     team: str
     priority: str
@@ -107,6 +121,8 @@ class Route(_Strict):
 
 
 class DefaultRoute(_Strict):
+    """Where a message that no route matches goes, and at what priority."""
+
     team: str
     priority: str
 

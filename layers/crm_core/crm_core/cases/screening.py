@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from crm_core.cases.parsing import ParsedMail
 
 FAIL = "FAIL"
-PASS = "PASS"
+PASS = "PASS"  # noqa: S105 - a screening verdict, not a password
 _REPLY_PREFIX = r"(?:(?:re|aw|wg|fw|fwd|sv|vs|antw|r|rif|tr|ref)\s*(?:\[\d+\])?\s*:\s*)*"
 _AUTO_SUBJECT = re.compile(
     r"^\s*" + _REPLY_PREFIX + r"(?:auto(?:matic|matische?|matisk|matisch)?[\s-]*"
@@ -45,6 +45,8 @@ _ROBOT_SENDERS = ("mailer-daemon@", "postmaster@", "no-reply@", "noreply@", "do-
 
 @dataclass(frozen=True, slots=True)
 class Screening:
+    """The screening's verdict: quarantine reason, unverified sender, automated sender."""
+
     quarantine: str | None  # the reason, when the message must be quarantined
     unverified: bool
     automated: str | None  # why it is automated, when it is

@@ -37,6 +37,7 @@ def case_view(case: Case, now: datetime | None = None) -> dict[str, Any]:
 
 
 def event_view(event: CaseEvent) -> dict[str, Any]:
+    """One case event as the cases API shows it."""
     return {
         "kind": event.kind,
         "at": event.at,

@@ -31,11 +31,14 @@ def iso(at: datetime) -> str:
 
 
 def instant(text: str | None) -> datetime | None:
+    """The stored instant as a datetime, None when it is not set."""
     return parse_instant(text) if text else None
 
 
 @dataclass(frozen=True, slots=True)
 class Checkpoint:
+    """A moment the SLA asks for attention: a warning (level 0) or an escalation level."""
+
     at: datetime
     mark: str
     target: str  # first_response | resolution
@@ -45,6 +48,8 @@ class Checkpoint:
 
 @dataclass(frozen=True, slots=True)
 class SlaState:
+    """What the SLA of a case needs: its priority, the due times not yet met, the marks recorded."""
+
     priority: str
     first_response_due: datetime | None  # None once met
     resolution_due: datetime | None  # None once met
@@ -76,6 +81,7 @@ def checkpoints(policy: Policy, state: SlaState) -> list[Checkpoint]:
 
 
 def pending(policy: Policy, state: SlaState) -> list[Checkpoint]:
+    """The checkpoints of the case not yet recorded, due or not."""
     return [c for c in checkpoints(policy, state) if c.mark not in state.marks]
 
 

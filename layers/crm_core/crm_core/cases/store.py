@@ -25,6 +25,7 @@ def _connection() -> Connection:
 
 
 def get_case(case_id: str) -> Case | None:
+    """The case with id `case_id` (consistent read), None when there is none."""
     try:
         return Case.get(case_id, CASE_SK, consistent_read=True)
     except DoesNotExist:
@@ -41,6 +42,7 @@ def case_and_events(case_id: str) -> tuple[Case, list[CaseEvent]]:
 
 
 def get_event(case_id: str, event_key: str) -> CaseEvent | None:
+    """One event of a case (consistent read), None when there is none."""
     try:
         return CaseEvent.get(case_id, event_key, consistent_read=True)
     except DoesNotExist:
@@ -48,6 +50,7 @@ def get_event(case_id: str, event_key: str) -> CaseEvent | None:
 
 
 def get_link(key: str) -> CaseLink | None:
+    """The message link stored under `key` (a Message-ID or a sender's thread), None when absent."""
     try:
         return CaseLink.get(key, LINK_SK, consistent_read=True)
     except DoesNotExist:
@@ -63,6 +66,7 @@ def find_links(keys: Iterable[str]) -> list[CaseLink]:
 
 
 def contact(contact_id: str) -> Contact | None:
+    """The contact `contact_id`, None when there is none."""
     try:
         return Contact.get(contact_id)
     except DoesNotExist:
@@ -153,6 +157,7 @@ def save_event(event: CaseEvent, *, once: bool = False) -> bool:
 
 
 def mark_event_routed(event: CaseEvent) -> None:
+    """Record that the event was handed to the helpdesk, so a redelivery does not route it again."""
     event.update(actions=[CaseEvent.routed.set(True)])
 
 
@@ -217,7 +222,7 @@ def remove_mark(case: Case, mark: str) -> None:
 
 def set_next_checkpoint(case: Case, at: datetime | None) -> None:
     """Place the case in the due index at its next checkpoint, or take it out."""
-    from crm_core.models.cases import sla_shard  # noqa: PLC0415
+    from crm_core.models.cases import sla_shard  # noqa: PLC0415 - the models package only when a checkpoint moves
 
     if at is None:
         case.update(actions=[Case.due_at.remove(), Case.due_shard.remove()])
@@ -236,4 +241,5 @@ def cases_by_status(status: str, limit: int = 100) -> Iterator[Case]:
 
 
 def cases_of_contact(contact_id: str, limit: int = 50) -> Iterator[Case]:
+    """The contact's most recent cases, newest first, from the by-contact index."""
     return Case.by_contact.query(contact_id, scan_index_forward=False, limit=limit)

@@ -18,7 +18,7 @@ BAD_INPUT = (ValueError, TypeError)  # a body that is not a JSON object is bad i
 
 def created(done: Created) -> Response[str]:
     """201 with the created (or replayed: `Idempotent-Replayed: true`) resource."""
-    from aws_lambda_powertools.event_handler import Response  # noqa: PLC0415
+    from aws_lambda_powertools.event_handler import Response  # noqa: PLC0415 - the event handler only in HTTP functions
 
     headers = {"Idempotent-Replayed": "true"} if done.replay else None
     return Response(201, "application/json", json.dumps(done.task), headers=headers)
@@ -26,7 +26,7 @@ def created(done: Created) -> Response[str]:
 
 def answer_errors(app: APIGatewayHttpResolver) -> None:
     """Every failure of the app's routes in the one error shape (crm_core.http.errors)."""
-    from aws_lambda_powertools.event_handler import Response  # noqa: PLC0415
+    from aws_lambda_powertools.event_handler import Response  # noqa: PLC0415 - the event handler only in HTTP functions
 
     @app.exception_handler(Exception)  # type: ignore[untyped-decorator]
     def _errors(exc: Exception) -> Response[Any]:
@@ -38,7 +38,7 @@ def answer_errors(app: APIGatewayHttpResolver) -> None:
 
 def resolver() -> APIGatewayHttpResolver:
     """The contacts API's resolver, answering every failure in the one error shape."""
-    from aws_lambda_powertools.event_handler import APIGatewayHttpResolver  # noqa: PLC0415
+    from aws_lambda_powertools.event_handler import APIGatewayHttpResolver  # noqa: PLC0415 - the event handler only in HTTP functions
 
     app = APIGatewayHttpResolver()
     answer_errors(app)

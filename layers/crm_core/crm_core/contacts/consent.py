@@ -52,7 +52,7 @@ def request_confirmation(
     delivery's outcome ("sent", "suppressed", "failed", ...). The mail greets no one by name: the name
     came from the same anonymous post. Raises what crm_core.messaging.delivery.deliver raises."""
     from crm_core.campaigns import definitions  # noqa: PLC0415 - the message engine only when asking
-    from crm_core.messaging.delivery import Outgoing, deliver  # noqa: PLC0415
+    from crm_core.messaging.delivery import Outgoing, deliver  # noqa: PLC0415 - with the campaign definitions above
 
     context = {"confirm_url": confirm_url(contact_id, pending_at), "brand": dict(definitions.load().brand)}
     delivery = deliver(
@@ -111,7 +111,7 @@ def _open(contact: Contact | None, pending_at: str) -> bool:
 def _page(
     status: int, name: str, contact: Contact | None, accept_language: str | None, token: str = ""
 ) -> Page:
-    from crm_core.campaigns.unsubscribe import page_locale, render_page, strings  # noqa: PLC0415
+    from crm_core.campaigns.unsubscribe import page_locale, render_page, strings  # noqa: PLC0415 - the page engine only when a page is answered
 
     locale = page_locale(contact, accept_language)
     words = strings(locale)
@@ -160,7 +160,7 @@ def confirm(token: str | None, accept_language: str | None = None) -> Page:
         return _page(400, "invalid", contact, accept_language)
     if _open(contact, pending_at):
         pending = contact.consent_pending
-        assert pending is not None
+        assert pending is not None  # noqa: S101 - narrows the type; _open is true only with a pending request
         decision = Consent(  # type: ignore[no-untyped-call]
             granted=True,
             at=now.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z"),

@@ -81,7 +81,7 @@ def contact_for(email: str | None, contact_id: str | None) -> str:
     if email is None and contact_id is None:
         raise ValueError("neither an email address nor a contact id")
     if email is None:
-        assert contact_id is not None
+        assert contact_id is not None  # noqa: S101 - narrows the type; checked just above
         return contact_id
     derived = contact_id_for(email)
     if contact_id is not None and contact_id != derived:

@@ -74,6 +74,7 @@ def _item(raw: Mapping[str, Any] | None) -> dict[str, Any]:
 
 
 def encode_cursor(key: Mapping[str, Any] | None) -> str | None:
+    """An opaque page cursor for the DynamoDB position `key`, None on the last page."""
     if not key:
         return None
     return base64.urlsafe_b64encode(json.dumps(key, separators=(",", ":")).encode()).decode().rstrip("=")
@@ -99,7 +100,7 @@ def decode_cursor(text: str | None, field: str, contact_id: str) -> dict[str, An
 
 def _query(cursor_field: str = "", **params: Any) -> tuple[list[dict[str, Any]], str | None]:
     """One Query; a start key DynamoDB refuses is the caller's bad cursor (400 naming it), not a 500."""
-    from botocore.exceptions import ClientError  # noqa: PLC0415
+    from botocore.exceptions import ClientError  # noqa: PLC0415 - botocore only when a query is made
 
     params = {k: v for k, v in params.items() if v is not None}
     try:
@@ -326,7 +327,7 @@ def _loyalty(
 
 
 def _owned(items: list[dict[str, Any]]) -> dict[str, Any]:
-    from crm_core.owners.directory import load  # noqa: PLC0415
+    from crm_core.owners.directory import load  # noqa: PLC0415 - the owners file only when a view names owners
 
     owner, tasks, notes = None, [], []
     for item in items:

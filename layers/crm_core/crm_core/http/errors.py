@@ -39,6 +39,7 @@ class Problem:
         return {"errors": [{"field": e.field, "message": e.message} for e in self.errors], **self.details}
 
     def json(self) -> str:
+        """The error body as JSON text, non-ASCII letters kept."""
         return json.dumps(self.body(), ensure_ascii=False)
 
 

@@ -24,7 +24,7 @@ HERE = Path(__file__).parent
 def environment(pages: Path | None = None) -> Environment:
     """The pages' Jinja environment: `page.html.j2`, plus the templates of folder `pages` (an area's own
     pages, which extend `page.html.j2` and fill its `content` and `style` blocks)."""
-    from jinja2 import ChoiceLoader, Environment, FileSystemLoader, StrictUndefined  # noqa: PLC0415
+    from jinja2 import ChoiceLoader, Environment, FileSystemLoader, StrictUndefined  # noqa: PLC0415 - jinja2 only when a page is rendered
 
     folders = [pages, HERE] if pages is not None else [HERE]
     env = Environment(

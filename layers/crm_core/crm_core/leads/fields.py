@@ -27,6 +27,8 @@ IGNORED = frozenset({"_charset_", "submit", "csrf_token", "csrfmiddlewaretoken",
 
 @dataclass(frozen=True, slots=True)
 class Field:
+    """One field a lead form may send: its name, aliases, limits, label and OpenAPI description."""
+
     name: str
     label: str
     max_length: int

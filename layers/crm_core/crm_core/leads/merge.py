@@ -49,6 +49,8 @@ DOUBLE_OPT_IN_RENEWED = "renewed-only"
 
 
 class Outcome(StrEnum):
+    """Whether a post made a new contact or merged into an existing one."""
+
     CREATED = "created"
     MERGED = "merged"
 
@@ -64,6 +66,7 @@ class Source(StrEnum):
 
     @property
     def rank(self) -> int:
+        """Position in trust order: a source may overwrite the data of sources of lower or equal rank."""
         return list(Source).index(self)
 
 
@@ -76,6 +79,7 @@ def rank_of(value: str | None) -> int:
 
 
 def iso(at: datetime) -> str:
+    """`at` as the contact's ISO 8601 text in UTC, to the second."""
     return at.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
@@ -155,6 +159,7 @@ def plan_consent(
 
 
 def recorded(submission_id: str, outcome: Outcome, digest: str = "") -> str:
+    """The entry a contact keeps for a post it has seen: its id, the answer and the digest."""
     return f"{submission_id} {outcome.value} {digest}".rstrip()
 
 
@@ -213,6 +218,8 @@ def merged_custom(stored: dict[str, Any] | None, posted: dict[str, str]) -> tupl
 
 @dataclass(frozen=True, slots=True)
 class MergePlan:
+    """The contact update a post makes, the condition it is made under, and what it left alone."""
+
     actions: list[Action]
     condition: Condition
     custom_left_out: list[str]

@@ -61,6 +61,8 @@ class IdempotencyConflict(Conflict):
 
 @dataclass(frozen=True, slots=True)
 class Captured:
+    """What capturing a lead did: contact, created or merged, replayed, fields left out or kept."""
+
     contact_id: str
     outcome: Outcome
     replayed: bool = False
@@ -70,6 +72,7 @@ class Captured:
 
     @property
     def created(self) -> bool:
+        """True when the post created the contact."""
         return self.outcome is Outcome.CREATED
 
 
@@ -95,7 +98,7 @@ def capture(
             captured = _attempt(step, welcome=welcome)
             if captured is not None:
                 return _confirm_if_asked(step, captured)
-            time.sleep(random.uniform(0.01, 0.05) * 2**attempt)  # jitter only
+            time.sleep(random.uniform(0.01, 0.05) * 2**attempt)  # noqa: S311 - jitter only, not secrecy
     except PynamoDBException as exc:
         if aws.is_transient(exc):
             raise RetryableError(f"DynamoDB is busy ({aws.error_code(exc)})") from exc
@@ -237,8 +240,8 @@ def _merge(old: Contact, step: _Step) -> Captured | None:
 
 
 def _is_connection_error(exc: BaseException) -> bool:
-    from botocore.exceptions import ConnectionError as BotoConnectionError  # noqa: PLC0415
-    from botocore.exceptions import HTTPClientError  # noqa: PLC0415
+    from botocore.exceptions import ConnectionError as BotoConnectionError  # noqa: PLC0415 - botocore only when a write failed
+    from botocore.exceptions import HTTPClientError  # noqa: PLC0415 - botocore only when a write failed
 
     return isinstance(exc, BotoConnectionError | HTTPClientError) or isinstance(
         getattr(exc, "cause", None), BotoConnectionError | HTTPClientError

@@ -59,6 +59,7 @@ class Lead:
 
     @property
     def contact_id(self) -> str:
+        """The id of the contact this lead's address belongs to."""
         return contact_id_for(self.email)
 
     def fingerprint(self) -> str:

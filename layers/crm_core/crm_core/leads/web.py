@@ -53,11 +53,14 @@ class Request:
     headers: Mapping[str, str] = field(default_factory=dict)
 
     def header(self, name: str) -> str | None:
+        """The request header `name` (any case), None when it is absent or empty."""
         return self.headers.get(name.lower()) or None
 
 
 @dataclass(frozen=True, slots=True)
 class Answer:
+    """An HTTP answer of the lead endpoint: status, body, content type and headers."""
+
     status: int
     body: str
     content_type: str = "application/json"

@@ -20,6 +20,8 @@ INDEX = "lifecycle-review"
 
 @dataclass
 class DailyOutcome:
+    """What one daily review did: contacts reviewed and how many entered each stage."""
+
     reviewed: int = 0
     changed: dict[str, int] = field(default_factory=dict)  # new stage -> contacts
 

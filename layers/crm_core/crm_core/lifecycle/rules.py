@@ -19,14 +19,20 @@ class _Strict(BaseModel):
 
 
 class Awareness(_Strict):
+    """When a contact is aware: the engagements it takes."""
+
     engagements: int = Field(default=1, ge=1)
 
 
 class Expansion(_Strict):
+    """When a customer expands: the purchases it takes."""
+
     purchases: int = Field(default=1, ge=1)
 
 
 class Commitment(_Strict):
+    """When a customer is committed: purchases in a window or a tier, and the bonus it earns."""
+
     purchases_in_window: int = Field(default=3, ge=2)
     window_months: int = Field(default=12, ge=1, le=12)  # counted on the value's monthly buckets
     tiers: list[str] = Field(default_factory=lambda: ["gold", "platinum"])
@@ -35,6 +41,8 @@ class Commitment(_Strict):
 
 
 class Dissolution(_Strict):
+    """When a customer drifts away: silences, an unsubscribe or a complaint left unresolved."""
+
     max_silence_days: int = Field(default=90, ge=1)
     usual_interval_factor: float = Field(default=2, gt=0)
     min_silence_days: int = Field(default=30, ge=1)
@@ -43,11 +51,15 @@ class Dissolution(_Strict):
 
 
 class Effects(_Strict):
+    """What a stage change does: the win-back campaign, and how much history a contact keeps."""
+
     win_back_campaign: str | None = "win-back"
     history_limit: int = Field(default=50, ge=1, le=200)
 
 
 class Rules(_Strict):
+    """The lifecycle rules of lifecycle.yaml, every part defaulted."""
+
     version: int = 1
     awareness: Awareness = Awareness()
     expansion: Expansion = Expansion()

@@ -42,10 +42,12 @@ CONTACT_TIME = (
 
 
 def contact_time(at: datetime) -> str:
+    """`at` in the contact item's time format (UTC, to the second)."""
     return at.astimezone(UTC).strftime(CONTACT_TIME)
 
 
 def review_key(day: Any, contact_id: str) -> str:
+    """The review partition of a contact on `day`: the day and a shard that spreads the writes."""
     shard = int(hashlib.sha256(contact_id.encode()).hexdigest(), 16) % REVIEW_SHARDS
     return f"{day.isoformat()}#{shard}"
 
@@ -68,7 +70,7 @@ def read_contact(contact_id: str) -> dict[str, Any] | None:
 
 def _write(contact: dict[str, Any], sets: dict[str, Any], removes: tuple[str, ...] = ()) -> bool:
     """SET/REMOVE top-level attributes on the version read; False if another writer came first."""
-    from botocore.exceptions import ClientError  # noqa: PLC0415
+    from botocore.exceptions import ClientError  # noqa: PLC0415 - botocore only when a contact is written
 
     version = contact.get("version")
     names = {f"#a{i}": name for i, name in enumerate(sets)}
@@ -234,8 +236,8 @@ def _settle(contact: dict[str, Any], rules: Rules) -> None:
 
 
 def _end_win_back(contact_id: str, campaign: str, stage: str) -> None:
-    from crm_core.campaigns import transitions  # noqa: PLC0415
-    from crm_core.models import Enrollment  # noqa: PLC0415
+    from crm_core.campaigns import transitions  # noqa: PLC0415 - campaigns load only when a win-back ends
+    from crm_core.models import Enrollment  # noqa: PLC0415 - campaigns load only when a win-back ends
 
     for enrollment in Enrollment.query(contact_id, consistent_read=True):
         if enrollment.campaign == campaign and enrollment.status == transitions.ACTIVE:

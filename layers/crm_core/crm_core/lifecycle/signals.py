@@ -38,7 +38,7 @@ def _field(detail: dict[str, Any], name: str) -> str:
 def handle_bus_event(event: dict[str, Any]) -> dict[str, Any]:
     """Run the daily review or apply one signal; returns a small report. Raises ValidationFailed for
     an event of an unknown type or a detail without its fields, RetryableError."""
-    from crm_core import lifecycle  # noqa: PLC0415
+    from crm_core import lifecycle  # noqa: PLC0415 - the lifecycle engine only when an event comes
 
     kind = event.get("detail-type")
     if kind == "Scheduled Event":

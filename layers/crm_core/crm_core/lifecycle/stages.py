@@ -17,6 +17,8 @@ from crm_core.value import figures
 
 @dataclass(frozen=True, slots=True)
 class Verdict:
+    """A contact's stage, why, since when, and the next day time alone may change it."""
+
     stage: str
     reason: str
     since: datetime  # when the rule started to hold (a silence's end, not the day a run noticed)

@@ -61,13 +61,16 @@ class Account:
 
     @property
     def debt(self) -> int:
+        """The points owed after refunds took more than was left (0 when the balance is positive)."""
         return max(0, -self.balance)
 
     @property
     def available(self) -> int:
+        """The points that can be redeemed now (0 while there is debt)."""
         return max(0, self.balance)
 
     def lot(self, lot_id: str) -> Lot | None:
+        """The lot with id `lot_id`, None when the account holds no such lot."""
         return next((lot for lot in self.lots if lot.id == lot_id), None)
 
 
@@ -81,6 +84,7 @@ def add_months(day: date, months: int) -> date:
 
 
 def month_key(day: date) -> str:
+    """The YYYY-MM key of the month `day` falls in, as the earned-points map stores it."""
     return f"{day.year:04d}-{day.month:02d}"
 
 
@@ -153,6 +157,7 @@ def record_qualifying(account: Account, month: str, points: int, *, today: date)
 
 
 def qualifying_points(account: Account, today: date) -> int:
+    """The points earned in the rolling 12 months that decide the tier."""
     window = window_months(today)
     return sum(points for month, points in account.earned.items() if month in window)
 

@@ -45,7 +45,7 @@ def validation_answer(errors: Sequence[Any]) -> tuple[int, dict[str, Any], dict[
 def answer_errors(app: APIGatewayHttpResolver) -> None:
     """Answer every failure of the resolver's routes in the one error shape (crm_core.http): domain
     errors, request validation (400), a body of another type (415) or not readable as JSON (400)."""
-    from aws_lambda_powertools.event_handler.openapi.exceptions import (  # noqa: PLC0415
+    from aws_lambda_powertools.event_handler.openapi.exceptions import (  # noqa: PLC0415 - the event handler's OpenAPI code only in HTTP functions
         RequestUnsupportedContentType,
         RequestValidationError,
     )

@@ -27,6 +27,8 @@ from crm_core.settings import get_settings
 
 @dataclass
 class DailyReport:
+    """What one daily loyalty run did: lots expired, reminders, tier reviews and failures."""
+
     day: str
     expired_lots: int = 0
     expired_points: int = 0
@@ -36,6 +38,7 @@ class DailyReport:
     failures: list[str] = field(default_factory=list)
 
     def to_json(self) -> dict[str, object]:
+        """The report as the handler returns and logs it."""
         return asdict(self)
 
     def failed(self, what: str, exc: Exception) -> None:

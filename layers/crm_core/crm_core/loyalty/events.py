@@ -56,6 +56,8 @@ class _OrderEventBase(BaseModel):
 
 
 class Purchase(_OrderEventBase):
+    """An order paid: earns points in the order's currency."""
+
     type: Literal["purchase"]
     order_id: Identifier
     amount: Amount
@@ -63,6 +65,8 @@ class Purchase(_OrderEventBase):
 
 
 class Refund(_OrderEventBase):
+    """Part or all of an order refunded: takes back the points it earned, in proportion."""
+
     type: Literal["refund"]
     order_id: Identifier
     refund_id: Identifier
@@ -71,6 +75,8 @@ class Refund(_OrderEventBase):
 
 
 class Adjustment(_OrderEventBase):
+    """Points added or taken by hand, with the reason the ledger keeps."""
+
     type: Literal["adjustment"]
     order_id: Identifier | None = None
     points: Annotated[int, Field(strict=True, ge=-1_000_000, le=1_000_000)]

@@ -66,6 +66,7 @@ class Applied:
 
     @classmethod
     def of(cls, entry: LedgerEntry, *, replay: bool) -> Applied:
+        """The result of a ledger entry, `replay` when it had been applied before."""
         return cls(
             entry_key=entry.entry_key,
             kind=entry.kind,
@@ -548,6 +549,7 @@ class Redemption:
 
     @property
     def entry_key(self) -> str:
+        """The ledger entry's key: one redemption per idempotency key."""
         return f"redeem#{self.key}"
 
 
@@ -600,7 +602,7 @@ def redeem(contact_id: str, idempotency_key: str, points: int, *, order_id: str 
         partial(plan_redemption, redemption),
         same=partial(_same_redemption, redemption),
     )
-    assert applied is not None  # the planner always writes
+    assert applied is not None  # noqa: S101 - narrows the type; the planner always writes
     return applied
 
 

@@ -68,7 +68,7 @@ def apply_order_event(event: Purchase | Refund | Adjustment) -> ledger.Applied |
 def _owner_follow_up(contact_id: str, order_id: str, amount: Decimal) -> None:
     """A new customer gets an account owner (routing rules, round-robin) and, after a large first order,
     the owner's call task. Runs on replays too: both are written once (crm_core.owners.service)."""
-    from crm_core.models.loyalty import BALANCE_KEY, LoyaltyBalance  # noqa: PLC0415
+    from crm_core.models.loyalty import BALANCE_KEY, LoyaltyBalance  # noqa: PLC0415 - owners and balances load only for purchases
     from crm_core.owners import service  # noqa: PLC0415 - owners load only for purchases
 
     first = False

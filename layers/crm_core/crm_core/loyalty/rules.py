@@ -93,6 +93,8 @@ def _join(where: str, name: object) -> str:
 
 @dataclass(frozen=True)
 class TierRule:
+    """A tier: the qualifying points that reach it and its earning multiplier."""
+
     name: str
     qualifying_points: int
     multiplier: Decimal
@@ -100,6 +102,8 @@ class TierRule:
 
 @dataclass(frozen=True)
 class GoodwillRule:
+    """Goodwill points for a complaint case: the default grant and the most one case may get."""
+
     default_points: int
     max_points: int
 
@@ -124,6 +128,7 @@ class EarningRules:
     # ---- tiers ----------------------------------------------------------------------------------
     @property
     def base_tier(self) -> str:
+        """The tier every account starts in."""
         return self.tiers[0].name
 
     def rank(self, tier: str | None) -> int:
@@ -132,6 +137,7 @@ class EarningRules:
         return names.index(tier) if tier in names else 0
 
     def tier_rule(self, tier: str | None) -> TierRule:
+        """The rule of `tier` (the base tier's for an unknown name)."""
         return self.tiers[self.rank(tier)]
 
     def tier_for(self, qualifying_points: int) -> str:
@@ -139,6 +145,7 @@ class EarningRules:
         return [t.name for t in self.tiers if qualifying_points >= t.qualifying_points][-1]
 
     def next_tier(self, tier: str | None) -> TierRule | None:
+        """The tier above `tier`, None at the top."""
         rank = self.rank(tier)
         return self.tiers[rank + 1] if rank + 1 < len(self.tiers) else None
 
@@ -156,6 +163,7 @@ class EarningRules:
         return points, qualifying
 
     def birthday_points(self, tier: str | None) -> int:
+        """The birthday bonus of `tier`."""
         return self.birthday_bonus[self.tier_rule(tier).name]
 
 
@@ -208,7 +216,7 @@ _REQUIRED = {
 _OPTIONAL = {"description", "first_purchase_minimum_points"}
 
 
-def _validate(data: Any, p: _Problems) -> EarningRules | None:  # noqa: PLR0914 - one check per field
+def _validate(data: Any, p: _Problems) -> EarningRules | None:  # one check per field
     fields = p.fields(data, "", _REQUIRED, _OPTIONAL)
     if not fields or any(name not in fields for name in _REQUIRED):
         return None
@@ -229,7 +237,7 @@ def _validate(data: Any, p: _Problems) -> EarningRules | None:  # noqa: PLR0914 
         if not rates:
             p.add("points_per_unit", "must name at least one currency")
     lifetime = fields["lot_lifetime_months"]
-    if isinstance(lifetime, bool) or not isinstance(lifetime, int) or not 1 <= lifetime <= 120:  # noqa: PLR2004
+    if isinstance(lifetime, bool) or not isinstance(lifetime, int) or not 1 <= lifetime <= 120:
         p.add("lot_lifetime_months", "must be a whole number between 1 and 120")
     tiers = _tiers(fields["tiers"], p)
     first_bonus = p.points(fields["first_purchase_bonus"], "first_purchase_bonus")
@@ -273,7 +281,7 @@ def _tiers(data: Any, p: _Problems) -> tuple[TierRule, ...]:
     for n, raw in enumerate(data):
         where = f"tiers.{n}"
         fields = p.fields(raw, where, {"name", "qualifying_points", "multiplier"})
-        if len(fields) < 3 or any(k not in fields for k in ("name", "qualifying_points", "multiplier")):  # noqa: PLR2004
+        if len(fields) < 3 or any(k not in fields for k in ("name", "qualifying_points", "multiplier")):
             continue
         tiers.append(
             TierRule(

@@ -43,7 +43,7 @@ if TYPE_CHECKING:
 THROTTLED = frozenset({"ThrottlingError", "ProvisionedThroughputExceeded", "RequestLimitExceeded"})
 
 
-class AlreadyApplied(Exception):  # noqa: N818 - an outcome, not a failure
+class AlreadyApplied(Exception):  # an outcome, not a failure
     """The entry exists: this change was applied before."""
 
 
@@ -90,6 +90,7 @@ def load_account(contact_id: str) -> Account:
 
 
 def load_contact(contact_id: str) -> Contact | None:
+    """The contact (consistent read), None when there is none."""
     try:
         return Contact.get(contact_id, consistent_read=True)
     except DoesNotExist:
@@ -97,6 +98,7 @@ def load_contact(contact_id: str) -> Contact | None:
 
 
 def load_entry(contact_id: str, entry_key: str) -> LedgerEntry | None:
+    """The ledger entry `entry_key` of a contact, None when there is none."""
     return _get(LedgerEntry, contact_id, entry_key)  # type: ignore[no-any-return]
 
 
@@ -155,6 +157,7 @@ def _backoff(attempt: int) -> None:
 
 # ---- mapping -----------------------------------------------------------------------------------
 def to_account(item: LoyaltyBalance) -> Account:
+    """The stored balance item as an Account the pure ledger code works on."""
     notice = None
     if item.notice is not None:
         notice = Notice(
@@ -189,6 +192,7 @@ def lot_moves(changes: dict[str, int], *accounts: Account) -> list[list[Any]]:
 
 
 def to_item(account: Account, *, now: datetime) -> LoyaltyBalance:
+    """The balance item that stores `account`, stamped at `now`."""
     item = LoyaltyBalance(
         account.contact_id,
         BALANCE_KEY,
@@ -219,6 +223,7 @@ def to_item(account: Account, *, now: datetime) -> LoyaltyBalance:
 
 
 def lot_marker(contact_id: str, lot: Lot) -> LotMarker:
+    """The marker that files a lot under its expiry day, so the daily run finds it."""
     return LotMarker(
         contact_id,
         f"lot#{lot.id}",

@@ -20,9 +20,12 @@ MAX_PAGE = 100
 
 @dataclass(frozen=True)
 class Summary:
+    """A contact's loyalty summary, as the API answers it."""
+
     body: dict[str, Any]
 
     def to_json(self) -> dict[str, Any]:
+        """The summary as the API's JSON body."""
         return self.body
 
 
@@ -64,10 +67,13 @@ def summary(contact_id: str) -> Summary:
 
 @dataclass(frozen=True)
 class HistoryPage:
+    """One page of a contact's ledger history and the cursor of the next."""
+
     entries: list[dict[str, Any]]
     next_cursor: str | None
 
     def to_json(self) -> dict[str, Any]:
+        """The page as the API's JSON body."""
         return {"entries": self.entries, "next_cursor": self.next_cursor}
 
 

@@ -20,6 +20,8 @@ from crm_core.settings import get_settings
 
 
 class Outcome(StrEnum):
+    """What a delivery attempt did with a message (see each value)."""
+
     SENT = "sent"
     # Already sent or skipped (reason "sent"/"skipped"), being sent by a live claim or of unknown
     # outcome (reason "in-progress", retry_at = when that claim may be taken again), or given up after
@@ -59,6 +61,8 @@ class Outgoing:
 
 @dataclass(frozen=True, slots=True)
 class Delivery:
+    """The outcome of one delivery, SES's message id when sent, why, and when to try again."""
+
     outcome: Outcome
     ses_message_id: str | None = None
     reason: str | None = None

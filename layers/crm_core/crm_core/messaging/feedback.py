@@ -38,6 +38,8 @@ class Unreadable(ValueError):
 
 @dataclass(frozen=True, slots=True)
 class Notification:
+    """One SES event about a sent message: bounce, complaint, delivery or send."""
+
     kind: str  # "Bounce" | "Complaint" | "Delivery" | "Send" | anything else SES sends (ignored)
     recipients: tuple[str, ...] = ()
     bounce_type: str | None = None  # "Permanent" | "Transient" | "Undetermined"
@@ -50,9 +52,12 @@ class Notification:
 
 @dataclass
 class Summary:
+    """How many notifications of each kind a batch handled."""
+
     counts: Counter[str] = field(default_factory=Counter)
 
     def as_dict(self) -> dict[str, int]:
+        """The counts as the handler returns and logs them."""
         return dict(self.counts)
 
 

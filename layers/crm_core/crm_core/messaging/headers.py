@@ -70,6 +70,7 @@ class HeaderLine:
     value: str
 
     def render(self) -> str:
+        """The header as one CRLF-terminated line."""
         return f"{self.name}: {self.value}\r\n"
 
 

@@ -32,6 +32,7 @@ WRITE_ATTEMPTS = 4  # of the write that records SES's answer: a throttled write 
 
 
 def message_key(contact_id: str, kind: str, occurrence: str) -> str:
+    """The sent-message ledger key of one message: contact, kind and occurrence."""
     return f"{contact_id}#{kind}#{occurrence}"
 
 

@@ -49,6 +49,8 @@ CONTRASTS: tuple[tuple[str, str], ...] = (
 
 @dataclass(frozen=True, slots=True)
 class Rendered:
+    """A message rendered in one locale: subject, text and HTML."""
+
     locale: str
     subject: str
     text: str
@@ -57,11 +59,11 @@ class Rendered:
 
 @cache
 def _environment(autoescape: bool) -> Environment:
-    from jinja2 import Environment, FileSystemLoader, StrictUndefined  # noqa: PLC0415
+    from jinja2 import Environment, FileSystemLoader, StrictUndefined  # noqa: PLC0415 - jinja2 only when a message is rendered
 
     environment = Environment(
         loader=FileSystemLoader(TEMPLATE_DIR),
-        autoescape=autoescape,
+        autoescape=autoescape,  # noqa: S701 - on for HTML; text mail and subjects are not HTML
         undefined=StrictUndefined,  # a missing variable is a bug, not an empty string in a customer's mail
         trim_blocks=True,
         lstrip_blocks=True,

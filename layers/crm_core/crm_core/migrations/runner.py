@@ -60,10 +60,12 @@ class Migration:
 
     @property
     def key(self) -> str:
+        """The key of this migration's state item."""
         return f"{STATE_KEY_PREFIX}{self.number:04d}"
 
     @property
     def label(self) -> str:
+        """The migration as its file is named: number and name."""
         return f"{self.number:04d}_{self.name}"
 
 

@@ -45,6 +45,8 @@ def sla_shard(case_id: str) -> str:
 
 
 class ByContactIndex(GlobalSecondaryIndex["Case"]):
+    """Cases of one contact, by opening time."""
+
     class Meta:
         index_name = "by-contact"
         projection = AllProjection()
@@ -54,6 +56,8 @@ class ByContactIndex(GlobalSecondaryIndex["Case"]):
 
 
 class ByStatusIndex(GlobalSecondaryIndex["Case"]):
+    """Cases in one status, by last update."""
+
     class Meta:
         index_name = "by-status"
         projection = AllProjection()
@@ -63,6 +67,8 @@ class ByStatusIndex(GlobalSecondaryIndex["Case"]):
 
 
 class SlaDueIndex(GlobalSecondaryIndex["Case"]):
+    """Open cases by their next SLA checkpoint, sharded so no partition gets hot."""
+
     class Meta:
         index_name = "sla-due"
         projection = AllProjection()

@@ -24,6 +24,8 @@ def due_shard(contact_id: str) -> str:
 
 
 class DueIndex(GlobalSecondaryIndex["Enrollment"]):
+    """Active enrollments by due time, sharded so no partition gets hot."""
+
     class Meta:
         index_name = "due"
         projection = AllProjection()

@@ -42,6 +42,8 @@ def day_key(day_iso: str, contact_id: str) -> str:
 
 
 class NoticeMap(MapAttribute[str, object]):
+    """A tier-change message still to send: new tier, previous tier, day, and up or down."""
+
     tier = UnicodeAttribute()
     previous = UnicodeAttribute()
     on = UnicodeAttribute()
@@ -49,6 +51,7 @@ class NoticeMap(MapAttribute[str, object]):
 
 
 def notice_map(tier: str, previous: str, on: str, upgrade: bool) -> NoticeMap:
+    """The stored form of a tier-change notice."""
     return NoticeMap(tier=tier, previous=previous, on=on, upgrade=int(upgrade))
 
 
@@ -90,6 +93,8 @@ class LoyaltyBalance(Model):
 
 
 class HistoryIndex(LocalSecondaryIndex["LedgerEntry"]):
+    """A contact's ledger entries in history order."""
+
     class Meta:
         index_name = "history"
         projection = AllProjection()
@@ -153,6 +158,8 @@ class OrderRecord(Model):
 
 
 class ExpiryIndex(GlobalSecondaryIndex["LotMarker"]):
+    """Lots by the day they expire, so the daily run finds them without a scan."""
+
     class Meta:
         index_name = "lots-by-expiry"
         projection = KeysOnlyProjection()
@@ -177,6 +184,7 @@ class LotMarker(Model):
 
     @property
     def lot_id(self) -> str:
+        """The lot's id, from its sort key."""
         return self.entry_key.removeprefix("lot#")
 
 

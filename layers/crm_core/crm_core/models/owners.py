@@ -27,10 +27,13 @@ COUNTER_SK = "counter"
 
 
 def contact_pk(contact_id: str) -> str:
+    """The owners table's partition key of a contact."""
     return f"contact#{contact_id}"
 
 
 class ByOwnerIndex(GlobalSecondaryIndex["OwnerAssignment"]):
+    """The contacts of one owner."""
+
     class Meta:
         index_name = "by-owner"
         projection = KeysOnlyProjection()
@@ -40,6 +43,8 @@ class ByOwnerIndex(GlobalSecondaryIndex["OwnerAssignment"]):
 
 
 class OpenTasksIndex(GlobalSecondaryIndex["Task"]):
+    """Open tasks of one owner, by due day."""
+
     class Meta:
         index_name = "open-tasks"
         projection = AllProjection()

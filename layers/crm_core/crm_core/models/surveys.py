@@ -27,18 +27,22 @@ DIMENSIONS = ("all", "locale", "team", "tier")
 
 
 def invite_key(survey: str, occasion: str) -> str:
+    """The sort key of the invitation to `survey` about `occasion`."""
     return f"invite#{survey}#{occasion}"
 
 
 def answer_key(survey: str, occasion: str) -> str:
+    """The sort key of the answer to `survey` about `occasion`."""
     return f"answer#{survey}#{occasion}"
 
 
 def history_key(survey: str, occasion: str, revision: int) -> str:
+    """The sort key of one earlier revision of an answer."""
     return f"history#{survey}#{occasion}#{revision:04d}"
 
 
 def stats_key(survey: str, dimension: str) -> str:
+    """The partition key of a survey's counters for one dimension."""
     return f"stats#{survey}#{dimension}"
 
 
@@ -134,4 +138,5 @@ class SurveyStats(Model):
     s10 = NumberAttribute(null=True)
 
     def score_counts(self) -> dict[int, int]:
+        """How many answers gave each score (scores nobody gave left out)."""
         return {n: int(getattr(self, f"s{n}") or 0) for n in range(11) if getattr(self, f"s{n}")}

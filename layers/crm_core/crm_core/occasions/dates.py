@@ -27,6 +27,8 @@ _DATE = re.compile(r"^(?:(?P<year>\d{4})|-)-(?P<month>\d{2})-(?P<day>\d{2})$")
 
 
 class LeapDayPolicy(StrEnum):
+    """Where a 29 February occasion falls in other years."""
+
     FEB28 = "feb28"
     MAR1 = "mar1"
 

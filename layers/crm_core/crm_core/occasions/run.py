@@ -77,6 +77,7 @@ class Due:
 
     @property
     def occurrence(self) -> str:
+        """The occurrence of the occasion: its local year (one greeting per year)."""
         return str(self.local.year)
 
     @property
@@ -86,10 +87,12 @@ class Due:
 
     @property
     def key(self) -> tuple[str, str, str]:
+        """The sent-message ledger's contact, kind and occurrence of this greeting."""
         return (self.contact.contact_id, str(self.kind), self.occurrence)
 
     @property
     def names(self) -> dict[str, str]:
+        """The greeting's identity as log fields."""
         return {"contact_id": self.contact.contact_id, "kind": str(self.kind), "occurrence": self.occurrence}
 
 
@@ -115,6 +118,7 @@ class RunReport:
     reads: Reads = field(default_factory=Reads)
 
     def as_dict(self) -> dict[str, Any]:
+        """The report as the handler returns and logs it, total reads included."""
         data = asdict(self)
         data["reads"]["total"] = self.reads.total
         return data
@@ -185,7 +189,7 @@ class _Run:
                 self.greet(item)
             except ConfigurationError:
                 raise
-            except Exception:  # noqa: BLE001 - one contact's fault must not cost the others their greeting
+            except Exception:  # one contact's fault must not cost the others their greeting
                 report.errors += 1
                 count("OccasionsErrors")
                 self.log.exception("greeting failed; the next run retries", extra=item.names)

@@ -44,6 +44,7 @@ class Reads:
 
     @property
     def total(self) -> int:
+        """Every item read: index entries, contacts and ledger items."""
         return self.index_items + self.contacts + self.ledger_items
 
 

@@ -40,6 +40,8 @@ def recipient_id(staff: Staff) -> str:
 
 @dataclass
 class Digest:
+    """One owner's morning digest: tasks due, occasions coming and open cases."""
+
     owner: Staff
     day: date
     tasks: list[dict[str, Any]] = field(default_factory=list)
@@ -49,9 +51,11 @@ class Digest:
 
     @property
     def empty(self) -> bool:
+        """True when there is nothing to tell: no digest is sent."""
         return not (self.tasks or self.occasions or self.cases)
 
     def context(self) -> dict[str, Any]:
+        """The digest template's variables."""
         return {
             "owner": self.owner.name.split()[0],
             "day": self.day.isoformat(),
@@ -147,7 +151,7 @@ def build(staff: Staff, today: date) -> Digest:
 
 def send(staff: Staff, today: date) -> str:
     """Build and send one owner's digest of a local day, at most once; returns what happened."""
-    from crm_core.messaging.delivery import Outgoing, deliver  # noqa: PLC0415
+    from crm_core.messaging.delivery import Outgoing, deliver  # noqa: PLC0415 - the message engine only when a digest is sent
 
     recipient = recipient_id(staff)
     if ledger.current(recipient, KIND, today.isoformat()) is not None:

@@ -23,6 +23,8 @@ RULE_KINDS = frozenset({"first-purchase", "vip-birthday", "vip-complaint", "low-
 
 @dataclass(frozen=True, slots=True)
 class Staff:
+    """A member of staff of owners.yaml who may own contacts."""
+
     id: str
     name: str
     email: str
@@ -31,6 +33,7 @@ class Staff:
     team: str
 
     def public(self) -> dict[str, str]:
+        """What the API shows of a member of staff."""
         return {
             "id": self.id,
             "name": self.name,
@@ -43,6 +46,8 @@ class Staff:
 
 @dataclass(frozen=True, slots=True)
 class Route:
+    """A routing rule: new customers of a domain or country get this owner."""
+
     name: str
     owner: str
     domain: str | None = None
@@ -51,6 +56,8 @@ class Route:
 
 @dataclass(frozen=True, slots=True)
 class TaskRule:
+    """A rule that creates a task for the owner: when, and for what order value or score."""
+
     kind: str
     due_in_days: int
     note: str
@@ -60,6 +67,8 @@ class TaskRule:
 
 @dataclass(frozen=True, slots=True)
 class Directory:
+    """The owners file, checked: staff, routing, round-robin, task rules and the digest's hour."""
+
     staff: Mapping[str, Staff]
     routing: tuple[Route, ...]
     round_robin_team: str | None
@@ -69,6 +78,7 @@ class Directory:
     birthdays_days: int
 
     def team(self, name: str) -> list[Staff]:
+        """The staff of team `name`."""
         return [s for s in self.staff.values() if s.team == name]
 
 

@@ -74,6 +74,7 @@ def _key(key: str | None) -> str:
 
 # ---- owners ------------------------------------------------------------------------------------
 def assignment(contact_id: str) -> OwnerAssignment | None:
+    """The contact's owner assignment (consistent read), None when nobody owns it."""
     try:
         return OwnerAssignment.get(contact_pk(contact_id), OWNER_SK, consistent_read=True)
     except DoesNotExist:
@@ -87,6 +88,7 @@ def owner_of(contact_id: str) -> Staff | None:
 
 
 def owner_view(item: OwnerAssignment | None) -> dict[str, Any] | None:
+    """The owner as the API shows it (the staff member, who set it and when), None when unowned."""
     if item is None:
         return None
     staff = load().staff.get(item.owner_key)
@@ -187,6 +189,7 @@ def _day(value: object, field: str) -> date:
 
 
 def task_view(task: Task) -> dict[str, Any]:
+    """A task as the API shows it."""
     return {
         "task_id": task.task_id,
         "contact_id": task.contact_id,
@@ -203,6 +206,8 @@ def task_view(task: Task) -> dict[str, Any]:
 
 @dataclass(frozen=True, slots=True)
 class Created:
+    """A created task, and whether an earlier request had created it already."""
+
     task: dict[str, Any]
     replay: bool
 
@@ -254,7 +259,7 @@ def create_task(contact_id: str, body: dict[str, Any], key: str | None) -> Creat
         staff = owner_of(contact_id)
         if staff is None:
             raise ValidationFailed([FieldError("owner", "is required: the contact has no owner")])
-    assert due is not None
+    assert due is not None  # noqa: S101 - narrows the type; a missing due date raised above
     fingerprint = _hash(due.isoformat(), str(note), staff.id)
     task_id = "tk_" + _hash(contact_id, "api", idem)[:20]
     return _put_task(_new_task(contact_id, task_id, staff, due, str(note), "api", fingerprint))
@@ -325,7 +330,7 @@ def complete_task(contact_id: str, task_id: str) -> dict[str, Any]:
 def snooze_task(contact_id: str, task_id: str, until: object) -> dict[str, Any]:
     """Move an open task's due day to `until` (after today). The same snooze again changes nothing.
     Raises ValidationFailed (`until`), NotFound, Conflict... (a done task cannot be snoozed: 409)."""
-    from crm_core.errors import Conflict  # noqa: PLC0415
+    from crm_core.errors import Conflict  # noqa: PLC0415 - only a done task's snooze needs it
 
     day = _day(until, "until")
     task = _task(contact_id, task_id)
@@ -369,7 +374,7 @@ def add_note(contact_id: str, body: dict[str, Any], key: str | None) -> Created:
         idem = ""
     if errors:
         raise ValidationFailed(errors)
-    assert isinstance(text, str) and isinstance(author, str)
+    assert isinstance(text, str) and isinstance(author, str)  # noqa: S101 - narrows the type; the checks above raised otherwise
     _require_contact(contact_id)
     fingerprint = _hash(text, author)
     note_id = "nt_" + _hash(contact_id, idem)[:20]
@@ -400,6 +405,7 @@ def add_note(contact_id: str, body: dict[str, Any], key: str | None) -> Created:
 
 
 def note_view(note: Note) -> dict[str, Any]:
+    """A note as the API shows it."""
     return {"note_id": note.note_id, "text": note.text, "author": note.author, "at": note.at}
 
 

@@ -39,7 +39,7 @@ def _table() -> str:
 
 def request_id_for(kind: str, contact_id: str, key: str = "") -> str:
     """The id of the request of `kind` for a contact (and key): a keyed hash, stable across replays."""
-    from crm_core.messaging import tokens  # noqa: PLC0415
+    from crm_core.messaging import tokens  # noqa: PLC0415 - the signing key only when a request id is made
 
     prefix = "er_" if kind == ERASURE else "ex_"
     return prefix + tokens.mac(f"{contact_id}#{key}", f"privacy-{kind}", length=26)
@@ -139,6 +139,7 @@ def run_message(body: str) -> dict[str, Any]:
 
 
 def as_json(answer: dict[str, Any]) -> str:
+    """A request's answer as canonical JSON (sorted keys), as stored and compared."""
     return json.dumps(answer, sort_keys=True)
 
 

@@ -60,6 +60,7 @@ class Store:
 
     @property
     def name(self) -> str:
+        """The table's or bucket's name, from settings."""
         return str(getattr(get_settings(), self.setting))
 
 
@@ -70,6 +71,8 @@ def partition(attribute: str, prefix: str = "") -> Collect:
 
 
 def delete_partition(attribute: str, sort_key: str | None = None, prefix: str = "") -> Erase:
+    """An eraser that deletes every item of the contact's partition (after `prefix`)."""
+
     def erase(subject: Subject, table: str) -> int:
         items = partition(attribute, prefix)(subject, table)
         for item in items:
@@ -92,6 +95,8 @@ def by_key(attribute: str, value: Callable[[Subject], str | None]) -> Collect:
 
 
 def delete_key(attribute: str, value: Callable[[Subject], str | None]) -> Erase:
+    """An eraser that deletes the items whose key `attribute` is `value` of the subject."""
+
     def erase(subject: Subject, table: str) -> int:
         found = by_key(attribute, value)(subject, table)
         for item in found:
@@ -116,6 +121,8 @@ def by_index(index: str, attribute: str, keys: tuple[str, ...]) -> Collect:
 
 
 def delete_by_index(index: str, attribute: str, keys: tuple[str, ...]) -> Erase:
+    """An eraser that deletes the contact's items found through `index`."""
+
     def erase(subject: Subject, table: str) -> int:
         entries = list(storage.query(table, attribute, subject.contact_id, index=index))
         for entry in entries:
@@ -129,8 +136,8 @@ def delete_by_index(index: str, attribute: str, keys: tuple[str, ...]) -> Erase:
 def _erase_suppression(subject: Subject, table: str) -> int:
     """Replace the address's suppression by one under a keyed hash of it (scope all): the erased address is
     never mailed again, and the item names nobody. Written first, so a crash leaves no gap."""
-    from crm_core.messaging.suppressions import SCOPE_ALL, erased_keys  # noqa: PLC0415
-    from crm_core.models.messages import Suppression  # noqa: PLC0415
+    from crm_core.messaging.suppressions import SCOPE_ALL, erased_keys  # noqa: PLC0415 - each area's code only when its data is erased
+    from crm_core.models.messages import Suppression  # noqa: PLC0415 - each area's code only when its data is erased
 
     if not subject.email:
         return 0
@@ -187,7 +194,7 @@ def _erase_cases(subject: Subject, table: str) -> int:
     """Close each open case with a note and keep it pseudonymised (team, category, priority and timings, for
     the service's statistics); strip every event to its kind and time; delete message links and the
     acknowledgement window. The case's contact id (what finds it) is replaced last."""
-    from crm_core.cases.addressing import link_key  # noqa: PLC0415
+    from crm_core.cases.addressing import link_key  # noqa: PLC0415 - each area's code only when its data is erased
 
     at = _now()
     cases = _cases(subject, table)
@@ -226,7 +233,7 @@ def _survey_link(subject: Subject, event_key: str) -> str | None:
     """The link `survey#<contact id>#<survey>#<occasion>` of a low score's case, from its survey event's
     key `event#<time>#survey#<survey>#<occasion>` (kept when the event is stripped: a resumed erasure
     finds it)."""
-    from crm_core.surveys.cases import guard_key  # noqa: PLC0415
+    from crm_core.surveys.cases import guard_key  # noqa: PLC0415 - each area's code only when its data is erased
 
     parts = event_key.split("#", 4)
     if len(parts) == 5 and parts[0] == "event" and parts[2] == "survey":
@@ -240,7 +247,7 @@ _LEDGER_KINDS = ("purchase#", "refund#", "redeem#", "expiry#", "adjust#", "birth
 
 def _value_claim_key(item: Item) -> dict[str, str] | None:
     """The key of the customer-value claim `value#<event id>` an order's ledger entry was counted under."""
-    from crm_core.value.store import CLAIM_PREFIX  # noqa: PLC0415
+    from crm_core.value.store import CLAIM_PREFIX  # noqa: PLC0415 - each area's code only when its data is erased
 
     event_id = item.get("event_id")
     if not str(item["entry_key"]).startswith(_LEDGER_KINDS) or not isinstance(event_id, str):
@@ -275,6 +282,7 @@ def _erase_loyalty(subject: Subject, table: str) -> int:
 
 # ---- exports and requests -----------------------------------------------------------------------------
 def export_prefix(contact_id: str) -> str:
+    """The S3 prefix under which a contact's exports are written."""
     return f"exports/{contact_id}/"
 
 

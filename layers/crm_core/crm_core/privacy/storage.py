@@ -34,11 +34,13 @@ def query(table: str, attribute: str, value: str, *, index: str | None = None) -
 
 
 def get(table: str, key: Mapping[str, Any]) -> Item | None:
+    """One item (consistent read), None when there is none."""
     answer = aws.dynamodb().get_item(TableName=table, Key=to_dynamodb(key), ConsistentRead=True)
     return from_dynamodb(answer["Item"]) if "Item" in answer else None
 
 
 def put(table: str, item: Mapping[str, Any]) -> None:
+    """Write one item, replacing what was there."""
     aws.dynamodb().put_item(TableName=table, Item=to_dynamodb(item))
 
 

@@ -54,7 +54,7 @@ class Recorded:
 
 @cache
 def _strings() -> dict[str, dict[str, str]]:
-    import yaml  # noqa: PLC0415
+    import yaml  # noqa: PLC0415 - only a survey page needs it
 
     with (PAGES_DIR / "strings.yaml").open(encoding="utf-8") as stream:
         data: dict[str, dict[str, str]] = yaml.safe_load(stream)
@@ -335,8 +335,8 @@ def record(
         answer.update(actions=[SurveyAnswer.case_id.set(case_id)])
     _tell_lifecycle(answer)
     if survey.is_low(score) and case_id is not None:  # a low score is a complaint (replays included)
-        from crm_core.lifecycle.bus import tell_case  # noqa: PLC0415
-        from crm_core.owners.service import on_survey_score  # noqa: PLC0415
+        from crm_core.lifecycle.bus import tell_case  # noqa: PLC0415 - EventBridge and owners only for a low score
+        from crm_core.owners.service import on_survey_score  # noqa: PLC0415 - EventBridge and owners only for a low score
 
         tell_case("opened", ticket.contact_id, case_id, answer.answered_at)
         on_survey_score(ticket.contact_id, answer.key, Decimal(score))  # one call per low-rated occasion

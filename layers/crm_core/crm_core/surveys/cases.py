@@ -37,6 +37,7 @@ SUBJECTS = {
 
 
 def guard_key(contact_id: str, survey: str, occasion: str) -> str:
+    """The link key that ties a low score to the one case it opened."""
     return f"survey#{contact_id}#{survey}#{occasion}"
 
 

@@ -27,6 +27,8 @@ _SURVEY_KEYS = {"trigger", "scale", "delay", "low_at_or_below", "invite_review_a
 
 @dataclass(frozen=True, slots=True)
 class Survey:
+    """A survey of surveys.yaml: what triggers it, its scale, its question and thresholds."""
+
     name: str
     trigger: str  # "purchase" | "case-resolved"
     scale: str  # "csat" | "nps"
@@ -37,26 +39,33 @@ class Survey:
 
     @property
     def scores(self) -> range:
+        """The scores the survey's scale allows."""
         low, high = SCALES[self.scale]
         return range(low, high + 1)
 
     def is_low(self, score: int) -> bool:
+        """True when `score` counts as a complaint and opens a case."""
         return score <= self.low_at_or_below
 
     def invites_review(self, score: int) -> bool:
+        """True when `score` is high enough to invite a public review."""
         return self.invite_review_at_or_above is not None and score >= self.invite_review_at_or_above
 
     def question_in(self, locale: str) -> str:
+        """The question in `locale`, else in English."""
         return self.question.get(locale) or self.question["en"]
 
 
 @dataclass(frozen=True, slots=True)
 class SurveyCatalog:
+    """Every survey of surveys.yaml, checked, with the link lifetime and the gap between surveys."""
+
     surveys: Mapping[str, Survey]
     link_valid_for: timedelta = timedelta(days=30)
     contact_gap: timedelta = timedelta(days=14)
 
     def get(self, name: str) -> Survey | None:
+        """The survey called `name`, or None."""
         return self.surveys.get(name)
 
 

@@ -46,10 +46,12 @@ class Invite:
 
 
 def iso(at: datetime) -> str:
+    """`at` as the surveys table's ISO 8601 UTC text, to the second."""
     return at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def instant(text: str) -> datetime:
+    """The instant a surveys table timestamp names."""
     return datetime.strptime(text, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
 
 
@@ -150,6 +152,7 @@ def groups(invitation: SurveyInvitation) -> dict[str, str]:
 
 
 def stats_item(survey: str, dimension: str, day: str, group: str) -> SurveyStats:
+    """The counter item of a survey's `dimension` for one day and group."""
     return SurveyStats(stats_key(survey, dimension), f"{day}#{group}")
 
 

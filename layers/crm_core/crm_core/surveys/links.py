@@ -38,6 +38,7 @@ class Ticket:
 
 
 def token(contact_id: str, survey: str, occasion: str, expires_at: datetime) -> str:
+    """The signed token of a survey link: contact, survey, occasion and expiry."""
     payload = {"c": contact_id, "s": survey, "o": occasion, "x": int(expires_at.timestamp())}
     return tokens.sign(payload, PURPOSE)
 

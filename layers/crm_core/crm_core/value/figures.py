@@ -49,6 +49,7 @@ class Figures:
     usual_interval_days: int | None  # mean days between purchases, when there are two or more
 
     def as_item(self) -> dict[str, Any]:
+        """The figures as the contact item stores them (amounts as text)."""
         return {
             "last_order": self.last_order,
             "days_since_last_order": self.days_since_last_order,
@@ -62,6 +63,7 @@ class Figures:
 
 
 def empty_state() -> dict[str, Any]:
+    """The value state of a contact that has never bought."""
     return {"months": {}, "first_order": None, "last_order": None, "orders": 0, "net": "0"}
 
 
@@ -153,7 +155,7 @@ def _alive(since_last: int | None, silence_limit_days: int) -> Decimal:
 def usual_interval_days(state: dict[str, Any]) -> int | None:
     """Mean days between the contact's purchases (first to last), None before a second purchase."""
     first, last, orders = state.get("first_order"), state.get("last_order"), int(state.get("orders") or 0)
-    if not first or not last or orders < 2:  # noqa: PLR2004 - an interval needs two purchases
+    if not first or not last or orders < 2:  # an interval needs two purchases
         return None
     return max(1, round((_instant(last) - _instant(first)).days / (orders - 1)))
 

@@ -19,8 +19,8 @@ def on_order_event(event: Purchase | Refund | Adjustment) -> Applied | None:
     Raises what apply_order_event raises, and RetryableError when the value or the stage could not
     be written now (the event is redelivered; the ledger sees a replay).
     """
-    from crm_core import lifecycle  # noqa: PLC0415
-    from crm_core.value.store import record_order_event  # noqa: PLC0415
+    from crm_core import lifecycle  # noqa: PLC0415 - the stage and value code only when an order event comes
+    from crm_core.value.store import record_order_event  # noqa: PLC0415 - the stage and value code only when an order event comes
 
     applied = apply_order_event(event)
     if applied is not None and event.type != "adjustment":

@@ -10,6 +10,8 @@ from typing import NamedTuple
 
 
 class SegmentRule(NamedTuple):
+    """A segment of the recency x frequency grid: its name and score ranges."""
+
     name: str
     recency: tuple[int, int]  # inclusive score range
     frequency: tuple[int, int]

@@ -37,7 +37,7 @@ HISTOGRAMS = ("r", "f", "m")
 
 def _ensure_sketch() -> None:
     """Create the empty sketch item once (maps must exist before ADD can reach inside them)."""
-    from botocore.exceptions import ClientError  # noqa: PLC0415
+    from botocore.exceptions import ClientError  # noqa: PLC0415 - botocore only when the sketch is written
 
     try:
         aws.dynamodb().put_item(
@@ -87,7 +87,7 @@ def assess(
 ) -> tuple[dict[str, Any], bool, dict[tuple[str, str], int]]:
     """The contact's `value` map, its most-valuable flag and the sketch deltas, for `state` at `now`."""
     from crm_core.lifecycle.rules import load_rules  # noqa: PLC0415 - the silence limit is a lifecycle rule
-    from crm_core.lifecycle.stages import silence_limit_days  # noqa: PLC0415
+    from crm_core.lifecycle.stages import silence_limit_days  # noqa: PLC0415 - with load_rules above
 
     state = figures.prune(state, now)
     computed = figures.compute(state, now, silence_limit_days=silence_limit_days(state, load_rules()))
@@ -130,7 +130,7 @@ def _attempt(
 ) -> bool | None:
     """One read, change and write: True when written, False when there is nothing to write (a replay,
     no contact, no change), None when another writer got in first (read again)."""
-    from botocore.exceptions import ClientError  # noqa: PLC0415
+    from botocore.exceptions import ClientError  # noqa: PLC0415 - botocore only when a value is written
 
     now = clock.now()
     contact = _read_contact(contact_id)
