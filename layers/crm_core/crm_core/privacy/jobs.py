@@ -85,7 +85,7 @@ def _record(kind: str, contact_id: str, request_id: str, now: datetime) -> dict[
     contact = storage.get(get_settings().contacts_table, {"contact_id": contact_id})
     if contact is None:
         raise NotFound("no contact with this id")
-    item = {
+    item: dict[str, Any] = {
         "request_id": request_id,
         "kind": kind,
         "status": PENDING,
