@@ -170,7 +170,7 @@ def status_command(args: argparse.Namespace) -> int:
     target_of(args).connect()
     from crm_core import clock
     from crm_core.campaigns import definitions
-    from crm_core.campaigns.transitions import iso
+    from crm_core.clock import iso
     from crm_core.models import Enrollment
 
     now, catalog = iso(clock.now()), definitions.load()

@@ -9,6 +9,6 @@ Entry points for the rest of the CRM:
 
 from __future__ import annotations
 
-from crm_core.campaigns.lifecycle import on_purchase, stop_marketing
+from crm_core.campaigns.reactions import on_purchase, stop_marketing
 
 __all__ = ["on_purchase", "stop_marketing"]

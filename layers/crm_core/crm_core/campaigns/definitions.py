@@ -150,6 +150,28 @@ def _survey_step(problems: Problems, where: str, data: Mapping[str, Any]) -> Ste
     return Step(name, after, template, False, str(reply_to) if reply_to else None, survey_name)
 
 
+def _check_sequence(problems: Problems, where: str, steps: list[Step]) -> None:
+    """Step names are unique and steps come in the order of their delays."""
+    seen: set[str] = set()
+    for i, step in enumerate(steps):
+        if step.name in seen:
+            problems.add(f"{where}.steps[{i}].name", f"{step.name!r} is used by an earlier step")
+        seen.add(step.name)
+        if i and step.after < steps[i - 1].after:
+            problems.add(
+                f"{where}.steps[{i}].after", "steps must be in order: after is earlier than the step before"
+            )
+
+
+def _exit_on(problems: Problems, where: str, exit_on: object) -> list[Any]:
+    if not isinstance(exit_on, list) or not set(exit_on) <= EXIT_EVENTS:
+        problems.add(
+            f"{where}.exit_on", f"must be a list of {', '.join(sorted(EXIT_EVENTS))}, got {exit_on!r}"
+        )
+        return []
+    return exit_on
+
+
 def _campaign(problems: Problems, name: str, data: object) -> Campaign | None:
     where = f"campaigns.{name}"
     if not _NAME.match(name):
@@ -163,21 +185,8 @@ def _campaign(problems: Problems, name: str, data: object) -> Campaign | None:
         problems.add(f"{where}.steps", "must be a non-empty list of steps")
         raw_steps = []
     steps = [s for i, raw in enumerate(raw_steps) if (s := _step(problems, f"{where}.steps[{i}]", raw))]
-    seen: set[str] = set()
-    for i, step in enumerate(steps):
-        if step.name in seen:
-            problems.add(f"{where}.steps[{i}].name", f"{step.name!r} is used by an earlier step")
-        seen.add(step.name)
-        if i and step.after < steps[i - 1].after:
-            problems.add(
-                f"{where}.steps[{i}].after", "steps must be in order: after is earlier than the step before"
-            )
-    exit_on = data.get("exit_on", [])
-    if not isinstance(exit_on, list) or not set(exit_on) <= EXIT_EVENTS:
-        problems.add(
-            f"{where}.exit_on", f"must be a list of {', '.join(sorted(EXIT_EVENTS))}, got {exit_on!r}"
-        )
-        exit_on = []
+    _check_sequence(problems, where, steps)
+    exit_on = _exit_on(problems, where, data.get("exit_on", []))
     min_gap = problems.duration(f"{where}.min_gap", data.get("min_gap"), default=timedelta(hours=12))
     if min_gap <= timedelta(0):
         problems.add(f"{where}.min_gap", "must be longer than zero (at least 1m)")

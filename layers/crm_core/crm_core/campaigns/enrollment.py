@@ -4,17 +4,12 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
-from pynamodb.exceptions import PutError
-
-from crm_core.models.base import condition_failed
+from crm_core.clock import iso
+from crm_core.models.base import save_if
 from crm_core.models.enrollments import Enrollment, due_shard
-
-
-def _iso(at: datetime) -> str:
-    return at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def new_enrollment(
@@ -34,7 +29,7 @@ def new_enrollment(
         status="active",
         step=0,
         enrolled_at=at,
-        due_at=_iso(at),
+        due_at=iso(at),
         due_shard=due_shard(contact_id),
         context=json.dumps(dict(context or {}), sort_keys=True, default=str),
     )
@@ -53,10 +48,4 @@ def enroll(
     The first step becomes due at `at`; the sender moves it to the step's own delay.
     """
     item = new_enrollment(contact_id, campaign, at=at, occurrence=occurrence, context=context)
-    try:
-        item.save(condition=Enrollment.contact_id.does_not_exist())
-        return True
-    except PutError as exc:
-        if condition_failed(exc):
-            return False
-        raise
+    return save_if(item, Enrollment.contact_id.does_not_exist())

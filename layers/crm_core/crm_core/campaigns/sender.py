@@ -55,7 +55,7 @@ class RunReport:
 def due_enrollments(now: datetime) -> Iterator[Enrollment]:
     """Every active enrollment due at `now`, oldest first within a shard, shards taken in turn
     (so a run cut short has served every shard). One Query per shard page; never a Scan."""
-    bound = transitions.iso(now)
+    bound = clock.iso(now)
     pending = [
         iter(Enrollment.due_index.query(str(shard), Enrollment.due_at <= bound, page_size=PAGE_SIZE))
         for shard in range(DUE_SHARDS)

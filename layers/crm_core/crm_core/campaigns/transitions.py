@@ -7,31 +7,16 @@ loser of a race gets False and leaves the enrollment to the winner. Finishing dr
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 
-from pynamodb.exceptions import UpdateError
 from pynamodb.expressions.condition import Condition
 from pynamodb.expressions.update import Action
 
-from crm_core.models.base import condition_failed
+from crm_core.clock import iso
+from crm_core.models.base import update_if
 from crm_core.models.enrollments import Enrollment
 
 ACTIVE, COMPLETED, EXITED = "active", "completed", "exited"
-
-
-def iso(at: datetime) -> str:
-    """The due index's sortable form of an instant: "2026-11-23T10:00:00Z"."""
-    return at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def _update(enrollment: Enrollment, actions: list[Action], condition: Condition) -> bool:
-    try:
-        enrollment.update(actions=actions, condition=condition)
-        return True
-    except UpdateError as exc:
-        if condition_failed(exc):
-            return False
-        raise
 
 
 def _at_step(enrollment: Enrollment) -> Condition:
@@ -59,14 +44,14 @@ def advance(enrollment: Enrollment, *, now: datetime, next_due: datetime | None)
         actions += _finish_actions(COMPLETED, None, now)
     else:
         actions.append(Enrollment.due_at.set(iso(next_due)))
-    return _update(enrollment, actions, _at_step(enrollment))
+    return update_if(enrollment, actions, _at_step(enrollment))
 
 
 def reschedule(enrollment: Enrollment, due: datetime) -> bool:
     """Look at the current step again at `due` (quiet hours, a paused contact, a claim in flight)."""
-    return _update(enrollment, [Enrollment.due_at.set(iso(due))], _at_step(enrollment))
+    return update_if(enrollment, [Enrollment.due_at.set(iso(due))], _at_step(enrollment))
 
 
 def finish(enrollment: Enrollment, *, now: datetime, reason: str | None, status: str = EXITED) -> bool:
     """End the enrollment whatever its step (exit with `reason`, or complete); False if already ended."""
-    return _update(enrollment, _finish_actions(status, reason, now), Enrollment.status == ACTIVE)
+    return update_if(enrollment, _finish_actions(status, reason, now), Enrollment.status == ACTIVE)

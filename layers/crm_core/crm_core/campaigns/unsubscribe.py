@@ -18,7 +18,7 @@ from pynamodb.exceptions import DoesNotExist
 
 from crm_core import clock
 from crm_core.campaigns import definitions
-from crm_core.campaigns.lifecycle import stop_marketing
+from crm_core.campaigns.reactions import stop_marketing
 from crm_core.contacts import history
 from crm_core.errors import InvalidToken
 from crm_core.http import page

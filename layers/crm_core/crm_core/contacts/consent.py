@@ -13,13 +13,13 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
-from pynamodb.exceptions import DoesNotExist, UpdateError
+from pynamodb.exceptions import DoesNotExist
 
 from crm_core import clock
 from crm_core.contacts import history
 from crm_core.errors import InvalidToken
 from crm_core.messaging import suppressions, tokens
-from crm_core.models.base import condition_failed
+from crm_core.models.base import update_if
 from crm_core.models.contacts import Consent, Contact
 from crm_core.observability import count, get_logger
 from crm_core.settings import get_settings
@@ -168,22 +168,20 @@ def confirm(token: str | None, accept_language: str | None = None) -> Page:
             source_page=pending.source_page,
             source="confirmed",
         )
-        try:
-            contact.update(
-                actions=[
-                    Contact.consent.set(decision),
-                    Contact.marketing_opt_out.set(False),
-                    Contact.consent_pending.remove(),
-                    Contact.updated_at.set(now),
-                    *history.append(contact, [history.of_decision(decision)]),
-                ],
-                # an unsubscribe or a newer request since the page was shown wins
-                condition=Contact.consent_pending.at == pending_at,  # type: ignore[arg-type]
-                add_version_condition=False,
-            )
-        except UpdateError as exc:
-            if not condition_failed(exc):
-                raise
+        confirmed = update_if(
+            contact,
+            [
+                Contact.consent.set(decision),
+                Contact.marketing_opt_out.set(False),
+                Contact.consent_pending.remove(),
+                Contact.updated_at.set(now),
+                *history.append(contact, [history.of_decision(decision)]),
+            ],
+            # an unsubscribe or a newer request since the page was shown wins
+            Contact.consent_pending.at == pending_at,  # type: ignore[arg-type]
+            add_version_condition=False,
+        )
+        if not confirmed:
             return _page(400, "invalid", contact, accept_language)
         count("ConsentConfirmed")
         get_logger().info("consent confirmed by the address owner", extra={"contact_id": contact_id})

@@ -129,21 +129,7 @@ def contact_360(contact_id: str, cursors: Mapping[str, str | None] | None = None
     starts = {
         part: decode_cursor(cursors.get(f"{part}_cursor"), f"{part}_cursor", contact_id) for part in CURSORS
     }
-    key = {"contact_id": {"S": contact_id}}
-    batch = db.batch_get_item(
-        RequestItems={
-            settings.contacts_table: {"Keys": [key]},
-            settings.loyalty_table: {"Keys": [{**key, "entry_key": {"S": "balance"}}]},
-        }
-    )
-    responses = batch.get("Responses", {})
-    contacts = responses.get(settings.contacts_table, [])
-    if not contacts:
-        raise NotFound(f"no contact {contact_id}")
-    contact = _item(contacts[0])
-    balances = responses.get(settings.loyalty_table, [])
-    balance = _item(balances[0]) if balances else None
-
+    contact, balance = _contact_and_balance(contact_id)
     suppression = _item(
         db.get_item(TableName=settings.suppressions_table, Key={"email": {"S": contact["email"]}}).get("Item")
     )
@@ -189,35 +175,70 @@ def contact_360(contact_id: str, cursors: Mapping[str, str | None] | None = None
     )
     owned = _owned(own)
     for case in cases:
-        events, _ = _query(
-            TableName=settings.cases_table,
-            KeyConditionExpression="pk = :p AND begins_with(sk, :e)",
-            ExpressionAttributeValues={":p": {"S": case["pk"]}, ":e": {"S": "event#"}},
-            ScanIndexForward=False,
-            Limit=1,
-            ProjectionExpression="kind, #at",
-            ExpressionAttributeNames={"#at": "at"},
-        )
-        case["last_event"] = events[0] if events else None
+        case["last_event"] = _last_event(case["pk"])
     count("Contact360Views")
     notes = owned.pop("notes")
     return {
         "contact_id": contact_id,
-        "profile": {f: contact.get(f) for f in PROFILE_FIELDS if contact.get(f) is not None},
-        "field_sources": contact.get("field_sources") or {},
-        "origin": {"first_touch": contact.get("first_touch"), "last_touch": contact.get("last_touch")},
-        "created_at": contact.get("created_at"),
-        "updated_at": contact.get("updated_at"),
+        **_profile_part(contact),
         "consent": _consent(contact, suppression),
         "suppression": _suppression(suppression),
         "enrollments": [_enrollment(e) for e in enrollments],
         "messages": {"items": [_message(m) for m in messages], "next_cursor": messages_next},
         "cases": {"items": [_case(c) for c in cases], "next_cursor": cases_next},
         "loyalty": _loyalty(balance, entries, ledger_next),
-        **{k: v for k, v in contact.items() if k.startswith(EXTRA_PREFIXES)},
+        **_extras(contact),
         **owned,
         "timeline": _timeline(notes, messages, cases),
     }
+
+
+def _contact_and_balance(contact_id: str) -> tuple[dict[str, Any], dict[str, Any] | None]:
+    """The contact and its loyalty balance (one BatchGetItem); raises NotFound."""
+    settings = get_settings()
+    key = {"contact_id": {"S": contact_id}}
+    batch = aws.dynamodb().batch_get_item(
+        RequestItems={
+            settings.contacts_table: {"Keys": [key]},
+            settings.loyalty_table: {"Keys": [{**key, "entry_key": {"S": "balance"}}]},
+        }
+    )
+    responses = batch.get("Responses", {})
+    contacts = responses.get(settings.contacts_table, [])
+    if not contacts:
+        raise NotFound(f"no contact {contact_id}")
+    balances = responses.get(settings.loyalty_table, [])
+    return _item(contacts[0]), _item(balances[0]) if balances else None
+
+
+def _last_event(case_pk: str) -> dict[str, Any] | None:
+    """A case's latest event (its kind and time only)."""
+    events, _ = _query(
+        TableName=get_settings().cases_table,
+        KeyConditionExpression="pk = :p AND begins_with(sk, :e)",
+        ExpressionAttributeValues={":p": {"S": case_pk}, ":e": {"S": "event#"}},
+        ScanIndexForward=False,
+        Limit=1,
+        ProjectionExpression="kind, #at",
+        ExpressionAttributeNames={"#at": "at"},
+    )
+    return events[0] if events else None
+
+
+def _profile_part(contact: dict[str, Any]) -> dict[str, Any]:
+    """The 360's profile, field sources, origin and dates."""
+    return {
+        "profile": {f: contact.get(f) for f in PROFILE_FIELDS if contact.get(f) is not None},
+        "field_sources": contact.get("field_sources") or {},
+        "origin": {"first_touch": contact.get("first_touch"), "last_touch": contact.get("last_touch")},
+        "created_at": contact.get("created_at"),
+        "updated_at": contact.get("updated_at"),
+    }
+
+
+def _extras(contact: dict[str, Any]) -> dict[str, Any]:
+    """Attributes other areas keep on the contact (value, lifecycle...), shown as they are."""
+    return {k: v for k, v in contact.items() if k.startswith(EXTRA_PREFIXES)}
 
 
 def _timeline(

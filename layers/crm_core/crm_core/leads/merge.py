@@ -25,10 +25,11 @@ Sources, least trusted first (`Source`): an anonymous form post < an operator's 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
+from crm_core.clock import iso
 from crm_core.contacts import history
 from crm_core.leads.fields import MAX_CUSTOM_PER_CONTACT
 from crm_core.models.contacts import Consent, ConsentEvent, Contact, Touch, occasion_day
@@ -76,11 +77,6 @@ def rank_of(value: str | None) -> int:
         return Source(value).rank if value else Source.FORM.rank
     except ValueError:
         return Source.FORM.rank
-
-
-def iso(at: datetime) -> str:
-    """`at` as the contact's ISO 8601 text in UTC, to the second."""
-    return at.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
 def touch(lead: Lead, at: datetime) -> Touch:
@@ -239,14 +235,8 @@ def _profile_actions(old: Contact, lead: Lead, source: Source) -> tuple[list[Act
         if rank_of(sources.get(name)) > source.rank:
             kept.append(name)
             continue
-        actions.append(getattr(Contact, name).set(value))
+        actions += [getattr(Contact, name).set(value), *_follow_ups(old, name, value)]
         sources[name] = source.value
-        if name == "birthday":
-            day = occasion_day(value, old.contact_id)
-            if day:
-                actions.append(Contact.birthday_day.set(day))
-        if name == "phone" and old.phone_raw:
-            actions.append(Contact.phone_raw.remove())  # a number that parses supersedes the raw one
     if lead.phone_raw and not lead.phone:
         if rank_of(sources.get("phone")) > source.rank:
             kept.append("phone")
@@ -255,6 +245,16 @@ def _profile_actions(old: Contact, lead: Lead, source: Source) -> tuple[list[Act
     if sources:
         actions.append(Contact.field_sources.set(sources))
     return actions, kept
+
+
+def _follow_ups(old: Contact, name: str, value: str) -> list[Action]:
+    """What setting a profile field brings along: a birthday's index key, the end of a raw phone."""
+    if name == "birthday":
+        day = occasion_day(value, old.contact_id)
+        return [Contact.birthday_day.set(day)] if day else []
+    if name == "phone" and old.phone_raw:
+        return [Contact.phone_raw.remove()]  # a number that parses supersedes the raw one
+    return []
 
 
 def merge_update(

@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from pynamodb.exceptions import PynamoDBException, TransactWriteError, UpdateError
+from pynamodb.exceptions import CancellationReason, PynamoDBException, TransactWriteError
 from pynamodb.transactions import TransactWrite
 
 from crm_core import aws, clock
@@ -41,7 +41,7 @@ from crm_core.leads.merge import (
     plan_consent,
 )
 from crm_core.messaging import suppressions
-from crm_core.models.base import condition_failed
+from crm_core.models.base import update_if
 from crm_core.models.contacts import Contact
 from crm_core.models.enrollments import Enrollment
 from crm_core.observability import count, get_logger
@@ -178,20 +178,26 @@ def _attempt(step: _Step, *, welcome: bool) -> Captured | None:
     except TransactWriteError as exc:
         if exc.cause_response_code != "TransactionCanceledException":
             raise
-        on_contact, on_enrollment = [*exc.cancellation_reasons, None, None][:2]
-        if on_contact is not None and on_contact.code == "ConditionalCheckFailed" and on_contact.raw_item:
-            return _merge(Contact.from_raw_data(on_contact.raw_item), step)
-        if (
-            welcome
-            and on_contact is None
-            and on_enrollment is not None
-            and on_enrollment.code == "ConditionalCheckFailed"
-        ):
-            # Enrolled already but the contact is gone (erased, say): create it without enrolling again.
-            return _attempt(step, welcome=False)
-        if any(r is not None and r.code in _RETRYABLE_REASONS for r in exc.cancellation_reasons):
-            return None
-        raise
+        return _after_cancellation(exc, step, welcome=welcome)
+
+
+def _after_cancellation(exc: TransactWriteError, step: _Step, *, welcome: bool) -> Captured | None:
+    """What a cancelled create means: the contact exists (merge into it), the welcome enrollment
+    exists without its contact (create the contact alone), or a race or throttle (None: try again).
+    Raises `exc` for any other reason."""
+    on_contact, on_enrollment = [*exc.cancellation_reasons, None, None][:2]
+    if _condition_failed(on_contact) and on_contact is not None and on_contact.raw_item:
+        return _merge(Contact.from_raw_data(on_contact.raw_item), step)
+    if welcome and on_contact is None and _condition_failed(on_enrollment):
+        # Enrolled already but the contact is gone (erased, say): create it without enrolling again.
+        return _attempt(step, welcome=False)
+    if any(r is not None and r.code in _RETRYABLE_REASONS for r in exc.cancellation_reasons):
+        return None
+    raise exc
+
+
+def _condition_failed(reason: CancellationReason | None) -> bool:
+    return reason is not None and reason.code == "ConditionalCheckFailed"
 
 
 def _replay(old: Contact, step: _Step) -> Outcome | None:
@@ -224,12 +230,8 @@ def _merge(old: Contact, step: _Step) -> Captured | None:
         plan=plan,
         digest=step.digest,
     )
-    try:
-        old.update(actions=merge.actions, condition=merge.condition, add_version_condition=False)
-    except UpdateError as exc:
-        if condition_failed(exc):
-            return None  # another post (or an erasure) changed it since: try again from the top
-        raise
+    if not update_if(old, merge.actions, merge.condition, add_version_condition=False):
+        return None  # another post (or an erasure) changed it since: try again from the top
     return Captured(
         old.contact_id,
         Outcome.MERGED,

@@ -20,7 +20,7 @@ from urllib.parse import parse_qsl, urlsplit, urlunsplit
 
 from crm_core.contacts.identity import deliverable_address
 from crm_core.errors import FieldError, ValidationFailed
-from crm_core.leads import fields as F
+from crm_core.leads import fields
 from crm_core.leads.parsing import Value
 from crm_core.models.contacts import contact_id_for, normalize_email
 
@@ -98,9 +98,11 @@ def read_submission(
     same form twice gets the same id).
     """
     known, custom_raw = _split(posted)
-    thank_you = _text_of(known.get(F.THANK_YOU_URL))  # may be relative: the web layer resolves and checks it
+    thank_you = _text_of(
+        known.get(fields.THANK_YOU_URL)
+    )  # may be relative: the web layer resolves and checks it
     thank_you = thank_you if thank_you and len(thank_you) <= 2048 else None
-    if _text_of(known.get(F.HONEYPOT)):
+    if _text_of(known.get(fields.HONEYPOT)):
         email = _text_of(known.get("email")) or ""
         return Submission(None, "honeypot", thank_you, honeypot=True, email_hint=email)
     errors: list[FieldError] = []
@@ -132,9 +134,9 @@ def _split(posted: Mapping[str, Value]) -> tuple[dict[str, Value], dict[str, Val
     known: dict[str, Value] = {}
     custom: dict[str, Value] = {}
     for key, value in posted.items():
-        name = F.canonical(key)
+        name = fields.canonical(key)
         if name is None:
-            if key not in F.IGNORED and value not in (None, ""):
+            if key not in fields.IGNORED and value not in (None, ""):
                 custom[key.strip()] = value
         elif name not in known or known[name] in (None, ""):
             known[name] = value
@@ -156,21 +158,7 @@ def _lead(
     referer: str | None,
     errors: list[FieldError],
 ) -> Lead | None:
-    text: dict[str, str | None] = {}
-    for f in F.FIELDS:
-        value = known.get(f.name)
-        if f.kind == "boolean" or value is None:
-            continue
-        if isinstance(value, bool):
-            errors.append(FieldError(f.name, "must be text", "not_text"))
-            continue
-        cleaned = _text_of(value)
-        if cleaned is not None and len(cleaned) > f.max_length:
-            errors.append(FieldError(f.name, f"must be at most {f.max_length} characters", "too_long"))
-        elif cleaned is not None and (_CONTROL if f.name == "message" else _CONTROL_LINE).search(cleaned):
-            errors.append(FieldError(f.name, "contains control characters", "control_chars"))
-        else:
-            text[f.name] = cleaned
+    text = _texts(known, errors)
     email = _email(text.get("email"), errors)
     country = _country(text.get("country"), errors)
     locale = _locale(text.get("locale"), errors)
@@ -192,12 +180,33 @@ def _lead(
         consent=_consent(known.get("consent"), errors),
         form_id=_form_id(text.get("form_id"), errors),
         source_page=source_page,
-        utm={**page_utm, **{k: v for k in F.UTM_KEYS if (v := text.get(k))}},
+        utm={**page_utm, **{k: v for k in fields.UTM_KEYS if (v := text.get(k))}},
         custom=custom,
     )
     if email is None or errors:
         return None
     return Lead(email=email, **lead_fields)  # type: ignore[arg-type]
+
+
+def _texts(known: dict[str, Value], errors: list[FieldError]) -> dict[str, str | None]:
+    """The known text fields, normalized; a value too long, not text or with control characters is
+    an error and left out."""
+    text: dict[str, str | None] = {}
+    for f in fields.FIELDS:
+        value = known.get(f.name)
+        if f.kind == "boolean" or value is None:
+            continue
+        if isinstance(value, bool):
+            errors.append(FieldError(f.name, "must be text", "not_text"))
+            continue
+        cleaned = _text_of(value)
+        if cleaned is not None and len(cleaned) > f.max_length:
+            errors.append(FieldError(f.name, f"must be at most {f.max_length} characters", "too_long"))
+        elif cleaned is not None and (_CONTROL if f.name == "message" else _CONTROL_LINE).search(cleaned):
+            errors.append(FieldError(f.name, "contains control characters", "control_chars"))
+        else:
+            text[f.name] = cleaned
+    return text
 
 
 def _email(value: str | None, errors: list[FieldError]) -> str | None:
@@ -345,14 +354,14 @@ def _source_page(
     if url is None:
         return None, {}
     parts = urlsplit(url)
-    utm = {k: v[:200] for k, v in parse_qsl(parts.query) if k in F.UTM_KEYS and v}
+    utm = {k: v[:200] for k, v in parse_qsl(parts.query) if k in fields.UTM_KEYS and v}
     return urlunsplit((parts.scheme, parts.netloc, parts.path, "", "")), utm
 
 
 def _custom(raw: dict[str, Value], errors: list[FieldError]) -> dict[str, str]:
     custom: dict[str, str] = {}
     for key, value in raw.items():
-        if not F.CUSTOM_KEY.match(key):
+        if not fields.CUSTOM_KEY.match(key):
             errors.append(
                 FieldError(
                     key, "is not a known field, and extra field names use letters, digits, _ . - (up to 40)"
@@ -362,10 +371,12 @@ def _custom(raw: dict[str, Value], errors: list[FieldError]) -> dict[str, str]:
         text = ("true" if value else "false") if isinstance(value, bool) else _text_of(value)
         if text is None:
             continue
-        if len(text) > F.MAX_CUSTOM_VALUE or _CONTROL_LINE.search(text):
-            errors.append(FieldError(key, f"must be plain text of at most {F.MAX_CUSTOM_VALUE} characters"))
+        if len(text) > fields.MAX_CUSTOM_VALUE or _CONTROL_LINE.search(text):
+            errors.append(
+                FieldError(key, f"must be plain text of at most {fields.MAX_CUSTOM_VALUE} characters")
+            )
             continue
         custom[key] = text
-    if len(custom) > F.MAX_CUSTOM_PER_POST:
-        errors.append(FieldError("custom", f"at most {F.MAX_CUSTOM_PER_POST} extra fields per post"))
+    if len(custom) > fields.MAX_CUSTOM_PER_POST:
+        errors.append(FieldError("custom", f"at most {fields.MAX_CUSTOM_PER_POST} extra fields per post"))
     return custom

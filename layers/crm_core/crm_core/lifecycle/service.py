@@ -17,7 +17,6 @@ effects of a change (bus event, win-back, bonus) run after it is recorded and ar
 
 from __future__ import annotations
 
-import hashlib
 import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -29,6 +28,7 @@ from crm_core.lifecycle.rules import Rules, load_rules
 from crm_core.lifecycle.stages import Verdict, evaluate
 from crm_core.observability import count, get_logger
 from crm_core.settings import get_settings
+from crm_core.sharding import shard_of
 
 REVIEW_SHARDS = 4
 ATTEMPTS = 5
@@ -48,8 +48,7 @@ def contact_time(at: datetime) -> str:
 
 def review_key(day: Any, contact_id: str) -> str:
     """The review partition of a contact on `day`: the day and a shard that spreads the writes."""
-    shard = int(hashlib.sha256(contact_id.encode()).hexdigest(), 16) % REVIEW_SHARDS
-    return f"{day.isoformat()}#{shard}"
+    return f"{day.isoformat()}#{shard_of(contact_id, REVIEW_SHARDS)}"
 
 
 def read_contact(contact_id: str) -> dict[str, Any] | None:
@@ -140,38 +139,59 @@ def reevaluate(contact_id: str, *, cause: str, signal: dict[str, Any] | None = N
         contact = read_contact(contact_id)
         if contact is None:
             return None
-        lifecycle = dict(contact.get("lifecycle") or {})
-        signals = _with_signal(dict(lifecycle.get("signals") or {}), signal)
-        lifecycle["signals"] = signals
-        contact = {**contact, "lifecycle": lifecycle}
-        verdict = evaluate(contact, now, rules)
-        stage, _ = current_stage(contact)
-        moved = verdict.stage != stage
-        if moved:
-            lifecycle = _changed(contact, verdict, cause, rules)
-        review = review_key(verdict.review_on, contact_id) if verdict.review_on else None
-        stored = contact.get("lifecycle") or {}
-        if not moved and review == contact.get("lifecycle_review") and signal is None and stored:
-            _settle(contact, rules)
-            return None
-        sets: dict[str, Any] = {"lifecycle": lifecycle, "updated_at": contact_time(now)}
-        removes: tuple[str, ...] = ()
-        if review:
-            sets["lifecycle_review"] = review
-        else:
-            removes = ("lifecycle_review",)
-        if _write(contact, sets, removes):
-            contact = {**contact, "lifecycle": lifecycle}
-            if moved:
-                count("LifecycleChanged")
-                get_logger().info(
-                    "lifecycle stage changed",
-                    extra={"contact_id": contact_id, "to": verdict.stage, "reason": verdict.reason},
-                )
-            _settle(contact, rules)
-            return verdict.stage if moved else None
+        done, stage = _reevaluate_read(contact, now, rules, cause=cause, signal=signal)
+        if done:
+            return stage
         time.sleep(0.05 * (attempt + 1))
     raise RetryableError("the contact kept changing under the lifecycle evaluation; retry")
+
+
+def _reevaluate_read(
+    contact: dict[str, Any], now: datetime, rules: Rules, *, cause: str, signal: dict[str, Any] | None
+) -> tuple[bool, str | None]:
+    """One try of `reevaluate` on the contact as read: (False, None) when another writer came first,
+    else (True, the new stage or None when it did not change)."""
+    contact_id = str(contact["contact_id"])
+    contact, verdict = _evaluated(contact, signal, now, rules)
+    stage, _ = current_stage(contact)
+    moved = verdict.stage != stage
+    lifecycle = _changed(contact, verdict, cause, rules) if moved else contact["lifecycle"]
+    review = review_key(verdict.review_on, contact_id) if verdict.review_on else None
+    stored = contact.get("lifecycle") or {}
+    if not moved and review == contact.get("lifecycle_review") and signal is None and stored:
+        _settle(contact, rules)
+        return True, None
+    review_set, review_removed = _review_update(review)
+    if not _write(
+        contact, {"lifecycle": lifecycle, "updated_at": contact_time(now), **review_set}, review_removed
+    ):
+        return False, None
+    if moved:
+        count("LifecycleChanged")
+        get_logger().info(
+            "lifecycle stage changed",
+            extra={"contact_id": contact_id, "to": verdict.stage, "reason": verdict.reason},
+        )
+    _settle({**contact, "lifecycle": lifecycle}, rules)
+    return True, verdict.stage if moved else None
+
+
+def _review_update(review: str | None) -> tuple[dict[str, Any], tuple[str, ...]]:
+    """The contact's place in the daily review index: set to `review`, or removed when time alone
+    cannot change its stage."""
+    if review:
+        return {"lifecycle_review": review}, ()
+    return {}, ("lifecycle_review",)
+
+
+def _evaluated(
+    contact: dict[str, Any], signal: dict[str, Any] | None, now: datetime, rules: Rules
+) -> tuple[dict[str, Any], Verdict]:
+    """The contact with `signal` applied to its lifecycle signals, and its verdict at `now`."""
+    lifecycle = dict(contact.get("lifecycle") or {})
+    lifecycle["signals"] = _with_signal(dict(lifecycle.get("signals") or {}), signal)
+    contact = {**contact, "lifecycle": lifecycle}
+    return contact, evaluate(contact, now, rules)
 
 
 def _with_signal(signals: dict[str, Any], signal: dict[str, Any] | None) -> dict[str, Any]:
@@ -203,22 +223,20 @@ def _settle(contact: dict[str, Any], rules: Rules) -> None:
         return
     change = lifecycle["history"][-1]
     contact_id = str(contact["contact_id"])
+    _carry_out(contact_id, change, rules)
+    bus.publish_change(contact_id, change, change_id=change_id)
+    fresh = read_contact(contact_id)
+    if fresh is not None and (fresh.get("lifecycle") or {}).get("change_id") == change_id:
+        _write(fresh, {"lifecycle": {**fresh["lifecycle"], "effects_done": change_id}})
+
+
+def _carry_out(contact_id: str, change: dict[str, Any], rules: Rules) -> None:
+    """The effects of a stage change: win-back and the owner's task on entering dissolution, the end
+    of win-back on leaving it, the loyalty bonus on entering commitment."""
     at = datetime.fromisoformat(change["at"])
     campaign = rules.effects.win_back_campaign
-    if campaign and change["to"] == "dissolution":
-        from crm_core.campaigns.enrollment import enroll  # noqa: PLC0415 - only on entering dissolution
-
-        enroll(
-            contact_id,
-            campaign,
-            at=max(at, clock.now() - timedelta(days=1)),  # a late run still sends, not a year-old batch
-            occurrence=f"lifecycle-{at.strftime('%Y%m%dT%H%M%S')}",
-            context={"reason": change["reason"]},
-        )
     if change["to"] == "dissolution":
-        from crm_core.owners.service import on_dissolution  # noqa: PLC0415 - the owner's call task, once
-
-        on_dissolution(contact_id, at.date().isoformat())
+        _enter_dissolution(contact_id, change, campaign, at)
     if campaign and change["from"] == "dissolution":
         _end_win_back(contact_id, campaign, change["to"])
     bonus = rules.commitment
@@ -229,10 +247,22 @@ def _settle(contact: dict[str, Any], rules: Rules) -> None:
         if not bonus.bonus_once_per_contact:
             source += f"-{at.strftime('%Y%m%dT%H%M%S')}"
         grant_bonus(contact_id, source, bonus.bonus_points, "entered commitment")
-    bus.publish_change(contact_id, change, change_id=change_id)
-    fresh = read_contact(contact_id)
-    if fresh is not None and (fresh.get("lifecycle") or {}).get("change_id") == change_id:
-        _write(fresh, {"lifecycle": {**fresh["lifecycle"], "effects_done": change_id}})
+
+
+def _enter_dissolution(contact_id: str, change: dict[str, Any], campaign: str | None, at: datetime) -> None:
+    if campaign:
+        from crm_core.campaigns.enrollment import enroll  # noqa: PLC0415 - only on entering dissolution
+
+        enroll(
+            contact_id,
+            campaign,
+            at=max(at, clock.now() - timedelta(days=1)),  # a late run still sends, not a year-old batch
+            occurrence=f"lifecycle-{at.strftime('%Y%m%dT%H%M%S')}",
+            context={"reason": change["reason"]},
+        )
+    from crm_core.owners.service import on_dissolution  # noqa: PLC0415 - the owner's call task, once
+
+    on_dissolution(contact_id, at.date().isoformat())
 
 
 def _end_win_back(contact_id: str, campaign: str, stage: str) -> None:

@@ -43,31 +43,44 @@ def evaluate(contact: dict[str, Any], now: datetime, rules: Rules) -> Verdict:
     """The stage `contact` (a plain contact item) is in at `now`."""
     state = (contact.get("value") or {}).get("state") or figures.empty_state()
     signals = (contact.get("lifecycle") or {}).get("signals") or {}
-    orders = int(state.get("orders") or 0)
     reviews: list[date] = []
-    if orders and state.get("months"):
+    if int(state.get("orders") or 0) and state.get("months"):
         reviews.append(_next_month(now))  # the 12-month window moves: figures and commitment may change
-
-    def verdict(stage: str, reason: str, since: datetime | None = None) -> Verdict:
-        return Verdict(stage, reason, since or now, min(reviews) if reviews else None)
-
     found = _dissolution(contact, state, signals, now, rules, reviews)
-    if found is not None:
-        return verdict(*found)
+    if found is None:
+        found = (*_stage_by_activity(contact, state, signals, now, rules), now)
+    stage, reason, since = found
+    return Verdict(stage, reason, since, min(reviews) if reviews else None)
+
+
+def _stage_by_activity(
+    contact: dict[str, Any], state: dict[str, Any], signals: dict[str, Any], now: datetime, rules: Rules
+) -> tuple[str, str]:
+    """(stage, reason) of a contact no dissolution rule holds for: commitment, expansion, awareness,
+    exploration, the first that holds."""
+    orders = int(state.get("orders") or 0)
+    committed = _commitment(contact, state, now, rules) if orders else None
+    if committed is not None:
+        return "commitment", committed
+    if orders >= rules.expansion.purchases:
+        return "expansion", "first purchase" if orders == 1 else f"{orders} purchases"
+    engagements = int(signals.get("engagements") or 0)
+    if engagements >= rules.awareness.engagements:
+        return "awareness", f"{engagements} engagement(s): {signals.get('last_engagement', 'reply')}"
+    return "exploration", "lead without purchase"
+
+
+def _commitment(contact: dict[str, Any], state: dict[str, Any], now: datetime, rules: Rules) -> str | None:
+    """Why a customer is committed (enough purchases in the window, or a loyalty tier), or None."""
     commitment = rules.commitment
     oldest_month = figures.window_start(now, commitment.window_months)
     recent = sum(int(v["n"]) for k, v in (state.get("months") or {}).items() if k >= oldest_month)
+    if recent >= commitment.purchases_in_window:
+        return f"{recent} purchases in {commitment.window_months} months"
     tier = (contact.get("tier") or "").lower()
-    if orders and recent >= commitment.purchases_in_window:
-        return verdict("commitment", f"{recent} purchases in {commitment.window_months} months")
-    if orders and tier in {t.lower() for t in commitment.tiers}:
-        return verdict("commitment", f"loyalty tier {tier}")
-    if orders >= rules.expansion.purchases:
-        return verdict("expansion", "first purchase" if orders == 1 else f"{orders} purchases")
-    engagements = int(signals.get("engagements") or 0)
-    if engagements >= rules.awareness.engagements:
-        return verdict("awareness", f"{engagements} engagement(s): {signals.get('last_engagement', 'reply')}")
-    return verdict("exploration", "lead without purchase")
+    if tier in {t.lower() for t in commitment.tiers}:
+        return f"loyalty tier {tier}"
+    return None
 
 
 def _dissolution(  # noqa: PLR0917 - one private step of evaluate, called once

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.utils import parseaddr
@@ -119,42 +119,59 @@ def parse(message: str | Mapping[str, Any]) -> Notification:
     if not isinstance(kind, str) or not kind:
         raise Unreadable("neither notificationType nor eventType: not an SES notification")
     mail = _object(data, "mail", required=kind in KINDS)
-    ses_message_id = _text(mail, "messageId")
-    if kind == "Bounce":
-        bounce = _object(data, "bounce")
-        return Notification(
-            kind,
-            _addresses(bounce.get("bouncedRecipients", [])),
-            bounce_type=_text(bounce, "bounceType") or "Undetermined",
-            feedback_id=_text(bounce, "feedbackId") or ses_message_id,
-            at=_time(bounce, "timestamp") or _time(mail, "timestamp"),
-            ses_message_id=ses_message_id,
-        )
-    if kind == "Complaint":
-        complaint = _object(data, "complaint")
-        return Notification(
-            kind,
-            _addresses(complaint.get("complainedRecipients", [])),
-            complaint_type=_text(complaint, "complaintFeedbackType") or None,
-            feedback_id=_text(complaint, "feedbackId") or ses_message_id,
-            at=_time(complaint, "timestamp"),
-            ses_message_id=ses_message_id,
-        )
-    if kind == "Delivery":
-        delivery = _object(data, "delivery")
-        return Notification(
-            kind,
-            _addresses(delivery.get("recipients", [])),
-            feedback_id=ses_message_id,
-            at=_time(delivery, "timestamp"),
-            ses_message_id=ses_message_id,
-            ledger_key=_ledger_key(mail),
-        )
-    if kind == "Send":
-        return Notification(
-            kind, at=_time(mail, "timestamp"), ses_message_id=ses_message_id, ledger_key=_ledger_key(mail)
-        )
-    return Notification(kind)
+    reader = _READERS.get(kind)
+    return reader(data, mail, _text(mail, "messageId")) if reader is not None else Notification(kind)
+
+
+def _read_bounce(data: Mapping[str, Any], mail: Mapping[str, Any], ses_message_id: str) -> Notification:
+    bounce = _object(data, "bounce")
+    return Notification(
+        "Bounce",
+        _addresses(bounce.get("bouncedRecipients", [])),
+        bounce_type=_text(bounce, "bounceType") or "Undetermined",
+        feedback_id=_text(bounce, "feedbackId") or ses_message_id,
+        at=_time(bounce, "timestamp") or _time(mail, "timestamp"),
+        ses_message_id=ses_message_id,
+    )
+
+
+def _read_complaint(data: Mapping[str, Any], mail: Mapping[str, Any], ses_message_id: str) -> Notification:
+    complaint = _object(data, "complaint")
+    return Notification(
+        "Complaint",
+        _addresses(complaint.get("complainedRecipients", [])),
+        complaint_type=_text(complaint, "complaintFeedbackType") or None,
+        feedback_id=_text(complaint, "feedbackId") or ses_message_id,
+        at=_time(complaint, "timestamp"),
+        ses_message_id=ses_message_id,
+    )
+
+
+def _read_delivery(data: Mapping[str, Any], mail: Mapping[str, Any], ses_message_id: str) -> Notification:
+    delivery = _object(data, "delivery")
+    return Notification(
+        "Delivery",
+        _addresses(delivery.get("recipients", [])),
+        feedback_id=ses_message_id,
+        at=_time(delivery, "timestamp"),
+        ses_message_id=ses_message_id,
+        ledger_key=_ledger_key(mail),
+    )
+
+
+def _read_send(data: Mapping[str, Any], mail: Mapping[str, Any], ses_message_id: str) -> Notification:
+    return Notification(
+        "Send", at=_time(mail, "timestamp"), ses_message_id=ses_message_id, ledger_key=_ledger_key(mail)
+    )
+
+
+# The notification kinds SES publishes that we read; any other kind is returned as its name alone.
+_READERS: dict[str, Callable[[Mapping[str, Any], Mapping[str, Any], str], Notification]] = {
+    "Bounce": _read_bounce,
+    "Complaint": _read_complaint,
+    "Delivery": _read_delivery,
+    "Send": _read_send,
+}
 
 
 def _bounce(address: str, note: Notification, now: datetime, summary: Summary) -> None:

@@ -21,7 +21,7 @@ from datetime import datetime, timedelta
 from pynamodb.exceptions import DoesNotExist, PutError, UpdateError
 
 from crm_core.aws import THROTTLING_CODES, error_code
-from crm_core.models.base import condition_failed
+from crm_core.models.base import save_if, update_if
 from crm_core.models.messages import SentMessage
 
 MAX_ATTEMPTS = 5
@@ -72,34 +72,20 @@ def claim(
         claimed_at=now,
         attempts=1,
     )
-    try:
-        item.save(condition=SentMessage.message_key.does_not_exist())
+    if save_if(item, SentMessage.message_key.does_not_exist()):
         return item
-    except PutError as exc:
-        if not condition_failed(exc):
-            raise
     stale, unsettled = now - grace, now - unknown_window
-    try:
-        item.update(
-            actions=[
-                SentMessage.status.set("claimed"),
-                SentMessage.claimed_at.set(now),
-                SentMessage.attempts.add(1),
-            ],
-            condition=(
-                (
-                    (SentMessage.status == "failed")
-                    | ((SentMessage.status == "claimed") & (SentMessage.claimed_at < stale))
-                    | ((SentMessage.status == "unknown") & (SentMessage.claimed_at < unsettled))
-                )
-                & (SentMessage.attempts < MAX_ATTEMPTS)
-            ),
-        )
-        return item
-    except UpdateError as exc:
-        if condition_failed(exc):
-            return None
-        raise
+    reclaimable = (
+        (SentMessage.status == "failed")
+        | ((SentMessage.status == "claimed") & (SentMessage.claimed_at < stale))
+        | ((SentMessage.status == "unknown") & (SentMessage.claimed_at < unsettled))
+    ) & (SentMessage.attempts < MAX_ATTEMPTS)
+    actions = [
+        SentMessage.status.set("claimed"),
+        SentMessage.claimed_at.set(now),
+        SentMessage.attempts.add(1),
+    ]
+    return item if update_if(item, actions, reclaimable) else None
 
 
 def current(contact_id: str, kind: str, occurrence: str) -> SentMessage | None:
@@ -157,21 +143,16 @@ def record_ses_event(key: str, event: str, ses_message_id: str, at: datetime) ->
     """Record SES's own Send/Delivery event on the ledger item it is tagged with: a claim still
     `claimed`, `unknown` or `failed` becomes `sent`. True if the item exists (recorded or already
     sent), False if there is no such item or it was skipped. Raises other DynamoDB errors."""
-    try:
-        SentMessage(key).update(
-            actions=[
-                SentMessage.status.set("sent"),
-                SentMessage.ses_message_id.set(SentMessage.ses_message_id | ses_message_id),
-                SentMessage.sent_at.set(SentMessage.sent_at | at),
-                SentMessage.confirmed_by.set(event),
-            ],
-            condition=SentMessage.message_key.exists() & (SentMessage.status != "skipped"),
-        )
-        return True
-    except UpdateError as exc:
-        if condition_failed(exc):
-            return False
-        raise
+    return update_if(
+        SentMessage(key),
+        [
+            SentMessage.status.set("sent"),
+            SentMessage.ses_message_id.set(SentMessage.ses_message_id | ses_message_id),
+            SentMessage.sent_at.set(SentMessage.sent_at | at),
+            SentMessage.confirmed_by.set(event),
+        ],
+        SentMessage.message_key.exists() & (SentMessage.status != "skipped"),
+    )
 
 
 def mark_failed(item: SentMessage, reason: str) -> None:
@@ -190,10 +171,4 @@ def mark_skipped(contact_id: str, kind: str, occurrence: str, reason: str, *, no
         claimed_at=now,
         reason=reason,
     )
-    try:
-        item.save(condition=SentMessage.message_key.does_not_exist())
-        return True
-    except PutError as exc:
-        if condition_failed(exc):
-            return False
-        raise
+    return save_if(item, SentMessage.message_key.does_not_exist())

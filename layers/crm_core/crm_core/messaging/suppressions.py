@@ -10,7 +10,7 @@ from datetime import datetime
 
 from pynamodb.exceptions import DeleteError, DoesNotExist, UpdateError
 
-from crm_core.models.base import condition_failed
+from crm_core.models.base import condition_failed, update_if
 from crm_core.models.contacts import contact_id_for, normalize_email
 from crm_core.models.messages import Suppression
 
@@ -75,21 +75,16 @@ def suppress(address: str, *, scope: str, reason: str, now: datetime) -> bool:
         return False  # already suppressed for all mail, and writing the address would re-identify it
     key = normalize_email(address)
     weaker = [SCOPE_NONE, SCOPE_MARKETING] if scope == SCOPE_ALL else [SCOPE_NONE]
-    try:
-        Suppression(key).update(
-            actions=[
-                Suppression.scope.set(scope),
-                Suppression.reason.set(reason),
-                Suppression.at.set(now),
-                Suppression.contact_id.set(contact_id_for(key)),
-            ],
-            condition=Suppression.email.does_not_exist() | Suppression.scope.is_in(*weaker),
-        )
-        return True
-    except UpdateError as exc:
-        if condition_failed(exc):
-            return False
-        raise
+    return update_if(
+        Suppression(key),
+        [
+            Suppression.scope.set(scope),
+            Suppression.reason.set(reason),
+            Suppression.at.set(now),
+            Suppression.contact_id.set(contact_id_for(key)),
+        ],
+        Suppression.email.does_not_exist() | Suppression.scope.is_in(*weaker),
+    )
 
 
 def lift_marketing(address: str, *, now: datetime) -> bool:
@@ -98,20 +93,15 @@ def lift_marketing(address: str, *, now: datetime) -> bool:
     Only a `marketing` suppression is lifted (to `none`, which keeps any soft-bounce count): a
     bounce or a complaint (`all`) is never undone by a form post.
     """
-    try:
-        Suppression(normalize_email(address)).update(
-            actions=[
-                Suppression.scope.set(SCOPE_NONE),
-                Suppression.reason.set("consented-again"),
-                Suppression.at.set(now),
-            ],
-            condition=Suppression.scope == SCOPE_MARKETING,
-        )
-        return True
-    except UpdateError as exc:
-        if condition_failed(exc):
-            return False
-        raise
+    return update_if(
+        Suppression(normalize_email(address)),
+        [
+            Suppression.scope.set(SCOPE_NONE),
+            Suppression.reason.set("consented-again"),
+            Suppression.at.set(now),
+        ],
+        Suppression.scope == SCOPE_MARKETING,
+    )
 
 
 def count_transient_bounce(
@@ -124,21 +114,19 @@ def count_transient_bounce(
         return 0  # suppressed for all mail already; counting would write the address again
     key = normalize_email(address)
     item = Suppression(key)
-    try:
-        item.update(
-            actions=[
-                Suppression.transient_bounces.add(1),
-                Suppression.feedback_ids.add({feedback_id}),
-                Suppression.scope.set(Suppression.scope | SCOPE_NONE),
-                Suppression.reason.set(Suppression.reason | "transient-bounce"),
-                Suppression.at.set(Suppression.at | now),
-                Suppression.contact_id.set(contact_id_for(key)),
-            ],
-            condition=~Suppression.feedback_ids.contains(feedback_id),
-        )
-    except UpdateError as exc:
-        if not condition_failed(exc):
-            raise
+    counted = update_if(
+        item,
+        [
+            Suppression.transient_bounces.add(1),
+            Suppression.feedback_ids.add({feedback_id}),
+            Suppression.scope.set(Suppression.scope | SCOPE_NONE),
+            Suppression.reason.set(Suppression.reason | "transient-bounce"),
+            Suppression.at.set(Suppression.at | now),
+            Suppression.contact_id.set(contact_id_for(key)),
+        ],
+        ~Suppression.feedback_ids.contains(feedback_id),
+    )
+    if not counted:
         current = _get(key)
         return int(current.transient_bounces or 0) if current else 0
     _latest_bounce(key, bounced_at or now)
@@ -147,15 +135,12 @@ def count_transient_bounce(
 
 def _latest_bounce(key: str, at: datetime) -> None:
     """Keep the latest SES bounce time on the item (a second conditional write: DynamoDB has no max)."""
-    try:
-        Suppression(key).update(
-            actions=[Suppression.last_bounce_at.set(at)],
-            condition=Suppression.email.exists()
-            & (Suppression.last_bounce_at.does_not_exist() | (Suppression.last_bounce_at < at)),
-        )
-    except UpdateError as exc:
-        if not condition_failed(exc):
-            raise
+    update_if(
+        Suppression(key),
+        [Suppression.last_bounce_at.set(at)],
+        Suppression.email.exists()
+        & (Suppression.last_bounce_at.does_not_exist() | (Suppression.last_bounce_at < at)),
+    )
 
 
 def clear_transient_bounces(address: str, *, delivered_at: datetime | None = None) -> bool:

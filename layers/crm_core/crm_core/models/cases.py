@@ -18,8 +18,6 @@ shard by shard for `due_at <= now`. A case leaves `sla-due` while its clock is p
 
 from __future__ import annotations
 
-import hashlib
-
 from pynamodb.attributes import (
     BooleanAttribute,
     JSONAttribute,
@@ -32,6 +30,7 @@ from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 from pynamodb.models import Model
 
 from crm_core.models.base import SettingsTableName, register
+from crm_core.sharding import shard_of
 
 CASE_SK = "case"
 LINK_SK = "link"
@@ -41,7 +40,7 @@ SLA_SHARDS = 4
 
 def sla_shard(case_id: str) -> str:
     """The `sla-due` index partition of a case."""
-    return str(int(hashlib.sha256(case_id.encode()).hexdigest(), 16) % SLA_SHARDS)
+    return str(shard_of(case_id, SLA_SHARDS))
 
 
 class ByContactIndex(GlobalSecondaryIndex["Case"]):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import unicodedata
 from typing import Any
 
@@ -20,6 +19,7 @@ from pynamodb.models import Model
 
 from crm_core.contacts.identity import contact_id_for, normalize_email
 from crm_core.models.base import SettingsTableName, register
+from crm_core.sharding import shard_of
 
 __all__ = ["Contact", "contact_id_for", "normalize_email", "occasion_day"]
 
@@ -36,8 +36,7 @@ def occasion_day(date_text: str | None, contact_id: str) -> str | None:
     if not date_text or len(date_text) < 7:
         return None
     month_day = date_text[-5:]
-    shard = int(hashlib.sha256(contact_id.encode()).hexdigest(), 16) % OCCASION_SHARDS
-    return f"{month_day}#{shard}"
+    return f"{month_day}#{shard_of(contact_id, OCCASION_SHARDS)}"
 
 
 class OccasionIndex(GlobalSecondaryIndex["Contact"]):

@@ -7,20 +7,19 @@ An enrollment that has finished or exited drops its `due_shard` and leaves the i
 
 from __future__ import annotations
 
-import hashlib
-
 from pynamodb.attributes import NumberAttribute, UnicodeAttribute, UTCDateTimeAttribute
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 from pynamodb.models import Model
 
 from crm_core.models.base import SettingsTableName, register
+from crm_core.sharding import shard_of
 
 DUE_SHARDS = 8
 
 
 def due_shard(contact_id: str) -> str:
     """The index partition of a contact's due steps."""
-    return str(int(hashlib.sha256(contact_id.encode()).hexdigest(), 16) % DUE_SHARDS)
+    return str(shard_of(contact_id, DUE_SHARDS))
 
 
 class DueIndex(GlobalSecondaryIndex["Enrollment"]):

@@ -16,8 +16,6 @@ entries carry `history_key`, so balance, orders and markers stay out of it.
 
 from __future__ import annotations
 
-import hashlib
-
 from pynamodb.attributes import (
     JSONAttribute,
     MapAttribute,
@@ -30,6 +28,7 @@ from pynamodb.indexes import AllProjection, GlobalSecondaryIndex, KeysOnlyProjec
 from pynamodb.models import Model
 
 from crm_core.models.base import SettingsTableName, register
+from crm_core.sharding import shard_of
 
 BALANCE_KEY = "balance"
 DAY_SHARDS = 4  # spreads a busy day (the Black Friday lots expiring together) over a few index partitions
@@ -37,8 +36,7 @@ DAY_SHARDS = 4  # spreads a busy day (the Black Friday lots expiring together) o
 
 def day_key(day_iso: str, contact_id: str) -> str:
     """Index key of a contact's item due on a day: "YYYY-MM-DD#shard"."""
-    shard = int(hashlib.sha256(contact_id.encode()).hexdigest(), 16) % DAY_SHARDS
-    return f"{day_iso}#{shard}"
+    return f"{day_iso}#{shard_of(contact_id, DAY_SHARDS)}"
 
 
 class NoticeMap(MapAttribute[str, object]):

@@ -106,37 +106,53 @@ def build(staff: Staff, today: date) -> Digest:
             and rule_task("vip-birthday", contact.contact_id, str(tomorrow.year), owner=staff)
         ):
             digest.rule_tasks += 1
-        if birthday is not None and birthday < horizon:
-            digest.occasions.append(
-                {"kind": "birthday", "day": birthday.isoformat(), "contact": _name(contact), "years": None}
+        digest.occasions += _occasions(contact, birthday, today, horizon)
+        digest.cases += _open_cases(contact)
+    digest.tasks += _due_tasks(staff, today, contacts)
+    digest.occasions.sort(key=lambda o: (o["day"], o["contact"]))
+    return digest
+
+
+def _occasions(contact: Contact, birthday: date | None, today: date, horizon: date) -> list[dict[str, Any]]:
+    """The contact's birthday and customer anniversary falling before `horizon`."""
+    occasions: list[dict[str, Any]] = []
+    if birthday is not None and birthday < horizon:
+        occasions.append(
+            {"kind": "birthday", "day": birthday.isoformat(), "contact": _name(contact), "years": None}
+        )
+    since = _next(contact.customer_since, today)
+    if since is not None and since < horizon and contact.customer_since:
+        years = since.year - int(contact.customer_since[:4])
+        if years > 0:
+            occasions.append(
+                {"kind": "anniversary", "day": since.isoformat(), "contact": _name(contact), "years": years}
             )
-        since = _next(contact.customer_since, today)
-        if since is not None and since < horizon and contact.customer_since:
-            years = since.year - int(contact.customer_since[:4])
-            if years > 0:
-                digest.occasions.append(
-                    {
-                        "kind": "anniversary",
-                        "day": since.isoformat(),
-                        "contact": _name(contact),
-                        "years": years,
-                    }
-                )
-        if (contact.open_cases or 0) > 0:
-            for case in Case.by_contact.query(contact.contact_id):
-                if case.status in OPEN_CASE_STATUSES:
-                    digest.cases.append(
-                        {
-                            "case_id": case.case_id,
-                            "contact": _name(contact),
-                            "subject": case.subject,
-                            "status": case.status,
-                            "priority": case.priority,
-                        }
-                    )
+    return occasions
+
+
+def _open_cases(contact: Contact) -> list[dict[str, Any]]:
+    """The contact's open cases (queried only when the contact counts some)."""
+    if (contact.open_cases or 0) <= 0:
+        return []
+    return [
+        {
+            "case_id": case.case_id,
+            "contact": _name(contact),
+            "subject": case.subject,
+            "status": case.status,
+            "priority": case.priority,
+        }
+        for case in Case.by_contact.query(contact.contact_id)
+        if case.status in OPEN_CASE_STATUSES
+    ]
+
+
+def _due_tasks(staff: Staff, today: date, contacts: dict[str, Contact]) -> list[dict[str, Any]]:
+    """The owner's open tasks due today or earlier."""
+    tasks = []
     for task in Task.open_tasks.query(staff.id, Task.due <= today.isoformat()):
         customer = contacts.get(task.contact_id)
-        digest.tasks.append(
+        tasks.append(
             {
                 "task_id": task.task_id,
                 "contact": _name(customer) if customer else task.contact_id,
@@ -145,8 +161,7 @@ def build(staff: Staff, today: date) -> Digest:
                 "overdue": task.due < today.isoformat(),
             }
         )
-    digest.occasions.sort(key=lambda o: (o["day"], o["contact"]))
-    return digest
+    return tasks
 
 
 def send(staff: Staff, today: date) -> str:

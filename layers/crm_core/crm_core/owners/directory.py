@@ -120,26 +120,33 @@ def _rule(raw: Mapping[str, Any], index: int) -> TaskRule:
     )
 
 
-def parse(data: Mapping[str, Any]) -> Directory:
-    """The directory of a parsed owners file; raises ConfigurationError naming the first mistake."""
-    staff = {s.id: s for s in (_staff(raw, i) for i, raw in enumerate(data.get("staff") or []))}
-    routes = []
-    for i, raw in enumerate(data.get("routing") or []):
-        route = Route(
-            name=str(raw.get("name", f"route-{i}")),
-            owner=str(raw.get("owner")),
-            domain=str(raw["domain"]).lower() if raw.get("domain") else None,
-            country=str(raw["country"]).upper() if raw.get("country") else None,
-        )
-        if route.owner not in staff:
-            raise ConfigurationError(f"{PATH.name}: routing[{i}].owner {route.owner!r} is not in staff")
-        if not route.domain and not route.country:
-            raise ConfigurationError(f"{PATH.name}: routing[{i}] needs a domain or a country")
-        routes.append(route)
-    robin = data.get("round_robin") or {}
+def _route(raw: Mapping[str, Any], index: int, staff: Mapping[str, Staff]) -> Route:
+    route = Route(
+        name=str(raw.get("name", f"route-{index}")),
+        owner=str(raw.get("owner")),
+        domain=str(raw["domain"]).lower() if raw.get("domain") else None,
+        country=str(raw["country"]).upper() if raw.get("country") else None,
+    )
+    if route.owner not in staff:
+        raise ConfigurationError(f"{PATH.name}: routing[{index}].owner {route.owner!r} is not in staff")
+    if not route.domain and not route.country:
+        raise ConfigurationError(f"{PATH.name}: routing[{index}] needs a domain or a country")
+    return route
+
+
+def _robin_team(robin: Mapping[str, Any], staff: Mapping[str, Staff]) -> str | None:
     team = str(robin["team"]) if robin.get("team") else None
     if team is not None and not any(s.team == team for s in staff.values()):
         raise ConfigurationError(f"{PATH.name}: round_robin.team {team!r} has no staff")
+    return team
+
+
+def parse(data: Mapping[str, Any]) -> Directory:
+    """The directory of a parsed owners file; raises ConfigurationError naming the first mistake."""
+    staff = {s.id: s for s in (_staff(raw, i) for i, raw in enumerate(data.get("staff") or []))}
+    routes = [_route(raw, i, staff) for i, raw in enumerate(data.get("routing") or [])]
+    robin = data.get("round_robin") or {}
+    team = _robin_team(robin, staff)
     rules = {r.kind: r for r in (_rule(raw, i) for i, raw in enumerate(data.get("task_rules") or []))}
     digest = data.get("digest") or {}
     return Directory(

@@ -17,15 +17,15 @@ from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from pynamodb.exceptions import DoesNotExist, PutError, UpdateError
+from pynamodb.exceptions import DoesNotExist
 
 from crm_core import clock
 from crm_core.errors import FieldError, KeyReused, NotFound, ValidationFailed
-from crm_core.models.base import condition_failed
+from crm_core.models.base import save_if, update_if
 from crm_core.models.contacts import Contact
 from crm_core.models.owners import COUNTER_SK, OWNER_SK, Note, OwnerAssignment, RoundRobin, Task, contact_pk
 from crm_core.observability import count, get_logger
-from crm_core.owners.directory import Staff, load
+from crm_core.owners.directory import Directory, Route, Staff, load
 
 MAX_NOTE = 4000
 MAX_TASK_NOTE = 1000
@@ -33,8 +33,8 @@ MAX_KEY = 200
 MAX_ID_BYTES = 512  # contact and task ids are ~30 characters: a longer one exists nowhere
 
 
-def _iso(at: datetime) -> str:
-    return at.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+def _now_text() -> str:
+    return clock.iso(clock.now(), milliseconds=True)  # owners' items keep milliseconds
 
 
 def _hash(*parts: str) -> str:
@@ -109,7 +109,7 @@ def set_owner(contact_id: str, owner: object, *, by: object = None) -> dict[str,
         contact_id=contact_id,
         owner_key=staff.id,
         set_by=f"agent:{agent}",
-        at=_iso(clock.now()),
+        at=_now_text(),
     )
     item.save()
     count("OwnersSet")
@@ -119,14 +119,10 @@ def set_owner(contact_id: str, owner: object, *, by: object = None) -> dict[str,
 
 def _claim_owner(contact_id: str, staff: Staff, set_by: str) -> bool:
     item = OwnerAssignment(
-        contact_pk(contact_id), contact_id=contact_id, owner_key=staff.id, set_by=set_by, at=_iso(clock.now())
+        contact_pk(contact_id), contact_id=contact_id, owner_key=staff.id, set_by=set_by, at=_now_text()
     )
-    try:
-        item.save(condition=OwnerAssignment.pk.does_not_exist())
-    except PutError as exc:
-        if condition_failed(exc):
-            return False
-        raise
+    if not save_if(item, OwnerAssignment.pk.does_not_exist()):
+        return False
     count("OwnersAssigned")
     get_logger().info("owner assigned", extra={"contact_id": contact_id, "owner": staff.id, "by": set_by})
     return True
@@ -161,14 +157,30 @@ def route_new_customer(contact_id: str, *, amount: Decimal, first_purchase: bool
         contact: Contact | None = Contact.get(contact_id)
     except DoesNotExist:
         contact = None
+    route = _matching_route(directory.routing, contact)
+    if route is not None:
+        staff = directory.staff[route.owner]
+        return staff if _claim_owner(contact_id, staff, f"rule:{route.name}") else None
+    return _round_robin(directory, contact_id, amount=amount, first_purchase=first_purchase)
+
+
+def _matching_route(routing: tuple[Route, ...], contact: Contact | None) -> Route | None:
+    """The first routing rule matching the contact's address domain or country (looked up only when
+    a rule asks for it)."""
     domain = contact.email.rpartition("@")[2].lower() if contact else ""
     country = None
-    for route in directory.routing:
+    for route in routing:
         if route.country and country is None:
             country = country_of(contact) or ""
         if (route.domain and route.domain == domain) or (route.country and route.country == country):
-            staff = directory.staff[route.owner]
-            return staff if _claim_owner(contact_id, staff, f"rule:{route.name}") else None
+            return route
+    return None
+
+
+def _round_robin(
+    directory: Directory, contact_id: str, *, amount: Decimal, first_purchase: bool
+) -> Staff | None:
+    """The next member of the round-robin team, for a first order reaching the threshold."""
     team = directory.round_robin_team
     minimum = directory.round_robin_min
     if not first_purchase or team is None or minimum is None or amount < minimum:
@@ -213,11 +225,7 @@ class Created:
 
 
 def _put_task(task: Task) -> Created:
-    try:
-        task.save(condition=Task.pk.does_not_exist())
-    except PutError as exc:
-        if not condition_failed(exc):
-            raise
+    if not save_if(task, Task.pk.does_not_exist()):
         existing = Task.get(task.pk, task.sk, consistent_read=True)
         if existing.fingerprint != task.fingerprint:
             raise KeyReused("this Idempotency-Key was used for another task") from None
@@ -278,7 +286,7 @@ def _new_task(  # noqa: PLR0917 - every part of a new task, named at each call
         note=note,
         status="open",
         created_by=by,
-        created_at=_iso(clock.now()),
+        created_at=_now_text(),
         fingerprint=fingerprint,
         open_owner=staff.id,
     )
@@ -310,18 +318,8 @@ def complete_task(contact_id: str, task_id: str) -> dict[str, Any]:
     task = _task(contact_id, task_id)
     if task.status == "done":
         return task_view(task)
-    try:
-        task.update(
-            actions=[
-                Task.status.set("done"),
-                Task.completed_at.set(_iso(clock.now())),
-                Task.open_owner.remove(),
-            ],
-            condition=Task.status == "open",
-        )
-    except UpdateError as exc:
-        if not condition_failed(exc):
-            raise
+    actions = [Task.status.set("done"), Task.completed_at.set(_now_text()), Task.open_owner.remove()]
+    if not update_if(task, actions, Task.status == "open"):
         task = _task(contact_id, task_id)
     count("TasksCompleted")
     return task_view(task)
@@ -340,18 +338,8 @@ def snooze_task(contact_id: str, task_id: str, until: object) -> dict[str, Any]:
         raise Conflict("a completed task cannot be snoozed")
     if day <= local_today(load().staff.get(task.owner)):
         raise ValidationFailed([FieldError("until", "must be a day after today")])
-    try:
-        task.update(
-            actions=[
-                Task.snoozed_from.set(task.due),
-                Task.due.set(day.isoformat()),
-                Task.snoozes.add(1),
-            ],
-            condition=(Task.status == "open") & (Task.due == task.due),
-        )
-    except UpdateError as exc:
-        if not condition_failed(exc):
-            raise
+    actions = [Task.snoozed_from.set(task.due), Task.due.set(day.isoformat()), Task.snoozes.add(1)]
+    if not update_if(task, actions, (Task.status == "open") & (Task.due == task.due)):
         task = _task(contact_id, task_id)  # changed meanwhile: answer with what is there
     count("TasksSnoozed")
     return task_view(task)
@@ -387,7 +375,7 @@ def add_note(contact_id: str, body: dict[str, Any], key: str | None) -> Created:
         if existing.fingerprint != fingerprint:
             raise KeyReused("this Idempotency-Key was used for another note")
         return Created(note_view(existing), replay=True)
-    at = _iso(clock.now())
+    at = _now_text()
     note = Note(
         contact_pk(contact_id),
         f"note#{at}#{note_id}",

@@ -17,7 +17,7 @@ import io
 import json
 import secrets
 import zipfile
-from datetime import UTC, timedelta
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -51,45 +51,16 @@ def request(kind: str, contact_id: str, key: str | None = None) -> tuple[dict[st
     Raises NotFound when neither the contact nor an earlier request of the same kind exists, and
     ValidationFailed naming Idempotency-Key when it is too long.
     """
-    if key is not None and not 1 <= len(key) <= 128:
-        raise ValidationFailed([FieldError("Idempotency-Key", "must have 1 to 128 characters")])
-    if not (0 < len(contact_id) <= 64 and contact_id.isascii() and contact_id.isprintable()):
-        raise ValidationFailed([FieldError("contact_id", "is not a contact id")])
+    _check_request(contact_id, key)
     now = clock.now().astimezone(UTC)
     scope = "" if kind == ERASURE else (key or now.date().isoformat())
     request_id = request_id_for(kind, contact_id, scope)
     existing = storage.get(_table(), {"request_id": request_id})
+    created = existing is None
     if existing is None:
-        contact = storage.get(get_settings().contacts_table, {"contact_id": contact_id})
-        if contact is None:
-            raise NotFound("no contact with this id")
-        existing = {
-            "request_id": request_id,
-            "kind": kind,
-            "status": PENDING,
-            "contact_id": contact_id,
-            "requested_at": _iso(now),
-            "pseudonym": "px_" + secrets.token_hex(13),
-            "done": [],
-            "counts": {},
-        }
-        if contact.get("email"):
-            existing["email"] = contact["email"]
-        if kind == EXPORT:
-            existing["expires_at"] = int((now + timedelta(days=EXPORT_DAYS)).timestamp())
-        try:
-            aws.dynamodb().put_item(
-                TableName=_table(),
-                Item=storage.to_dynamodb(existing),
-                ConditionExpression="attribute_not_exists(request_id)",
-            )
-        except Exception as exc:
-            if aws.error_code(exc) != "ConditionalCheckFailedException":
-                raise
+        existing = _record(kind, contact_id, request_id, now)
+        if existing is None:
             return request(kind, contact_id, key)  # a concurrent post recorded it first
-        created = True
-    else:
-        created = False
     if existing["status"] != DONE:  # queued again on a replay: a lost send is made good, a run is idempotent
         aws.sqs().send_message(
             QueueUrl=get_settings().privacy_queue_url, MessageBody=json.dumps({"request_id": request_id})
@@ -98,6 +69,47 @@ def request(kind: str, contact_id: str, key: str | None = None) -> tuple[dict[st
         "privacy request", extra={"request_id": request_id, "kind": kind, "new_request": created}
     )
     return status(request_id), created
+
+
+def _check_request(contact_id: str, key: str | None) -> None:
+    if key is not None and not 1 <= len(key) <= 128:
+        raise ValidationFailed([FieldError("Idempotency-Key", "must have 1 to 128 characters")])
+    if not (0 < len(contact_id) <= 64 and contact_id.isascii() and contact_id.isprintable()):
+        raise ValidationFailed([FieldError("contact_id", "is not a contact id")])
+
+
+def _record(kind: str, contact_id: str, request_id: str, now: datetime) -> dict[str, Any] | None:
+    """Write a new request (conditional put); None when a concurrent post recorded it first.
+
+    Raises NotFound when the contact does not exist."""
+    contact = storage.get(get_settings().contacts_table, {"contact_id": contact_id})
+    if contact is None:
+        raise NotFound("no contact with this id")
+    item: dict[str, Any] = {
+        "request_id": request_id,
+        "kind": kind,
+        "status": PENDING,
+        "contact_id": contact_id,
+        "requested_at": _iso(now),
+        "pseudonym": "px_" + secrets.token_hex(13),
+        "done": [],
+        "counts": {},
+    }
+    if contact.get("email"):
+        item["email"] = contact["email"]
+    if kind == EXPORT:
+        item["expires_at"] = int((now + timedelta(days=EXPORT_DAYS)).timestamp())
+    try:
+        aws.dynamodb().put_item(
+            TableName=_table(),
+            Item=storage.to_dynamodb(item),
+            ConditionExpression="attribute_not_exists(request_id)",
+        )
+    except Exception as exc:
+        if aws.error_code(exc) != "ConditionalCheckFailedException":
+            raise
+        return None
+    return item
 
 
 def status(request_id: str) -> dict[str, Any]:

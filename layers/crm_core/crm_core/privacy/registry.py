@@ -194,22 +194,11 @@ def _erase_cases(subject: Subject, table: str) -> int:
     """Close each open case with a note and keep it pseudonymised (team, category, priority and timings, for
     the service's statistics); strip every event to its kind and time; delete message links and the
     acknowledgement window. The case's contact id (what finds it) is replaced last."""
-    from crm_core.cases.addressing import link_key  # noqa: PLC0415 - each area's code only when its data is erased
-
     at = _now()
     cases = _cases(subject, table)
     for case in cases:
-        events = [r for r in storage.query(table, "pk", case["pk"]) if r["sk"] != case["sk"]]
-        for event in events:
-            links = {link_key(str(event[k])) for k in ("message_id", "ses_message_id") if event.get(k)}
-            if event.get("ses_message_id"):
-                links.add(f"msg#ses-in:{event['ses_message_id']}")  # the inbound guard (cases.intake)
-            survey_link = _survey_link(subject, str(event["sk"]))
-            if survey_link:
-                links.add(survey_link)
-            for link in links:
-                storage.delete(table, {"pk": link, "sk": "link"})
-            storage.put(table, {k: v for k, v in event.items() if k in _EVENT_KEPT})
+        for event in [r for r in storage.query(table, "pk", case["pk"]) if r["sk"] != case["sk"]]:
+            _strip_event(subject, table, event)
         kept = {k: v for k, v in case.items() if k not in _CASE_PERSONAL + _CASE_SCHEDULE}
         if case.get("status") != "resolved":
             note = {"from": case.get("status"), "to": "resolved", "by": "erasure", "note": ERASURE_NOTE}
@@ -227,6 +216,21 @@ def _erase_cases(subject: Subject, table: str) -> int:
         storage.put(table, kept | {"contact_id": subject.pseudonym, "erased": True})
     storage.delete(table, {"pk": f"ackrate#{subject.contact_id}", "sk": "sliding"})
     return len(cases)
+
+
+def _strip_event(subject: Subject, table: str, event: Item) -> None:
+    """Delete the message and survey links a case event holds, and keep the event's kind and time only."""
+    from crm_core.cases.addressing import link_key  # noqa: PLC0415 - each area's code only when its data is erased
+
+    links = {link_key(str(event[k])) for k in ("message_id", "ses_message_id") if event.get(k)}
+    if event.get("ses_message_id"):
+        links.add(f"msg#ses-in:{event['ses_message_id']}")  # the inbound guard (cases.intake)
+    survey_link = _survey_link(subject, str(event["sk"]))
+    if survey_link:
+        links.add(survey_link)
+    for link in links:
+        storage.delete(table, {"pk": link, "sk": "link"})
+    storage.put(table, {k: v for k, v in event.items() if k in _EVENT_KEPT})
 
 
 def _survey_link(subject: Subject, event_key: str) -> str | None:

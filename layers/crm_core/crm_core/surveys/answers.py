@@ -304,6 +304,33 @@ def _write(  # noqa: PLR0917 - one transaction's inputs
     return answer
 
 
+def _store(
+    ticket: links.Ticket,
+    survey: Survey,
+    invitation: SurveyInvitation | None,
+    *,
+    score: int,
+    comment: str,
+    locale: str,
+    now: datetime,
+) -> tuple[SurveyAnswer, bool]:
+    """The stored answer, and whether this call changed it; raises RetryableError when it kept
+    changing under us."""
+    names = {"contact_id": ticket.contact_id, "survey": ticket.survey, "occasion": ticket.occasion}
+    for _ in range(3):
+        current = _current(ticket.contact_id, ticket.survey, ticket.occasion)
+        if current is not None and int(current.score) == score and (current.comment or "") == comment:
+            return current, False  # the same answer again (a double submit, a replay)
+        written = _write(ticket, survey, invitation, current, score, comment, locale, now)
+        if written is not None:
+            count("SurveyAnswersRecorded")
+            get_logger().info(
+                "survey answered", extra={**names, "score": score, "revision": written.revision}
+            )
+            return written, True
+    raise RetryableError("the answer kept changing; try again")
+
+
 def record(
     ticket: links.Ticket, survey: Survey, contact: Contact, score: int, comment: str, *, now: datetime
 ) -> Recorded:
@@ -313,22 +340,7 @@ def record(
     """
     invitation = invitations.get_invitation(ticket.contact_id, ticket.survey, ticket.occasion)
     locale = invitation.locale if invitation is not None else (contact.locale or "en")
-    names = {"contact_id": ticket.contact_id, "survey": ticket.survey, "occasion": ticket.occasion}
-    for _ in range(3):
-        current = _current(ticket.contact_id, ticket.survey, ticket.occasion)
-        if current is not None and int(current.score) == score and (current.comment or "") == comment:
-            answer, changed = current, False  # the same answer again (a double submit, a replay)
-            break
-        written = _write(ticket, survey, invitation, current, score, comment, locale, now)
-        if written is not None:
-            answer, changed = written, True
-            count("SurveyAnswersRecorded")
-            get_logger().info(
-                "survey answered", extra={**names, "score": score, "revision": written.revision}
-            )
-            break
-    else:
-        raise RetryableError("the answer kept changing; try again")
+    answer, changed = _store(ticket, survey, invitation, score=score, comment=comment, locale=locale, now=now)
     case_id = answer.case_id
     if survey.is_low(score) and case_id is None:
         case_id = case_for_low_score(answer, survey, invitation, contact, now)

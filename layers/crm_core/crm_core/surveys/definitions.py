@@ -94,6 +94,16 @@ def _question(problems: Problems, where: str, value: object) -> dict[str, str]:
     return found or {"en": ""}
 
 
+def _review(problems: Problems, where: str, value: object, scale: str, low: int | None) -> int | None:
+    """The optional score from which a review is invited: a score above the low one."""
+    if value is None:
+        return None
+    review = _score(problems, f"{where}.invite_review_at_or_above", value, scale)
+    if review is not None and low is not None and review <= low:
+        problems.add(f"{where}.invite_review_at_or_above", "must be above low_at_or_below")
+    return review
+
+
 def _survey(problems: Problems, name: str, data: object) -> Survey | None:
     where = f"surveys.{name}"
     if not _NAME.match(name):
@@ -112,11 +122,7 @@ def _survey(problems: Problems, name: str, data: object) -> Survey | None:
         problems.add(f"{where}.scale", f"{scale!r} is not one of {', '.join(SCALES)}")
     delay = problems.duration(f"{where}.delay", data.get("delay"), timedelta(0))
     low = _score(problems, f"{where}.low_at_or_below", data.get("low_at_or_below"), scale)
-    review = data.get("invite_review_at_or_above")
-    if review is not None:
-        review = _score(problems, f"{where}.invite_review_at_or_above", review, scale)
-        if review is not None and low is not None and review <= low:
-            problems.add(f"{where}.invite_review_at_or_above", "must be above low_at_or_below")
+    review = _review(problems, where, data.get("invite_review_at_or_above"), scale, low)
     question = _question(problems, f"{where}.question", data.get("question"))
     return Survey(name, trigger, scale, delay, low if low is not None else 0, question, review)
 

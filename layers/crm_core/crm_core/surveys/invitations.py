@@ -12,12 +12,13 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from pynamodb.exceptions import DoesNotExist, PutError, TransactWriteError
+from pynamodb.exceptions import DoesNotExist, TransactWriteError
 from pynamodb.transactions import TransactWrite
 
+from crm_core.clock import iso
 from crm_core.errors import ConfigurationError
 from crm_core.messaging import suppressions
-from crm_core.models.base import condition_failed
+from crm_core.models.base import condition_failed, save_if
 from crm_core.models.surveys import (
     LAST_INVITE_SK,
     SurveyInvitation,
@@ -43,11 +44,6 @@ class Invite:
     invitation: SurveyInvitation
     survey: Survey
     context: dict[str, Any] = field(default_factory=dict)
-
-
-def iso(at: datetime) -> str:
-    """`at` as the surveys table's ISO 8601 UTC text, to the second."""
-    return at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def instant(text: str) -> datetime:
@@ -121,11 +117,7 @@ def prepare(
             tier=(contact.tier or NONE).lower(),
             case_id=case_id,
         )
-        try:
-            invitation.save(condition=SurveyInvitation.key.does_not_exist())
-        except PutError as exc:
-            if not condition_failed(exc):
-                raise
+        if not save_if(invitation, SurveyInvitation.key.does_not_exist()):
             invitation = _get_invitation(contact.contact_id, survey_name, occasion) or invitation
     started = instant(invitation.prepared_at)  # a retried send keeps the first links' expiry
     scores = links.score_links(

@@ -69,6 +69,33 @@ class _Totals:
         }
 
 
+def _period(start: str | None, end: str | None, errors: list[FieldError]) -> tuple[date, date]:
+    """The days asked (by default the last DEFAULT_DAYS up to today); a bad or too long period is
+    an error on `from`, reported only when the rest of the request is valid."""
+    first, last = _day(start, "from", errors), _day(end, "to", errors)
+    last = last or clock.now().date()
+    first = first or last - timedelta(days=DEFAULT_DAYS - 1)
+    if not errors and first > last:
+        errors.append(FieldError("from", "must not be after to"))
+    elif not errors and (last - first).days >= MAX_DAYS:
+        errors.append(FieldError("from", f"the period must be at most {MAX_DAYS} days"))
+    return first, last
+
+
+def _totals_by_group(survey: str, dimension: str, first: date, last: date) -> dict[str, _Totals]:
+    """The survey's counters of the days first..last, summed per group of `dimension`."""
+    totals: dict[str, _Totals] = {}
+    query = SurveyStats.query(
+        stats_key(survey, dimension),
+        SurveyStats.day_group.between(first.isoformat(), f"{last.isoformat()}#\uffff"),
+    )
+    for item in query:
+        totals.setdefault(item.day_group.partition("#")[2], _Totals()).add(
+            int(item.sent or 0), int(item.answered or 0), item.score_counts()
+        )
+    return totals
+
+
 def results(
     survey: str | None, start: str | None = None, end: str | None = None, group_by: str | None = None
 ) -> dict[str, Any]:
@@ -82,26 +109,10 @@ def results(
         errors.append(FieldError("survey", f"must be one of {known}"))
     if group_by and group_by not in GROUPINGS:
         errors.append(FieldError("group_by", f"must be one of {', '.join(GROUPINGS)}"))
-    first, last = _day(start, "from", errors), _day(end, "to", errors)
-    today = clock.now().date()
-    last = last or today
-    first = first or last - timedelta(days=DEFAULT_DAYS - 1)
-    if not errors and first > last:
-        errors.append(FieldError("from", "must not be after to"))
-    elif not errors and (last - first).days >= MAX_DAYS:
-        errors.append(FieldError("from", f"the period must be at most {MAX_DAYS} days"))
+    first, last = _period(start, end, errors)
     if errors or found is None:
         raise ValidationFailed(errors)
-    dimension = group_by or "all"
-    totals: dict[str, _Totals] = {}
-    query = SurveyStats.query(
-        stats_key(found.name, dimension),
-        SurveyStats.day_group.between(first.isoformat(), f"{last.isoformat()}#\uffff"),
-    )
-    for item in query:
-        totals.setdefault(item.day_group.partition("#")[2], _Totals()).add(
-            int(item.sent or 0), int(item.answered or 0), item.score_counts()
-        )
+    totals = _totals_by_group(found.name, group_by or "all", first, last)
     overall = _Totals()
     for each in totals.values():
         overall.add(each.sent, each.answered, each.distribution)

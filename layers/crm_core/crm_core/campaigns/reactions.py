@@ -1,4 +1,4 @@
-"""What other parts of the CRM tell the campaigns: a purchase happened, a contact unsubscribed.
+"""How the campaigns react to the rest of the CRM: a purchase happened, a contact unsubscribed.
 
 Both only read the contact's own enrollments (one Query on its partition) and write conditionally,
 so they are safe to call again with the same arguments, in any order.
