@@ -120,7 +120,7 @@ class Runtime:
         self._log = log
         self.send_to_destination: Sender | None = None
         # Runs after each invocation, outside it: events a function put on a bus are delivered then.
-        self.after_invocation: Callable[[], None] | None = None
+        self.after_invocation: Callable[[], object] | None = None
         globals_ = template.body.get("Globals", {}).get("Function", {})
         self._defaults = {
             "Timeout": globals_.get("Timeout", 3),
@@ -157,6 +157,10 @@ class Runtime:
             "_HANDLER": f"{module}.{function.handler_name}",
             **self._overrides,
         }
+
+    def applied_names(self) -> list[str]:
+        """The environment variables the last invocation set in os.environ (a stopping stack clears them)."""
+        return list(self._applied)
 
     def _apply_environment(self, logical_id: str) -> None:
         wanted = self.environment(logical_id)
