@@ -11,6 +11,7 @@ import boto3
 
 from crm_core import clock
 from crm_core.settings import get_settings
+from infra.local import events
 
 _ids = itertools.count(1)
 FUNCTION_ARN = "arn:aws:lambda:eu-west-1:123456789012:function:crm-local-RouteComplaintFunction"
@@ -46,62 +47,21 @@ def ses_event(
     store: bool = True,
     **verdicts: str,
 ) -> dict[str, Any]:
-    """Store `raw` where the receipt rule's S3 action would, and return the Lambda action's event."""
-    from email import message_from_bytes, policy
-
+    """Store `raw` where the receipt rule's S3 action would, and return the Lambda action's event, as
+    the local stack builds it. `source` is the envelope sender (by default Return-Path's, else From's);
+    the verdicts (`spam`, `virus`, `spf`, `dkim`, `dmarc`) are PASS unless given."""
     settings = get_settings()
     message_id = ses_message_id or f"o3vrnil0e2ic28tr{next(_ids):04d}m7dfhrc2v0clambda4nbp0g1"
     if store:
         boto3.client("s3").put_object(
             Bucket=settings.inbound_mail_bucket, Key=f"{settings.inbound_mail_prefix}{message_id}", Body=raw
         )
-    try:
-        parsed = message_from_bytes(raw, policy=policy.compat32)
-        sender, subject, header_id = (
-            parsed.get("From", ""),
-            parsed.get("Subject", ""),
-            parsed.get("Message-ID"),
-        )
-    except Exception:  # noqa: BLE001 - broken fixtures still get an event, as SES would send one
-        sender, subject, header_id = "", "", None
-    stamp = clock.now().strftime("%Y-%m-%dT%H:%M:%S.000Z")
-    status = {k: verdicts.get(k, "PASS") for k in ("spam", "virus", "spf", "dkim", "dmarc")}
-    common: dict[str, Any] = {
-        "returnPath": source or "",
-        "from": [str(sender)],
-        "to": [settings.support_address],
-    }
-    if subject:
-        common["subject"] = str(subject)
-    if header_id:
-        common["messageId"] = str(header_id)
-    return {
-        "Records": [
-            {
-                "eventSource": "aws:ses",
-                "eventVersion": "1.0",
-                "ses": {
-                    "mail": {
-                        "timestamp": stamp,
-                        "source": source if source is not None else "bounces@mail.example.it",
-                        "messageId": message_id,
-                        "destination": recipients or [settings.support_address],
-                        "headersTruncated": False,
-                        "headers": [],
-                        "commonHeaders": common,
-                    },
-                    "receipt": {
-                        "timestamp": stamp,
-                        "processingTimeMillis": 420,
-                        "recipients": recipients or [settings.support_address],
-                        "spamVerdict": {"status": status["spam"]},
-                        "virusVerdict": {"status": status["virus"]},
-                        "spfVerdict": {"status": status["spf"]},
-                        "dkimVerdict": {"status": status["dkim"]},
-                        "dmarcVerdict": {"status": status["dmarc"]},
-                        "action": {"type": "Lambda", "functionArn": FUNCTION_ARN, "invocationType": "Event"},
-                    },
-                },
-            }
-        ]
-    }
+    return events.ses_inbound_event(
+        raw,
+        message_id=message_id,
+        recipients=recipients or [settings.support_address],
+        verdicts={name: verdicts.get(name, "PASS") for name in events.VERDICTS},
+        function_arn=FUNCTION_ARN,
+        at=clock.now(),
+        source=source,
+    )

@@ -22,7 +22,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from unittest import mock
 
 import pytest
@@ -35,6 +35,9 @@ from crm_core.settings import reset_settings
 from infra.aws_rules import enforce
 from infra.provision import provision
 from infra.template import Template
+
+if TYPE_CHECKING:
+    import boto3
 
 enforce.install()  # before any client exists: every call a handler makes is checked against its role
 
@@ -52,7 +55,7 @@ def _reset() -> None:
 
 
 @cache
-def _provision_session(region: str) -> Any:
+def _provision_session(region: str) -> boto3.Session:
     """One boto3 session for provisioning: a new one per test reloads every service model (~1 s)."""
     import boto3
 
@@ -107,21 +110,23 @@ def metrics() -> Iterator[Callable[[], dict[str, float]]]:
     recorded.clear_metrics()
 
 
+@dataclass
+class LambdaContextStub:
+    """The parts of Lambda's context object that Powertools and the handlers read."""
+
+    function_name: str = "test-function"
+    memory_limit_in_mb: int = 256
+    invoked_function_arn: str = "arn:aws:lambda:eu-west-1:123456789012:function:test-function"
+    aws_request_id: str = "00000000-0000-0000-0000-000000000000"
+
+    def get_remaining_time_in_millis(self) -> int:
+        return 30_000
+
+
 @pytest.fixture
-def lambda_context() -> Any:
+def lambda_context() -> LambdaContextStub:
     """A minimal Lambda context object, as Powertools expects it."""
-
-    @dataclass
-    class Context:
-        function_name: str = "test-function"
-        memory_limit_in_mb: int = 256
-        invoked_function_arn: str = "arn:aws:lambda:eu-west-1:123456789012:function:test-function"
-        aws_request_id: str = "00000000-0000-0000-0000-000000000000"
-
-        def get_remaining_time_in_millis(self) -> int:
-            return 30_000
-
-    return Context()
+    return LambdaContextStub()
 
 
 @pytest.fixture(autouse=True, scope="session")
@@ -152,7 +157,7 @@ def _no_call_aws_would_deny(request: pytest.FixtureRequest) -> Iterator[None]:
         )
 
 
-def pytest_terminal_summary(terminalreporter: Any) -> None:
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
     """The least-privilege review: grants of each function that no call in this run needed."""
     import json
 

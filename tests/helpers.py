@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import base64
 import email
 import functools
 import importlib.util
@@ -16,16 +15,21 @@ from email.policy import default
 from functools import cache
 from pathlib import Path
 from types import ModuleType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from unittest import mock
-from urllib.parse import parse_qsl, urlencode
+from urllib.parse import urlencode
 
 from botocore.client import BaseClient
 from botocore.exceptions import ClientError
 
+from crm_core import clock
 from crm_core.messaging import tokens
 from infra.aws_rules.enforce import Deployment, acting_as
+from infra.local import events
 from infra.template import Template
+
+if TYPE_CHECKING:
+    from tests.conftest import Stack
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -70,6 +74,12 @@ def function_id(folder: str) -> str:
     raise KeyError(f"no function of template.yaml has its code in functions/{folder}")
 
 
+@dataclass(frozen=True)
+class _RouteKey:
+    key: str
+    iam: bool
+
+
 def http_event(
     method: str,
     path: str,
@@ -81,11 +91,11 @@ def http_event(
     route: str | None = None,
     iam: bool = False,
 ) -> dict[str, Any]:
-    """An API Gateway HTTP API (payload 2.0) event as AWS delivers it to a Lambda proxy integration.
+    """An API Gateway HTTP API (payload 2.0) event, built by the local gateway's own builder.
 
-    A dict body is sent as JSON. Like API Gateway, bodies that are not JSON or text/* are base64
-    encoded unless `base64_body` says otherwise. `route` is the template's route key when it has
-    path parameters; `iam` adds the caller an IAM-authorized route sees.
+    A dict body is sent as JSON. Bodies are base64-encoded by API Gateway's rule unless `base64_body`
+    says otherwise. `route` is the template's route key when it has path parameters; `iam` adds the
+    caller an IAM-authorized route sees.
     """
     if isinstance(query, dict):
         query = urlencode(query)
@@ -93,61 +103,23 @@ def http_event(
     if isinstance(body, dict):
         body = json.dumps(body, ensure_ascii=False)
         headers.setdefault("content-type", "application/json")
-    content_type = headers.get("content-type", "")
-    if base64_body is None:
-        base64_body = body is not None and not (
-            content_type.startswith("application/json") or content_type.startswith("text/")
-        )
-    raw = body.encode("utf-8") if isinstance(body, str) else body
-    text: str | None
-    if raw is None:
-        text = None
-    elif base64_body:
-        text = base64.b64encode(raw).decode("ascii")
-    else:
-        text = raw.decode("utf-8")
-    headers.setdefault("host", "abc123.execute-api.eu-west-1.amazonaws.com")
+    raw = body.encode("utf-8") if isinstance(body, str) else body or b""
     headers.setdefault("user-agent", "Mozilla/5.0 (X11; Linux x86_64) tests")
-    if raw is not None:
+    if body is not None:
         headers.setdefault("content-length", str(len(raw)))
-    event: dict[str, Any] = {
-        "version": "2.0",
-        "routeKey": route or f"{method} {path}",
-        "rawPath": path,
-        "rawQueryString": query,
-        "headers": headers,
-        "requestContext": {
-            "accountId": "123456789012",
-            "apiId": "abc123",
-            "domainName": "abc123.execute-api.eu-west-1.amazonaws.com",
-            "domainPrefix": "abc123",
-            "http": {
-                "method": method,
-                "path": path,
-                "protocol": "HTTP/1.1",
-                "sourceIp": "203.0.113.7",
-                "userAgent": headers["user-agent"],
-            },
-            "requestId": "JKJaXmPLvHcESHA=",
-            "routeKey": route or f"{method} {path}",
-            "stage": "$default",
-            "time": "23/Nov/2026:10:00:00 +0000",
-            "timeEpoch": 1795428000000,
-        },
-        "body": text,
-        "isBase64Encoded": bool(base64_body and raw is not None),
-    }
-    if query:
-        event["queryStringParameters"] = dict(parse_qsl(query, keep_blank_values=True))
-    if iam:
-        event["requestContext"]["authorizer"] = {
-            "iam": {
-                "accessKey": "AKIA",
-                "accountId": "123456789012",
-                "userArn": "arn:aws:iam::123456789012:user/shop",
-            }
-        }
-    return event
+    return events.http_event(
+        _RouteKey(route or f"{method} {path}", iam),
+        method=method,
+        raw_path=path,
+        raw_query=query,
+        headers=list(headers.items()),
+        body=raw,
+        path_parameters={},
+        source_ip="203.0.113.7",
+        host=headers.get("host", "abc123.execute-api.eu-west-1.amazonaws.com"),
+        at=clock.now(),
+        base64_body=base64_body,
+    )
 
 
 @dataclass(frozen=True)
@@ -182,7 +154,7 @@ def parse_sent(sent: Any) -> Mail:
     )
 
 
-def outbox(stack: Any) -> list[Mail]:
+def outbox(stack: Stack) -> list[Mail]:
     """Every email SES (moto) accepted so far, parsed as the recipients would read it, oldest first."""
     return [parse_sent(sent) for sent in stack.sent_emails()]
 
@@ -244,7 +216,7 @@ def dynamodb_calls(
         yield seen
 
 
-def bus_listener(stack: Any, name: str, detail_types: list[str]) -> str:
+def bus_listener(stack: Stack, name: str, detail_types: list[str]) -> str:
     """A queue subscribed to `detail_types` on the CRM's EventBridge bus, as another system (or the
     lifecycle function's rule) would be; read it with `bus_received`."""
     import boto3

@@ -82,18 +82,7 @@ class LocalClient:
         if params:
             url += ("&" if "?" in url else "?") + urlencode(params, doseq=True)
         sent_headers = {k.lower(): v for k, v in (headers or {}).items()}
-        body: bytes | None = None
-        if json is not None:
-            body = jsonlib.dumps(json).encode()
-            sent_headers.setdefault("content-type", "application/json")
-        elif isinstance(data, Mapping):
-            body = urlencode(data, doseq=True).encode()
-            sent_headers.setdefault("content-type", "application/x-www-form-urlencoded")
-        elif isinstance(data, str):
-            body = data.encode()
-            sent_headers.setdefault("content-type", "text/plain; charset=utf-8")
-        elif data is not None:
-            body = data
+        body = _encode(json, data, sent_headers)
         if body is None and method in {"POST", "PUT", "PATCH"}:
             body = b""
         request = urllib.request.Request(url, data=body, headers=sent_headers, method=method)  # noqa: S310 - the local stack's own http address
@@ -188,3 +177,17 @@ class LocalClient:
     def say(self, text: str) -> None:
         """Narration: printed as the demo tells its story."""
         print(f"  | {text}", flush=True)  # noqa: T201 - the demo's narration is its output
+
+
+def _encode(json: Any, data: bytes | str | Mapping[str, Any] | None, headers: dict[str, str]) -> bytes | None:
+    """The request body for `json=` or `data=`, setting its content type in `headers` unless given."""
+    if json is not None:
+        headers.setdefault("content-type", "application/json")
+        return jsonlib.dumps(json).encode()
+    if isinstance(data, Mapping):
+        headers.setdefault("content-type", "application/x-www-form-urlencoded")
+        return urlencode(data, doseq=True).encode()
+    if isinstance(data, str):
+        headers.setdefault("content-type", "text/plain; charset=utf-8")
+        return data.encode()
+    return data

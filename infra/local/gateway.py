@@ -1,31 +1,24 @@
-"""The HTTP API as API Gateway runs it: routes from the template, payload 2.0 events, answers, CORS.
+"""The HTTP API as API Gateway runs it: routes from the template, answers, CORS.
 
-Pure translation, no sockets: server.py feeds requests in and writes the answers out.
-IAM-authorized routes get a fake caller identity: the local gateway does NOT check SigV4 signatures.
+Pure translation, no sockets: server.py feeds requests in and writes the answers out. The payload 2.0
+event itself is built by infra.local.events.http (the tests build theirs there too).
 """
 
 from __future__ import annotations
 
 import base64
 import json
-import uuid
 from dataclasses import dataclass, field
-from datetime import datetime
 from typing import Any
-from urllib.parse import parse_qsl, unquote
+from urllib.parse import unquote
 
-from infra.template import ACCOUNT_ID, Template
+from infra.local.events.http import (  # noqa: F401 - the builder's names where older callers find them
+    http_event,
+    is_text,
+)
+from infra.template import Template
 
 MAX_REQUEST_BYTES = 10 * 1024 * 1024  # API Gateway's payload limit
-LOCAL_CALLER = {
-    "accessKey": "AKIALOCALSTACK000000",
-    "accountId": ACCOUNT_ID,
-    "callerId": "AIDALOCALSTACKCALLER",
-    "cognitoIdentity": None,
-    "principalOrgId": None,
-    "userArn": f"arn:aws:iam::{ACCOUNT_ID}:user/local-caller",
-    "userId": "AIDALOCALSTACKCALLER",
-}
 
 
 @dataclass(frozen=True)
@@ -50,7 +43,10 @@ class Route:
             return None
         if self.path == "$default":
             return {}
-        parts = [p for p in path.split("/") if p]
+        return self._parameters([p for p in path.split("/") if p])
+
+    def _parameters(self, parts: list[str]) -> dict[str, str] | None:
+        """The path's parameters when its segments fit this route's, else None."""
         params: dict[str, str] = {}
         for index, segment in enumerate(self._segments):
             if segment.endswith("+}"):
@@ -108,91 +104,6 @@ def find_route(table: list[Route], method: str, path: str) -> tuple[Route, dict[
     return None
 
 
-# ---- the event --------------------------------------------------------------------------------------
-def is_text(content_type: str) -> bool:
-    """Bodies API Gateway passes as text; every other body arrives base64-encoded."""
-    main = content_type.split(";", 1)[0].strip().lower()
-    return main == "application/json" or main.startswith("text/")
-
-
-def http_event(
-    route: Route,
-    *,
-    method: str,
-    raw_path: str,
-    raw_query: str,
-    headers: list[tuple[str, str]],
-    body: bytes,
-    path_parameters: dict[str, str],
-    source_ip: str,
-    host: str,
-    at: datetime,
-) -> dict[str, Any]:
-    """An API Gateway HTTP API payload format 2.0 event."""
-    request_id = base64.b32encode(uuid.uuid4().bytes[:10]).decode().rstrip("=")
-    merged: dict[str, str] = {}
-    cookies: list[str] = []
-    for name, value in headers:
-        lower = name.lower()
-        if lower == "cookie":
-            cookies.extend(c.strip() for c in value.split(";") if c.strip())
-            continue
-        merged[lower] = f"{merged[lower]},{value}" if lower in merged else value
-    merged.setdefault("host", host)
-    merged["x-forwarded-for"] = source_ip
-    merged["x-forwarded-proto"] = "http"
-    merged["x-forwarded-port"] = host.rpartition(":")[2] or "80"
-    merged["x-amzn-trace-id"] = f"Root=1-{int(at.timestamp()):08x}-{uuid.uuid4().hex[:24]}"
-    query: dict[str, str] = {}
-    for name, value in parse_qsl(raw_query, keep_blank_values=True):
-        query[name] = f"{query[name]},{value}" if name in query else value
-    context: dict[str, Any] = {
-        "accountId": ACCOUNT_ID,
-        "apiId": "local",
-        "domainName": host.split(":", maxsplit=1)[0],
-        "domainPrefix": host.split(".", maxsplit=1)[0].split(":", maxsplit=1)[0],
-        "http": {
-            "method": method,
-            "path": unquote(raw_path),
-            "protocol": "HTTP/1.1",
-            "sourceIp": source_ip,
-            "userAgent": merged.get("user-agent", ""),
-        },
-        "requestId": request_id,
-        "routeKey": route.key,
-        "stage": "$default",
-        "time": at.strftime("%d/%b/%Y:%H:%M:%S +0000"),
-        "timeEpoch": int(at.timestamp() * 1000),
-    }
-    if route.iam:
-        context["authorizer"] = {"iam": dict(LOCAL_CALLER)}
-    event: dict[str, Any] = {
-        "version": "2.0",
-        "routeKey": route.key,
-        "rawPath": raw_path,
-        "rawQueryString": raw_query,
-        "headers": merged,
-    }
-    if cookies:
-        event["cookies"] = cookies
-    if query:
-        event["queryStringParameters"] = query
-    if path_parameters:
-        event["pathParameters"] = path_parameters
-    event["requestContext"] = context
-    if body:
-        if is_text(merged.get("content-type", "")):
-            try:
-                event["body"], event["isBase64Encoded"] = body.decode("utf-8"), False
-            except UnicodeDecodeError:
-                event["body"], event["isBase64Encoded"] = base64.b64encode(body).decode(), True
-        else:
-            event["body"], event["isBase64Encoded"] = base64.b64encode(body).decode(), True
-    else:
-        event["isBase64Encoded"] = False
-    return event
-
-
 # ---- the answer -------------------------------------------------------------------------------------
 class BadAnswer(ValueError):
     """The handler answered something API Gateway would turn into a 500."""
@@ -222,23 +133,29 @@ def http_answer(result: Any) -> HttpAnswer:
         status = int(result["statusCode"])
     except (TypeError, ValueError):
         raise BadAnswer(f"statusCode {result['statusCode']!r} is not a number") from None
+    return HttpAnswer(status, _answer_headers(result), _answer_body(result))
+
+
+def _answer_headers(result: dict[str, Any]) -> list[tuple[str, str]]:
     headers = [(str(k), _header_value(v)) for k, v in (result.get("headers") or {}).items()]
     for name, values in (result.get("multiValueHeaders") or {}).items():
         headers.extend((str(name), _header_value(v)) for v in values)
     headers.extend(("set-cookie", str(cookie)) for cookie in result.get("cookies") or [])
+    return headers
+
+
+def _answer_body(result: dict[str, Any]) -> bytes:
     body = result.get("body")
     if body is None:
-        data = b""
-    elif not isinstance(body, str):
+        return b""
+    if not isinstance(body, str):
         raise BadAnswer(f"body must be a string, got {type(body).__name__}")
-    elif result.get("isBase64Encoded"):
-        try:
-            data = base64.b64decode(body, validate=True)
-        except ValueError:
-            raise BadAnswer("isBase64Encoded is true but body is not base64") from None
-    else:
-        data = body.encode("utf-8")
-    return HttpAnswer(status, headers, data)
+    if not result.get("isBase64Encoded"):
+        return body.encode("utf-8")
+    try:
+        return base64.b64decode(body, validate=True)
+    except ValueError:
+        raise BadAnswer("isBase64Encoded is true but body is not base64") from None
 
 
 def _header_value(value: Any) -> str:

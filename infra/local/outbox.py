@@ -11,7 +11,7 @@ from email.parser import Parser
 from email.utils import getaddresses
 from typing import Any
 
-from infra.local.events import iso_seconds
+from crm_core import clock
 from infra.template import ACCOUNT_ID
 
 
@@ -51,7 +51,7 @@ class Outbox:
 
     def _entry(self, message: Any) -> dict[str, Any]:
         sent_at = self._sent_at.get(message.id)
-        entry: dict[str, Any] = {"ses_message_id": message.id, "sent_at": sent_at and iso_seconds(sent_at)}
+        entry: dict[str, Any] = {"ses_message_id": message.id, "sent_at": sent_at and clock.iso(sent_at)}
         raw = getattr(message, "raw_data", None)
         if raw is not None:
             entry.update(parse(raw, envelope=list(message.destinations)))

@@ -158,6 +158,10 @@ class Runtime:
             **self._overrides,
         }
 
+    def applied_names(self) -> list[str]:
+        """The environment variables the last invocation set in os.environ (a stopping stack clears them)."""
+        return list(self._applied)
+
     def _apply_environment(self, logical_id: str) -> None:
         wanted = self.environment(logical_id)
         if wanted == self._applied:

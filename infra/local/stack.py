@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import importlib
-import importlib.util
-import json
 import os
 import signal
 import sys
@@ -13,10 +10,6 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 from types import TracebackType
-from typing import Any
-
-import boto3
-from botocore.config import Config
 
 from crm_core import aws, clock
 from crm_core.messaging import tokens
@@ -24,11 +17,15 @@ from crm_core.models import reset_connections
 from crm_core.settings import reset_settings
 from infra import business_files
 from infra.aws_rules import enforce
-from infra.local import gateway, server, triggers
+from infra.local import gateway, server
+from infra.local.control import ControlRoutes
 from infra.local.motoserver import MotoServer
 from infra.local.outbox import Outbox
+from infra.local.parts import StackParts
 from infra.local.runtime import Runtime
-from infra.provision import provision
+from infra.local.triggers.buses import Buses
+from infra.local.triggers.queues import Queues
+from infra.local.triggers.schedules import AutoScheduler, Schedules
 from infra.template import ROOT, Template
 
 FAKE_CREDENTIALS = {
@@ -64,13 +61,17 @@ class LocalStack:
         self.root = root
         self.clock = clock.MovableClock()
         self.routes = gateway.routes(self.template)
+        self.startup_seconds = 0.0
+        self._control = ControlRoutes(self)
+        self._parts: StackParts | None = None  # made whole by start(), kept after stop() for a last look
         self._saved_env: dict[str, str | None] = {}
         self._previous_clock: clock.Clock | None = None
+        self._linked = False  # this stack gave PublicBaseUrl its URL (stop() takes it back)
         self._origins_added = False  # this stack added its origin to AllowedOrigins (stop() restores)
         self._caller_origins: str | None = None
         self._moto: MotoServer | None = None
         self._http: server.LocalHTTPServer | None = None
-        self._auto: triggers.AutoScheduler | None = None
+        self._auto: AutoScheduler | None = None
         self._stopped = threading.Event()
 
     # ---- lifecycle --------------------------------------------------------------------------------
@@ -98,37 +99,25 @@ class LocalStack:
         # What AWS runs first: the SAM transform (a template it rejects never starts), then every
         # call a function makes is checked against the role SAM generates for it.
         enforce.install()
-        self.deployment = enforce.Deployment(self.template)
-        self.deployment.roles  # noqa: B018 - transform now: refuse to start on a template AWS refuses
-        self.outbox = Outbox(self.template.region, self.clock.now)
+        deployment = enforce.Deployment(self.template)
+        deployment.roles  # noqa: B018 - transform now: refuse to start on a template AWS refuses
+        outbox = Outbox(self.template.region, self.clock.now)
         self._moto = MotoServer.shared()
-        self.moto_url = self._moto.url
         self._moto.reset()
-        self._moto.after_each_request(self.outbox.stamp_new)
-        self._environment()
+        self._moto.after_each_request(outbox.stamp_new)
+        self._environment(self._moto.url)
         self._previous_clock = clock.use_clock(self.clock)
-        session = boto3.Session(region_name=self.template.region)
-        config = Config(retries={"mode": "standard", "max_attempts": 2})
-        self.sqs = session.client("sqs", endpoint_url=self.moto_url, config=config)
-        self.sns = session.client("sns", endpoint_url=self.moto_url, config=config)
-        self.s3 = session.client("s3", endpoint_url=self.moto_url, config=config)
-        self.created = provision(self.template, session)
-        self.runtime = Runtime(
-            self.template, dict(os.environ), self.log, self.env_overrides, deployment=self.deployment
+        self._parts = StackParts.create(
+            self.template,
+            moto_url=self._moto.url,
+            deployment=deployment,
+            outbox=outbox,
+            log=self.log,
+            env_overrides=self.env_overrides,
         )
-        self.schedules = triggers.Schedules(self.template, self.runtime)
-        self.queues = triggers.Queues(self.template, self.runtime, self.sqs)
-        self.topics = triggers.Topics(self.template, self.runtime, self.sns)
-        self.buckets = triggers.Buckets(self.template, self.runtime, self.s3)
-        self.inbox = triggers.Inbox(self.template, self.runtime, self.buckets, self.topics)
-        self.runtime.send_to_destination = triggers.destination_sender(self.sqs, self.topics, self.runtime)
-        self.buses = triggers.Buses(self.template, self.runtime)
-        self.buses.listen(boto3._get_default_session())  # the functions' clients come from it
-        self.runtime.after_invocation = self.buses.flush
-        self.control = server.ControlRoutes(self)
         server.serve_in_thread(self._http)
         if self.auto_schedules:
-            self._auto = triggers.AutoScheduler(self.schedules, self.log)
+            self._auto = AutoScheduler(self._parts.schedules, self.log)
             self._auto.start()
 
     def _link_here(self) -> None:
@@ -152,7 +141,7 @@ class LocalStack:
 
     def _unlink(self) -> None:
         """Give the template back the parameters _link_here changed."""
-        if getattr(self, "_linked", False):
+        if self._linked:
             self.template.parameters.pop("PublicBaseUrl", None)
             self._linked = False
         if self._origins_added:
@@ -170,11 +159,11 @@ class LocalStack:
             origins += [f"http://127.0.0.1:{self.port}", f"http://localhost:{self.port}"]
         return list(dict.fromkeys(origins))
 
-    def _environment(self) -> None:
+    def _environment(self, moto_url: str) -> None:
         """Point every boto3 and pynamodb client of this process at moto, with the template's environment."""
         wanted = {
             **FAKE_CREDENTIALS,
-            "AWS_ENDPOINT_URL": self.moto_url,
+            "AWS_ENDPOINT_URL": moto_url,
             "AWS_REGION": self.template.region,
             "AWS_DEFAULT_REGION": self.template.region,
             **self.template.environment(),
@@ -202,8 +191,16 @@ class LocalStack:
         if self._previous_clock is not None:
             clock.use_clock(self._previous_clock)
             self._previous_clock = None
-        runtime_env = getattr(getattr(self, "runtime", None), "_applied", {})
-        for name in runtime_env:
+        self._restore_environment()
+        self._unlink()
+        _reset_caches()
+        if self in _active:
+            _active.remove(self)
+        self._stopped.set()
+
+    def _restore_environment(self) -> None:
+        """os.environ as it was before start(), without what the last invocation of a function set."""
+        for name in self._parts.runtime.applied_names() if self._parts else ():
             self._saved_env.setdefault(name, None)
         for name, value in self._saved_env.items():
             if value is None:
@@ -211,11 +208,6 @@ class LocalStack:
             else:
                 os.environ[name] = value
         self._saved_env.clear()
-        self._unlink()
-        _reset_caches()
-        if self in _active:
-            _active.remove(self)
-        self._stopped.set()
 
     def __enter__(self) -> LocalStack:
         return self.start()
@@ -247,56 +239,41 @@ class LocalStack:
     def url(self) -> str:
         return f"http://{self.host}:{self.port}"
 
-    def openapi(self) -> gateway.HttpAnswer:
-        """GET /openapi.json: the document infra.openapi builds, once that module exists."""
-        if importlib.util.find_spec("infra.openapi") is None:
-            return gateway.error_answer(
-                404, "infra/openapi.py does not exist yet: no OpenAPI document to serve"
-            )
-        module: Any = importlib.import_module("infra.openapi")
-        document = module.build_document()
-        body = document if isinstance(document, str) else json.dumps(document, indent=2)
-        return gateway.HttpAnswer(200, [("content-type", "application/json")], body.encode())
+    @property
+    def parts(self) -> StackParts:
+        """Moto's resources, the runtime and the trigger runners; RuntimeError before start()."""
+        if self._parts is None:
+            raise RuntimeError("the local stack has not started: call start() first")
+        return self._parts
 
-    def banner(self) -> str:
-        """What the stack serves, for the console."""
-        lines = [
-            f"CRM local stack on {self.url}  (started in {self.startup_seconds:.1f} s)",
-            "template.yaml passed the SAM transform; every AWS call a function makes is checked against",
-            "the IAM role SAM generates for it (a denied call fails with AccessDenied, as on AWS).",
-            "",
-        ]
-        lines.append("HTTP API (template.yaml):")
-        for route in self.routes or []:
-            auth = "  [AWS_IAM: signatures not checked locally]" if route.iam else ""
-            lines.append(f"  {route.method:6} {route.path:45} -> {route.function}{auth}")
-        if not self.routes:
-            lines.append("  (no HttpApi routes in the template yet)")
-        lines += ["", "Pages: /  (examples/lead-form/index.html), /examples/..., /openapi.json", ""]
-        mode = "by the local clock" if self.auto_schedules else "on demand: POST /_local/schedules/{Function}"
-        lines.append(f"Schedules ({mode}):")
-        for schedule in self.schedules.items or []:
-            note = f"  ! {schedule.problem}" if schedule.problem else ""
-            lines.append(f"  {schedule.function}.{schedule.event:20} {schedule.expression}{note}")
-        if not self.schedules.items:
-            lines.append("  (none yet)")
-        lines.append("Queues (POST /_local/queues/{LogicalId}):")
-        for info in self.queues.items.values():
-            consumers = ", ".join(c.function for c in info.consumers) or "no consumer"
-            dlq = f", DLQ {info.dlq} after {info.max_receive} receives" if info.dlq else ""
-            lines.append(f"  {info.logical_id:28} -> {consumers}{dlq}")
-        lines.append("Topics (POST /_local/topics/{LogicalId}):")
-        for topic, subscribers in self.topics.subscribers.items():
-            lines.append(f"  {topic:28} -> {', '.join(subscribers) or 'no subscriber'}")
-        rules = ", ".join(rule_id for rule_id, _ in self.inbox.rules) or "no receipt rule yet"
-        lines.append(f"SES inbound (POST /_local/inbox): {rules}")
-        lines += [
-            "",
-            f"Local control: {self.url}/_local  (outbox, inbox, clock, schedules, queues, topics)",
-            f"Clock: {self.clock.now().strftime('%Y-%m-%dT%H:%M:%SZ')} (GET/POST /_local/clock)",
-            f"moto: {self.moto_url}  (AWS_ENDPOINT_URL for boto3 and the aws CLI)",
-        ]
-        return "\n".join(lines)
+    def control(self, method: str, path: str, query: dict[str, str], body: bytes) -> gateway.HttpAnswer:
+        """Answer a request under /_local/ (the server's hook)."""
+        return self._control.handle(method, path, query, body)
+
+    # The parts callers reach for most, by their own names.
+    @property
+    def moto_url(self) -> str:
+        return self.parts.moto_url
+
+    @property
+    def deployment(self) -> enforce.Deployment:
+        return self.parts.deployment
+
+    @property
+    def runtime(self) -> Runtime:
+        return self.parts.runtime
+
+    @property
+    def schedules(self) -> Schedules:
+        return self.parts.schedules
+
+    @property
+    def queues(self) -> Queues:
+        return self.parts.queues
+
+    @property
+    def buses(self) -> Buses:
+        return self.parts.buses
 
 
 def _reset_caches() -> None:

@@ -14,6 +14,7 @@ from pathlib import Path
 import boto3
 import pytest
 
+from infra.commands.local import banner
 from infra.local.client import LocalClient, LocalStackError
 from infra.local.stack import LocalStack
 from infra.local.triggers import AutoScheduler
@@ -412,7 +413,7 @@ def test_the_stack_describes_itself(local: LocalClient, stack: LocalStack) -> No
         "function": "EchoFunction",
         "auth": "AWS_IAM",
     } in info["routes"]
-    assert "CRM local stack on" in stack.banner()
+    assert "CRM local stack on" in banner(stack)
 
 
 def test_provisioning_generates_secrets_from_the_template(stack: LocalStack) -> None:
