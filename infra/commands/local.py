@@ -87,8 +87,6 @@ def _routes(stack: LocalStack) -> list[str]:
     for route in stack.routes:
         auth = "  [AWS_IAM: signatures not checked locally]" if route.iam else ""
         lines.append(f"  {route.method:6} {route.path:45} -> {route.function}{auth}")
-    if not stack.routes:
-        lines.append("  (no HttpApi routes in the template yet)")
     return lines
 
 
@@ -99,8 +97,6 @@ def _schedules(stack: LocalStack) -> list[str]:
     for schedule in parts.schedules.items:
         note = f"  ! {schedule.problem}" if schedule.problem else ""
         lines.append(f"  {schedule.function}.{schedule.event:20} {schedule.expression}{note}")
-    if not parts.schedules.items:
-        lines.append("  (none yet)")
     return lines
 
 
