@@ -35,7 +35,8 @@ class DailyReport:
     tier_changes: int = 0
     failures: list[str] = field(default_factory=list)
 
-    def to_json(self) -> dict[str, object]:
+    def as_dict(self) -> dict[str, object]:
+        """The report as JSON-ready data (crm_core.observability.Report)."""
         return asdict(self)
 
 
@@ -98,7 +99,7 @@ def run_daily() -> DailyReport:
             report.reviews += 1
             report.tier_changes += 1 if changed else 0
     count("LoyaltyExpiredPoints", report.expired_points)
-    log.info("daily loyalty run", extra=report.to_json())
+    log.info("daily loyalty run", extra=report.as_dict())
     if report.failures:
         raise RetryableError(f"{len(report.failures)} loyalty steps failed: {report.failures[:5]}")
     return report
