@@ -16,8 +16,14 @@ import uuid
 from typing import Any, Protocol
 
 from crm_core import clock
-from crm_core.models.contacts import contact_id_for
-from infra.commands.target import CliError, Target, UsageProblem, add_target_options, target_of
+from infra.commands.target import (
+    CliError,
+    Target,
+    UsageProblem,
+    add_target_options,
+    contact_id_of,
+    target_of,
+)
 from infra.terminal import echo, echo_json
 
 
@@ -149,7 +155,7 @@ def ledger_of(args: argparse.Namespace) -> Ledger:
 
 
 def show_command(args: argparse.Namespace) -> int:
-    contact_id = contact_id_for(args.email)
+    contact_id = contact_id_of(args.email)
     ledger = ledger_of(args)
     summary = ledger.summary(contact_id)
     if summary is None:

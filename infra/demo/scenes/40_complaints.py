@@ -65,7 +65,11 @@ def play(local: LocalClient) -> None:
         f"Case {case_id}: category {case['category']}, team {case['team']}, priority {case['priority']}, "
         f"first answer due {when(case['first_response_due'])}."
     )
+    _reply_lands_on_case(local, case_id)
 
+
+def _reply_lands_on_case(local: LocalClient, case_id: str) -> None:
+    """The acknowledgement's Reply-To threads her answer onto the same case, acknowledged once."""
     acks = [m for m in local.outbox() if f"[Case #{case_id}]" in str(m.get("subject", ""))]
     assert len(acks) == 1, f"expected one acknowledgement, found {len(acks)}"
     ack = acks[0]
