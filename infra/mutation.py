@@ -245,10 +245,8 @@ class _Generator:
                 self.keywords(sub, stmt, import_time=import_time)
             elif isinstance(sub, ast.List) and len(sub.elts) > 1:
                 self.elements(sub, stmt, import_time=import_time)
-            else:
-                swapped = _swapped(sub)
-                if swapped is not None:
-                    self.replace(sub, swapped, stmt, import_time=import_time)
+            elif isinstance(sub, ast.expr) and (swapped := _swapped(sub)) is not None:
+                self.replace(sub, swapped, stmt, import_time=import_time)
 
     def replace(self, old: ast.expr, new: ast.expr, stmt: ast.stmt, *, import_time: bool) -> None:
         text = f"({ast.unparse(new)})"

@@ -45,7 +45,7 @@ def _note_and_360(local: LocalClient, contact_id: str) -> dict[str, Any]:
     assert first.status == again.status == 201 and first.json() == again.json(), again.text
     local.say("An agent adds a note twice with one Idempotency-Key: one note in the timeline.")
 
-    view = local.get("/contacts", params={"email": "Marta.Bianchi@EXAMPLE.com"}).json()
+    view: dict[str, Any] = local.get("/contacts", params={"email": "Marta.Bianchi@EXAMPLE.com"}).json()
     assert view["contact_id"] == contact_id, view
     owner = view["owner"]
     assert owner and owner["set_by"] == "round-robin:key-accounts", view
