@@ -122,7 +122,7 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
     points = subparsers.add_parser("points", help="a contact's loyalty points: show, adjust")
     commands = points.add_subparsers(dest="points_command", required=True, metavar="COMMAND")
     show = commands.add_parser("show", help="balance, tier, next expiry and recent ledger entries")
-    show.add_argument("email", metavar="EMAIL", help="the contact's address")
+    show.add_argument("email", metavar="EMAIL", help="the contact's address (or its id, ct_...)")
     show.add_argument("--entries", type=int, default=10, help="how many recent entries (default 10)")
     add_target_options(show, json=True)
     show.set_defaults(run=show_command)
