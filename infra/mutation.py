@@ -188,24 +188,29 @@ class _Generator:
             self.statement(stmt, in_function=in_function, last=last)
 
     def statement(self, stmt: ast.stmt, *, in_function: bool, last: bool) -> None:
-        if _is_docstring(stmt) or _is_type_checking(stmt) or _is_log_call(stmt):
-            return
-        if isinstance(stmt, ast.Import | ast.ImportFrom):
+        if _is_left_alone(stmt):
             return
         if isinstance(stmt, ast.FunctionDef | ast.AsyncFunctionDef):
-            for default in [*stmt.args.defaults, *[d for d in stmt.args.kw_defaults if d is not None]]:
-                self.expression(default, stmt, import_time=True)
-            self.block(stmt.body, in_function=True)
+            self.function(stmt)
             return
         if isinstance(stmt, ast.ClassDef):
             self.block(stmt.body, in_function=False)
             return
         if in_function:
             self.delete(stmt, last=last)
-            if isinstance(stmt, ast.Return) and stmt.value is not None and not _is_none(stmt.value):
-                text = f"return None instead of `{_short(self.segment(stmt.value))}`"
-                self.add(stmt.value, stmt, "None", text, import_time=False)
+            self.return_none(stmt)
         self.children(stmt, in_function=in_function)
+
+    def function(self, stmt: ast.FunctionDef | ast.AsyncFunctionDef) -> None:
+        """Its defaults (evaluated at import) and its body."""
+        for default in [*stmt.args.defaults, *[d for d in stmt.args.kw_defaults if d is not None]]:
+            self.expression(default, stmt, import_time=True)
+        self.block(stmt.body, in_function=True)
+
+    def return_none(self, stmt: ast.stmt) -> None:
+        if isinstance(stmt, ast.Return) and stmt.value is not None and not _is_none(stmt.value):
+            text = f"return None instead of `{_short(self.segment(stmt.value))}`"
+            self.add(stmt.value, stmt, "None", text, import_time=False)
 
     def children(self, stmt: ast.stmt, *, in_function: bool) -> None:
         """The expressions of a statement (not its annotations) and the blocks inside it."""
@@ -232,24 +237,16 @@ class _Generator:
 
     def expression(self, node: ast.expr, stmt: ast.stmt, *, import_time: bool) -> None:
         for sub in ast.walk(node):
-            if isinstance(sub, ast.JoinedStr):
-                continue
             if isinstance(sub, ast.Compare):
                 self.compare(sub, stmt, import_time=import_time)
-            elif isinstance(sub, ast.BoolOp):
-                swapped = ast.Or() if isinstance(sub.op, ast.And) else ast.And()
-                self.replace(sub, ast.BoolOp(op=swapped, values=sub.values), stmt, import_time=import_time)
-            elif isinstance(sub, ast.BinOp) and isinstance(sub.op, ast.BitAnd | ast.BitOr):
-                swapped_bin = ast.BitOr() if isinstance(sub.op, ast.BitAnd) else ast.BitAnd()
-                self.replace(sub, ast.BinOp(sub.left, swapped_bin, sub.right), stmt, import_time=import_time)
-            elif isinstance(sub, ast.UnaryOp) and isinstance(sub.op, ast.Not):
-                self.replace(sub, sub.operand, stmt, import_time=import_time)
             elif isinstance(sub, ast.Constant):
                 self.constant(sub, stmt, import_time=import_time)
             elif isinstance(sub, ast.Call):
                 self.keywords(sub, stmt, import_time=import_time)
             elif isinstance(sub, ast.List) and len(sub.elts) > 1:
                 self.elements(sub, stmt, import_time=import_time)
+            elif isinstance(sub, ast.expr) and (swapped := _swapped(sub)) is not None:
+                self.replace(sub, swapped, stmt, import_time=import_time)
 
     def replace(self, old: ast.expr, new: ast.expr, stmt: ast.stmt, *, import_time: bool) -> None:
         text = f"({ast.unparse(new)})"
@@ -289,6 +286,29 @@ class _Generator:
                 description = f"drop `{_short(self.segment(element))}` from a list"
                 text = f"({ast.unparse(kept)})"
                 self.add(node, stmt, text, description, import_time=import_time, line=element.lineno)
+
+
+def _swapped(node: ast.expr) -> ast.expr | None:
+    """and <-> or, & <-> |, `not x` -> x; None for any other node."""
+    if isinstance(node, ast.BoolOp):
+        return ast.BoolOp(op=ast.Or() if isinstance(node.op, ast.And) else ast.And(), values=node.values)
+    if isinstance(node, ast.BinOp) and isinstance(node.op, ast.BitAnd | ast.BitOr):
+        return ast.BinOp(
+            node.left, ast.BitOr() if isinstance(node.op, ast.BitAnd) else ast.BitAnd(), node.right
+        )
+    if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.Not):
+        return node.operand
+    return None
+
+
+def _is_left_alone(stmt: ast.stmt) -> bool:
+    """Docstrings, imports, `if TYPE_CHECKING:` blocks and log lines are not mutated."""
+    return (
+        isinstance(stmt, ast.Import | ast.ImportFrom)
+        or _is_docstring(stmt)
+        or _is_type_checking(stmt)
+        or _is_log_call(stmt)
+    )
 
 
 def _is_none(node: ast.expr) -> bool:
@@ -656,26 +676,34 @@ def report(results: list[Result], modules: Sequence[str], stale: list[tuple[str,
     columns = ("mutants", "killed", "timeout", "survived", "equiv")
     header = f"{'module':34} " + " ".join(f"{c:>8}" for c in columns) + f" {'score':>6}"
     out += [header, "-" * len(header)]
-    for module in modules:
-        mine = [r for r in results if r.mutant.module == module]
-        by = Counter(r.status for r in mine)
-        survived = by["survived"] + by["uncovered"]
-        scored = len(mine) - by["equivalent"]
-        score = 100 * (by["killed"] + by["timeout"]) / scored if scored else 100.0
-        out.append(
-            f"{module.removeprefix('crm_core/'):34} {len(mine):8} {by['killed']:8} {by['timeout']:8} "
-            f"{survived:8} {by['equivalent']:8} {score:5.1f}%"
-        )
-    survivors = [r for r in results if r.status in {"survived", "uncovered"}]
-    if survivors:
-        out += ["", "Survivors (no test failed):"]
-        for r in sorted(survivors, key=lambda r: (r.mutant.module, r.mutant.line, r.mutant.description)):
-            note = "  [no test runs this line]" if r.status == "uncovered" else ""
-            out.append(f"  {LAYER / r.mutant.module}:{r.mutant.line}  {r.mutant.description}{note}")
+    out += [_score_line(module, [r for r in results if r.mutant.module == module]) for module in modules]
+    out += _survivor_lines(results)
     if stale:
         out += ["", f"Entries of {EQUIVALENTS} that match no mutant (moved or gone?):"]
         out += [f"  {module}:{line} | {description}" for module, line, description in stale]
     return "\n".join(out)
+
+
+def _score_line(module: str, mine: list[Result]) -> str:
+    by = Counter(r.status for r in mine)
+    survived = by["survived"] + by["uncovered"]
+    scored = len(mine) - by["equivalent"]
+    score = 100 * (by["killed"] + by["timeout"]) / scored if scored else 100.0
+    return (
+        f"{module.removeprefix('crm_core/'):34} {len(mine):8} {by['killed']:8} {by['timeout']:8} "
+        f"{survived:8} {by['equivalent']:8} {score:5.1f}%"
+    )
+
+
+def _survivor_lines(results: list[Result]) -> list[str]:
+    survivors = [r for r in results if r.status in {"survived", "uncovered"}]
+    if not survivors:
+        return []
+    out = ["", "Survivors (no test failed):"]
+    for r in sorted(survivors, key=lambda r: (r.mutant.module, r.mutant.line, r.mutant.description)):
+        note = "  [no test runs this line]" if r.status == "uncovered" else ""
+        out.append(f"  {LAYER / r.mutant.module}:{r.mutant.line}  {r.mutant.description}{note}")
+    return out
 
 
 def changed_lines(ref: str, module: str) -> set[int]:
@@ -728,16 +756,7 @@ def run(options: argparse.Namespace, mutants: list[Mutant], started: float) -> l
     equivalents = read_equivalents(ROOT / EQUIVALENTS)
     with tempfile.TemporaryDirectory(prefix="crm-mutation-") as scratch:
         copies = [make_scratch(Path(scratch))]
-        saved = ROOT / "build" / "mutation-coverage.json"
-        if options.coverage:
-            cov = CoverageMap.load(options.coverage)
-        else:
-            cov = collect(copies[0], modules, options.tests)
-            saved.parent.mkdir(exist_ok=True)
-            shutil.copy(copies[0].parent / "coverage.json", saved)
-        for path in (copies[0] / LAYER / m for m in modules):  # mutants are compiled from source, always
-            for cached in (path.parent / "__pycache__").glob(f"{path.stem}.*.pyc"):
-                cached.unlink()
+        cov = _coverage(options, copies[0], modules)
         for n in range(1, max(1, options.jobs)):
             copies.append(Path(shutil.copytree(copies[0], Path(scratch) / f"copy-{n}", symlinks=True)))
         workers = [Worker.start(copy, cov.warm) for copy in copies]
@@ -757,6 +776,33 @@ def run(options: argparse.Namespace, mutants: list[Mutant], started: float) -> l
     return results
 
 
+def _selected(options: argparse.Namespace, modules: list[str]) -> list[Mutant]:
+    """The mutants of the modules, narrowed to --line and --since when given."""
+    mutants = [m for module in modules for m in mutants_of(ROOT, module)]
+    if options.line:
+        mutants = [m for m in mutants if m.line in options.line]
+    if options.since:
+        changed = {module: changed_lines(options.since, module) for module in modules}
+        mutants = [m for m in mutants if m.line in changed[m.module]]
+    return mutants
+
+
+def _coverage(options: argparse.Namespace, scratch: Path, modules: list[str]) -> CoverageMap:
+    """The coverage map (the saved one with --coverage, else collected and saved), with the targets'
+    compiled files removed from `scratch`: mutants are compiled from source, always."""
+    if options.coverage:
+        cov = CoverageMap.load(options.coverage)
+    else:
+        cov = collect(scratch, modules, options.tests)
+        saved = ROOT / "build" / "mutation-coverage.json"
+        saved.parent.mkdir(exist_ok=True)
+        shutil.copy(scratch.parent / "coverage.json", saved)
+    for path in (scratch / LAYER / m for m in modules):
+        for cached in (path.parent / "__pycache__").glob(f"{path.stem}.*.pyc"):
+            cached.unlink()
+    return cov
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
     if args and args[0] == "_collect":
@@ -766,17 +812,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     options = parse_args(args)
     modules = list(options.module or TARGETS)
     started = time.monotonic()
-    mutants = [m for module in modules for m in mutants_of(ROOT, module)]
-    if options.line:
-        mutants = [m for m in mutants if m.line in options.line]
-    if options.since:
-        changed = {module: changed_lines(options.since, module) for module in modules}
-        mutants = [m for m in mutants if m.line in changed[m.module]]
+    mutants = _selected(options, modules)
     if options.list:
         for m in mutants:
             print(f"{LAYER / m.module}:{m.line}  {m.description}")
         print(f"{len(mutants)} mutants")
         return 0
+    _score(options, modules, mutants, started)
+    return 0
+
+
+def _score(options: argparse.Namespace, modules: list[str], mutants: list[Mutant], started: float) -> None:
+    """Run the mutants (or rescore a saved run) and print the report."""
     keys = {m.key for m in mutants}
     equivalents = read_equivalents(ROOT / EQUIVALENTS)
     narrowed = bool(options.line or options.since)
@@ -790,7 +837,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(report(results, modules, stale))
     if not options.rescore:
         print(f"\n{len(mutants)} mutants in {(time.monotonic() - started) / 60:.1f} min")
-    return 0
 
 
 if __name__ == "__main__":

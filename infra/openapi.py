@@ -8,12 +8,12 @@ marked with a SigV4 security scheme, since the resolvers do not know about API G
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import re
 from pathlib import Path
 from typing import Any
 
+from infra.modules import load_module
 from infra.template import Template
 
 TITLE = "CRM automation HTTP API"
@@ -25,15 +25,6 @@ _SIGV4 = {
     "description": "AWS Signature Version 4 (API Gateway IAM authorization).",
     "x-amazon-apigateway-authtype": "awsSigv4",
 }
-
-
-def _load(path: Path, name: str) -> Any:
-    spec = importlib.util.spec_from_file_location(f"openapi_{name}", path)
-    if spec is None or spec.loader is None:
-        raise ValueError(f"cannot import {path}")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def _resolvers(module: Any) -> list[Any]:
@@ -74,7 +65,7 @@ def build_document(template: Template | None = None) -> dict[str, Any]:
     functions = http_functions(template)
     for logical_id, (path, routes) in functions.items():
         iam_routes |= {(method.lower(), route) for method, route, iam in routes if iam}
-        for resolver in _resolvers(_load(path, logical_id)):
+        for resolver in _resolvers(load_module(path, f"openapi_{logical_id}")):
             part = json.loads(resolver.get_openapi_json_schema(title=TITLE, version=VERSION))
             _merge(document, part, logical_id)
     for logical_id, (_, routes) in functions.items():

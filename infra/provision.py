@@ -44,6 +44,17 @@ def provision(template: Template, session: boto3.Session | None = None) -> dict[
         "secrets": [],
     }
 
+    _provision_tables(template, session, created)
+    _provision_queues(template, session, created)
+    _provision_buckets(template, session, created)
+    _provision_topics(template, session, created)
+    _provision_identities(template, session, created)
+    _provision_ses_and_secrets(template, session, created)
+    _provision_event_buses(template, session, created)
+    return created
+
+
+def _provision_tables(template: Template, session: boto3.Session, created: dict[str, list[str]]) -> None:
     ddb = session.client("dynamodb")
     for logical_id, resource in template.of_type("AWS::DynamoDB::Table"):
         spec = table_spec(template, logical_id)
@@ -56,6 +67,8 @@ def provision(template: Template, session: boto3.Session | None = None) -> dict[
             )
         created["tables"].append(spec["TableName"])
 
+
+def _provision_queues(template: Template, session: boto3.Session, created: dict[str, list[str]]) -> None:
     sqs = session.client("sqs")
     queues = list(template.of_type("AWS::SQS::Queue"))
     # Dead-letter queues first, so a redrive policy can name an existing ARN.
@@ -78,6 +91,8 @@ def provision(template: Template, session: boto3.Session | None = None) -> dict[
         sqs.create_queue(QueueName=template.physical_name(logical_id), Attributes=attributes)
         created["queues"].append(template.physical_name(logical_id))
 
+
+def _provision_buckets(template: Template, session: boto3.Session, created: dict[str, list[str]]) -> None:
     s3 = session.client("s3")
     for logical_id, _ in template.of_type("AWS::S3::Bucket"):
         name = template.physical_name(logical_id)
@@ -85,11 +100,15 @@ def provision(template: Template, session: boto3.Session | None = None) -> dict[
         s3.create_bucket(Bucket=name, CreateBucketConfiguration={"LocationConstraint": region})
         created["buckets"].append(name)
 
+
+def _provision_topics(template: Template, session: boto3.Session, created: dict[str, list[str]]) -> None:
     sns = session.client("sns")
     for logical_id, _ in template.of_type("AWS::SNS::Topic"):
         sns.create_topic(Name=template.physical_name(logical_id))
         created["topics"].append(template.physical_name(logical_id))
 
+
+def _provision_identities(template: Template, session: boto3.Session, created: dict[str, list[str]]) -> None:
     ses = session.client("ses")
     identities = [
         str(template.resolve(r["Properties"]["EmailIdentity"]))
@@ -105,9 +124,6 @@ def provision(template: Template, session: boto3.Session | None = None) -> dict[
         else:
             ses.verify_domain_identity(Domain=identity)
         created["identities"].append(identity)
-    _provision_ses_and_secrets(template, session, created)
-    _provision_event_buses(template, session, created)
-    return created
 
 
 def _provision_event_buses(template: Template, session: boto3.Session, created: dict[str, list[str]]) -> None:

@@ -93,16 +93,7 @@ def check(
 
 
 def _check_fields(metadata: Mapping[str, Any], version: str) -> list[str]:
-    problems = _check_present(metadata)
-    name, author = str(metadata.get("Name", "")), str(metadata.get("Author", ""))
-    if name and not _NAME.fullmatch(name):
-        problems.append(f"Name {name!r}: letters, digits and '-' only, up to 140")
-    if len(str(metadata.get("Description", ""))) > 256:
-        problems.append("Description: longer than SAR's 256 characters")
-    if author and (len(author) > 127 or not _AUTHOR.fullmatch(author)):
-        problems.append(
-            f"Author {author!r}: lowercase letters, digits and single '-' between them, up to 127"
-        )
+    problems = _check_present(metadata) + _check_names(metadata)
     problems += _check_labels(metadata.get("Labels", []))
     problems += _check_version(metadata.get("SemanticVersion"), version)
     spdx = metadata.get("SpdxLicenseId")
@@ -112,6 +103,20 @@ def _check_fields(metadata: Mapping[str, Any], version: str) -> list[str]:
         url = metadata.get(key)
         if isinstance(url, str) and (urlparse(url).scheme != "https" or not urlparse(url).hostname):
             problems.append(f"{key} {url!r} is not an https URL")
+    return problems
+
+
+def _check_names(metadata: Mapping[str, Any]) -> list[str]:
+    problems = []
+    name, author = str(metadata.get("Name", "")), str(metadata.get("Author", ""))
+    if name and not _NAME.fullmatch(name):
+        problems.append(f"Name {name!r}: letters, digits and '-' only, up to 140")
+    if len(str(metadata.get("Description", ""))) > 256:
+        problems.append("Description: longer than SAR's 256 characters")
+    if author and (len(author) > 127 or not _AUTHOR.fullmatch(author)):
+        problems.append(
+            f"Author {author!r}: lowercase letters, digits and single '-' between them, up to 127"
+        )
     return problems
 
 
@@ -259,12 +264,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Check, then print or run `sam package` and `sam publish`: their status, 2 when refused."""
     args = build_parser().parse_args(argv)
     report = check(args.template)
-    real = not args.dry_run
-    problems = report.problems + (report.placeholders if real else [])
-    if real and not args.bucket:
-        problems.append("no S3 bucket: make publish S3_BUCKET=<bucket SAR may read> (see docs/deploying.md)")
-    for warning in [] if real else report.placeholders:
-        print(f"publish: warning: {warning} (a real publish refuses it)", file=sys.stderr)
+    problems = _refusals(report, args)
     if problems:
         print("publish: refusing to publish:\n  " + "\n  ".join(problems), file=sys.stderr)
         return 2
@@ -283,6 +283,22 @@ def main(argv: Sequence[str] | None = None) -> int:
         for command in planned:
             print(shlex.join(command))
         return 0
+    return _run(planned)
+
+
+def _refusals(report: Report, args: argparse.Namespace) -> list[str]:
+    """What refuses this publish; placeholders only refuse a real one (a dry run warns of them)."""
+    real = not args.dry_run
+    problems = report.problems + (report.placeholders if real else [])
+    if real and not args.bucket:
+        problems.append("no S3 bucket: make publish S3_BUCKET=<bucket SAR may read> (see docs/deploying.md)")
+    for warning in [] if real else report.placeholders:
+        print(f"publish: warning: {warning} (a real publish refuses it)", file=sys.stderr)
+    return problems
+
+
+def _run(planned: Sequence[Sequence[str]]) -> int:
+    """Run the commands in order; the first failing one's status, else 0."""
     for command in planned:
         print(f"+ {shlex.join(command)}", file=sys.stderr)
         status = subprocess.run(command, cwd=ROOT, check=False).returncode  # noqa: S603 - the sam argv is built here from checked options, no shell

@@ -7,7 +7,7 @@ function's environment are derived from it here, never listed a second time.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -178,7 +178,7 @@ class Template:
         return values
 
     # ---- intrinsic functions --------------------------------------------------------------------
-    def resolve(self, value: Any) -> Any:  # noqa: PLR0911 - one branch per intrinsic function
+    def resolve(self, value: Any) -> Any:
         """Resolve Ref, GetAtt, Sub, Join, Split, Select, If (with the template's Conditions) recursively."""
         if isinstance(value, list):
             return [r for r in (self.resolve(v) for v in value) if r is not NO_VALUE]
@@ -187,26 +187,29 @@ class Template:
         if len(value) != 1 or next(iter(value)) not in _INTRINSICS:
             return {k: r for k, r in ((k, self.resolve(v)) for k, v in value.items()) if r is not NO_VALUE}
         ((key, arg),) = value.items()
-        if key == "Ref":
-            return self.ref(arg)
-        if key == "Fn::GetAtt":
-            logical_id, attribute = arg if isinstance(arg, list) else arg.split(".", 1)
-            return self.get_att(logical_id, attribute)
-        if key == "Fn::Sub":
-            text, variables = (arg, {}) if isinstance(arg, str) else (arg[0], self.resolve(arg[1]))
-            return re.sub(r"\$\{([^}!]+)\}", lambda m: self._sub_var(m.group(1), variables), text)
-        if key == "Fn::Join":
-            sep, parts = arg
-            return str(sep).join(str(p) for p in self.resolve(parts))
-        if key == "Fn::Split":
-            sep, text = arg
-            return str(self.resolve(text)).split(sep)
-        if key == "Fn::Select":
-            index, items = arg
-            return self.resolve(items)[int(index)]
-        if key == "Fn::If":
-            return self.resolve(arg[1] if self.condition(arg[0]) else arg[2])
-        return {key: self.resolve(arg)}
+        intrinsic = self._intrinsics.get(key)
+        return intrinsic(arg) if intrinsic is not None else {key: self.resolve(arg)}
+
+    @cached_property
+    def _intrinsics(self) -> dict[str, Callable[[Any], Any]]:
+        """One function per intrinsic the template uses, by its key."""
+        return {
+            "Ref": self.ref,
+            "Fn::GetAtt": self._get_att,
+            "Fn::Sub": self._sub,
+            "Fn::Join": lambda arg: str(arg[0]).join(str(p) for p in self.resolve(arg[1])),
+            "Fn::Split": lambda arg: str(self.resolve(arg[1])).split(arg[0]),
+            "Fn::Select": lambda arg: self.resolve(arg[1])[int(arg[0])],
+            "Fn::If": lambda arg: self.resolve(arg[1] if self.condition(arg[0]) else arg[2]),
+        }
+
+    def _get_att(self, arg: Any) -> str:
+        logical_id, attribute = arg if isinstance(arg, list) else arg.split(".", 1)
+        return self.get_att(logical_id, attribute)
+
+    def _sub(self, arg: Any) -> str:
+        text, variables = (arg, {}) if isinstance(arg, str) else (arg[0], self.resolve(arg[1]))
+        return re.sub(r"\$\{([^}!]+)\}", lambda m: self._sub_var(m.group(1), variables), text)
 
     def condition(self, name_or_expression: Any) -> bool:
         """The value of a named condition of the template (or of a condition expression)."""

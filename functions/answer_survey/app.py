@@ -9,15 +9,13 @@ from urllib.parse import parse_qsl
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.logging import correlation_paths
 
-from crm_core.campaigns.unsubscribe import Page
 from crm_core.http.forms import form_text
-from crm_core.observability import get_logger, get_metrics
+from crm_core.observability import lambda_entry
 from crm_core.surveys import answers
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.typing import LambdaContext
 
-logger, metrics = get_logger(), get_metrics()
 app = APIGatewayHttpResolver()
 HTML: Any = {"text/html": {"schema": {"type": "string"}}}
 PAGES: dict[int, Any] = {
@@ -28,17 +26,12 @@ PAGES: dict[int, Any] = {
 MAX_FORM_BYTES = 16_384
 
 
-def _answer(page: Page) -> Response[str]:
-    return Response(page.status, page.headers["Content-Type"], page.html, headers=page.headers)
-
-
 @app.get("/surveys/answer", summary="Show a survey question, the linked score preselected", responses=PAGES)
 def show_survey() -> Response[str]:
     event = app.current_event
     language = (event.headers or {}).get("accept-language")
-    return _answer(
-        answers.page(event.get_query_string_value("token"), event.get_query_string_value("score"), language)
-    )
+    token, score = event.get_query_string_value("token"), event.get_query_string_value("score")
+    return answers.page(token, score, language).response()
 
 
 @app.post("/surveys/answer", summary="Record a survey answer (score and optional comment)", responses=PAGES)
@@ -47,10 +40,9 @@ def answer_survey() -> Response[str]:
     text = form_text(event.body, bool(event.is_base64_encoded), MAX_FORM_BYTES)
     form = dict(parse_qsl(text, keep_blank_values=True))
     language = (event.headers or {}).get("accept-language")
-    return _answer(answers.submit(event.get_query_string_value("token"), form, language))
+    return answers.submit(event.get_query_string_value("token"), form, language).response()
 
 
-@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
-@metrics.log_metrics
+@lambda_entry(correlation_paths.API_GATEWAY_HTTP)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return app.resolve(event, context)

@@ -9,13 +9,11 @@ from aws_lambda_powertools.logging import correlation_paths
 
 from crm_core.errors import CrmError
 from crm_core.leads import web
-from crm_core.observability import get_logger, get_metrics
+from crm_core.observability import lambda_entry
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.typing import LambdaContext
 
-logger = get_logger()
-metrics = get_metrics()
 app = APIGatewayHttpResolver()
 
 
@@ -23,10 +21,6 @@ def _request() -> web.Request:
     event = app.current_event
     headers = {name.lower(): value for name, value in (event.headers or {}).items()}
     return web.Request(body=event.body, is_base64=bool(event.is_base64_encoded), headers=headers)
-
-
-def _response(answer: web.Answer) -> Response[str]:
-    return Response(answer.status, answer.content_type, answer.body, headers=answer.headers)
 
 
 @app.post(
@@ -37,15 +31,14 @@ def _response(answer: web.Answer) -> Response[str]:
     openapi_extensions=web.OPENAPI_REQUEST_BODY,
 )
 def post_lead() -> Response[str]:
-    return _response(web.post_lead(_request()))
+    return web.post_lead(_request()).response()
 
 
 @app.exception_handler(CrmError)  # type: ignore[untyped-decorator]
-def refuse(exc: CrmError) -> Response[str]:
-    return _response(web.error_answer(exc, _request()))
+def answer_lead_error(exc: CrmError) -> Response[str]:
+    return web.error_answer(exc, _request()).response()
 
 
-@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
-@metrics.log_metrics
+@lambda_entry(correlation_paths.API_GATEWAY_HTTP)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return app.resolve(event, context)

@@ -2,21 +2,18 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict
 from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from crm_core.cases.escalation import run
-from crm_core.observability import get_logger, get_metrics
+from crm_core.observability import get_logger, lambda_entry
 
 logger = get_logger()
-metrics = get_metrics()
 
 
-@metrics.log_metrics
-@logger.inject_lambda_context(correlation_id_path="id")
+@lambda_entry("id")
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    report = asdict(run())
+    report = run().as_dict()
     logger.info("escalation run", extra=report)
     return report

@@ -10,17 +10,13 @@ from typing import TYPE_CHECKING, Any
 from aws_lambda_powertools.utilities.data_classes import SNSEvent
 
 from crm_core.messaging import feedback
-from crm_core.observability import get_logger, get_metrics
+from crm_core.observability import lambda_entry
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.typing import LambdaContext
 
-logger = get_logger()
-metrics = get_metrics()
 
-
-@metrics.log_metrics
-@logger.inject_lambda_context(correlation_id_path="Records[0].Sns.MessageId")
+@lambda_entry("Records[0].Sns.MessageId")
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, int]:
     messages = [record.sns.message for record in SNSEvent(event).records]
     return feedback.record_notifications(messages).as_dict()

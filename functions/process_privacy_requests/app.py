@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 
-from crm_core.observability import get_logger, get_metrics
+from crm_core.observability import get_logger, lambda_entry
 from crm_core.privacy import jobs
 
 if TYPE_CHECKING:
@@ -14,7 +14,7 @@ if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
     from aws_lambda_powertools.utilities.typing import LambdaContext
 
-logger, metrics = get_logger(), get_metrics()
+logger = get_logger()
 processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
 
 
@@ -25,7 +25,6 @@ def record_handler(record: SQSRecord) -> None:
     )
 
 
-@logger.inject_lambda_context(correlation_id_path="Records[0].messageId", clear_state=True)
-@metrics.log_metrics
+@lambda_entry("Records[0].messageId")
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
     return process_partial_response(event, record_handler, processor, context)

@@ -13,14 +13,12 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from crm_core.cases.events import SesEvent
 from crm_core.cases.intake import receive
-from crm_core.observability import get_logger, get_metrics
+from crm_core.observability import get_logger, lambda_entry
 
 logger = get_logger()
-metrics = get_metrics()
 
 
-@metrics.log_metrics
-@logger.inject_lambda_context(correlation_id_path="Records[0].ses.mail.messageId")
+@lambda_entry("Records[0].ses.mail.messageId")
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     # Our own small model (events.py): Powertools' SesModel lacks dkimVerdict; its parser costs ~140 ms.
     received = receive(SesEvent.from_event(event))

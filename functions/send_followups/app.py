@@ -11,17 +11,13 @@ from typing import TYPE_CHECKING, Any
 from aws_lambda_powertools.logging import correlation_paths
 
 from crm_core.campaigns import sender
-from crm_core.observability import get_logger, get_metrics
+from crm_core.observability import lambda_entry
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.typing import LambdaContext
 
-logger = get_logger()
-metrics = get_metrics()
 
-
-@metrics.log_metrics
-@logger.inject_lambda_context(correlation_id_path=correlation_paths.EVENT_BRIDGE)
+@lambda_entry(correlation_paths.EVENT_BRIDGE)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     report = sender.run(remaining_ms=context.get_remaining_time_in_millis)
     return report.as_dict()

@@ -4,15 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
+from aws_lambda_powertools.event_handler import APIGatewayHttpResolver
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from crm_core.cases import service
-from crm_core.http.errors import as_invalid_body, problem
-from crm_core.observability import get_logger, get_metrics
+from crm_core.http.answer import answer_every_error
+from crm_core.observability import lambda_entry
 
-logger, metrics = get_logger(), get_metrics()
 app = APIGatewayHttpResolver()
 BAD_INPUT = (ValueError, TypeError)  # a body that is not a JSON object is bad input too
 
@@ -42,15 +41,9 @@ def reply(case_id: str) -> dict[str, Any]:
     return service.reply(case_id, text, agent=agent, reply_key=key, status=status)
 
 
-@app.exception_handler(Exception)  # type: ignore[untyped-decorator]
-def _errors(exc: Exception) -> Response[Any]:
-    found = problem(exc) if not isinstance(exc, BAD_INPUT) else problem(as_invalid_body(exc))
-    if found.status == 500:
-        logger.exception("case API failed")
-    return Response(found.status, "application/json", found.json(), headers=found.headers or None)
+answer_every_error(app, "case API failed", bad_body=BAD_INPUT)
 
 
-@metrics.log_metrics
-@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
+@lambda_entry(correlation_paths.API_GATEWAY_HTTP)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return app.resolve(event, context)

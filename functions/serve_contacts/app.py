@@ -10,15 +10,15 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from crm_core.contacts import view
 from crm_core.contacts.api import body, created, query, resolver
-from crm_core.observability import get_logger, get_metrics
+from crm_core.observability import lambda_entry
 from crm_core.owners import service
 
-app, logger, metrics = resolver(), get_logger(), get_metrics()
+app = resolver()
 
 
 @app.get("/contacts/<contact_id>")
 @app.get("/contacts")  # ?email=
-def show(contact_id: str | None = None) -> dict[str, Any]:
+def get_contact(contact_id: str | None = None) -> dict[str, Any]:
     return view.contact_360(contact_id or view.find_by_email(query(app).get("email", "")), query(app))
 
 
@@ -54,7 +54,6 @@ def add_note(contact_id: str) -> Response[str]:
     return created(service.add_note(contact_id, body(app), app.current_event.headers.get("idempotency-key")))
 
 
-@metrics.log_metrics
-@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP, clear_state=True)
+@lambda_entry(correlation_paths.API_GATEWAY_HTTP)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return app.resolve(event, context)

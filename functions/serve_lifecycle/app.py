@@ -11,22 +11,20 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from crm_core import lifecycle
 from crm_core.loyalty.api import answer_errors
-from crm_core.observability import count, get_logger, get_metrics
+from crm_core.observability import count, lambda_entry
 
 app = APIGatewayHttpResolver(enable_validation=True)
-logger, metrics = get_logger(), get_metrics()
 
 
 @app.get("/contacts/<contact_id>/lifecycle")
-def show(contact_id: Annotated[str, Path(pattern=r"^ct_[a-z2-7]{26}$")]) -> dict[str, Any]:
+def get_lifecycle(contact_id: Annotated[str, Path(pattern=r"^ct_[a-z2-7]{26}$")]) -> dict[str, Any]:
     return lifecycle.view(contact_id)  # type: ignore[no-any-return]
 
 
 answer_errors(app)  # unknown contact 404, malformed id 400: the one error shape
 
 
-@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP, clear_state=True)
-@metrics.log_metrics
+@lambda_entry(correlation_paths.API_GATEWAY_HTTP)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     count("LifecycleApiRequests")
     return app.resolve(event, context)

@@ -11,14 +11,13 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from crm_core import loyalty
 from crm_core.loyalty.api import RedemptionRequest, answer, answer_errors
-from crm_core.observability import get_logger, get_metrics
+from crm_core.observability import lambda_entry
 
 app = APIGatewayHttpResolver(enable_validation=True)
-logger, metrics = get_logger(), get_metrics()
 
 
 @app.get("/contacts/<contact_id>/loyalty")
-def show(contact_id: str) -> dict[str, Any]:
+def get_loyalty_summary(contact_id: str) -> dict[str, Any]:
     return loyalty.summary(contact_id).to_json()
 
 
@@ -43,7 +42,6 @@ def redeem(
 answer_errors(app)  # domain errors, invalid or unreadable requests: the one error shape
 
 
-@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP, clear_state=True)
-@metrics.log_metrics
+@lambda_entry(correlation_paths.API_GATEWAY_HTTP)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return app.resolve(event, context)

@@ -8,11 +8,10 @@ from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from crm_core.http.errors import problem
-from crm_core.observability import get_logger, get_metrics
+from crm_core.http.answer import answer_every_error
+from crm_core.observability import lambda_entry
 from crm_core.privacy import api, jobs
 
-logger, metrics = get_logger(), get_metrics()
 app = APIGatewayHttpResolver()
 
 
@@ -37,15 +36,9 @@ def request_status(request_id: str) -> dict[str, Any]:
     return jobs.status(request_id)
 
 
-@app.exception_handler(Exception)  # type: ignore[untyped-decorator]
-def _errors(exc: Exception) -> Response[Any]:
-    found = problem(exc)
-    if found.status == 500:
-        logger.exception("privacy API failed")
-    return Response(found.status, "application/json", found.json(), headers=found.headers or None)
+answer_every_error(app, "privacy API failed")
 
 
-@metrics.log_metrics
-@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
+@lambda_entry(correlation_paths.API_GATEWAY_HTTP)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return app.resolve(event, context)

@@ -8,16 +8,13 @@ from typing import TYPE_CHECKING, Any
 from aws_lambda_powertools.logging import correlation_paths
 
 from crm_core.lifecycle.signals import handle_bus_event
-from crm_core.observability import get_logger, get_metrics
+from crm_core.observability import lambda_entry
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.typing import LambdaContext
 
-logger, metrics = get_logger(), get_metrics()
 
-
-@logger.inject_lambda_context(correlation_id_path=correlation_paths.EVENT_BRIDGE, clear_state=True)
-@metrics.log_metrics
+@lambda_entry(correlation_paths.EVENT_BRIDGE)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     """Returns what was done; raises (Lambda retries, then the on-failure destination) when a step
     failed. Everything is safe to repeat."""

@@ -12,20 +12,19 @@ from aws_lambda_powertools.logging import correlation_paths
 
 from crm_core.campaigns import unsubscribe
 from crm_core.contacts import consent
-from crm_core.observability import get_logger, get_metrics
+from crm_core.http.answer import HttpAnswer
+from crm_core.observability import lambda_entry
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.typing import LambdaContext
 
-logger = get_logger()
-metrics = get_metrics()
 app = APIGatewayHttpResolver()
 HTML: Any = {"text/html": {"schema": {"type": "string"}}}
 PAGES: dict[int, Any] = {
     200: {"description": "An HTML page in the contact's language", "content": HTML},
     400: {"description": "The token is missing, forged, altered or expired (HTML page)", "content": HTML},
 }
-Action = Callable[[str | None, str | None], unsubscribe.Page]
+Action = Callable[[str | None, str | None], HttpAnswer]
 ROUTES: list[tuple[str, str, str, Action]] = [
     ("GET", "/unsubscribe", "Ask to confirm an unsubscribe (changes nothing)", unsubscribe.confirmation_page),
     ("POST", "/unsubscribe", "Unsubscribe from marketing (page button or RFC 8058 one-click)",
@@ -37,20 +36,21 @@ ROUTES: list[tuple[str, str, str, Action]] = [
 
 
 def _page_route(action: Action) -> Callable[[], Response[str]]:
-    def answer() -> Response[str]:
+    def serve_page() -> Response[str]:
         event = app.current_event
-        page = action(event.get_query_string_value("token"), (event.headers or {}).get("accept-language"))
-        return Response(page.status, page.headers["Content-Type"], page.html, headers=page.headers)
+        language = (event.headers or {}).get("accept-language")
+        return action(event.get_query_string_value("token"), language).response()
 
-    answer.__name__ = f"{action.__module__.rsplit('.', 1)[-1]}_{action.__name__}"  # the OpenAPI operation id
-    return answer
+    serve_page.__name__ = (
+        f"{action.__module__.rsplit('.', 1)[-1]}_{action.__name__}"  # the OpenAPI operation id
+    )
+    return serve_page
 
 
 for method, path, summary, action in ROUTES:
     app.route(path, method, summary=summary, tags=[path.strip("/")], responses=PAGES)(_page_route(action))
 
 
-@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
-@metrics.log_metrics
+@lambda_entry(correlation_paths.API_GATEWAY_HTTP)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return app.resolve(event, context)

@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from crm_core.loyalty.events import OrderEventRecord
-from crm_core.observability import get_logger, get_metrics
+from crm_core.observability import get_logger, lambda_entry
 from crm_core.queues import BatchResponse, DeadLetteringBatch
 from crm_core.settings import get_settings
 from crm_core.value.orders import on_order_event
@@ -20,7 +20,7 @@ if TYPE_CHECKING:
 
     from crm_core.loyalty.ledger import Applied
 
-logger, metrics = get_logger(), get_metrics()
+logger = get_logger()
 batch = DeadLetteringBatch(
     model=OrderEventRecord,
     dead_letter_queue_url=lambda: get_settings().orders_dead_letter_queue_url,
@@ -36,7 +36,6 @@ def record_handler(record: OrderEventRecord) -> Applied | None:
     return applied  # its `replay` tells the batch (and the local stack's report) it was a repeat
 
 
-@logger.inject_lambda_context(correlation_id_path="Records[0].messageId", clear_state=True)
-@metrics.log_metrics
+@lambda_entry("Records[0].messageId")
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> BatchResponse:
     return batch.process(event, record_handler)

@@ -207,19 +207,26 @@ _BUILDERS: dict[str, Callable[[str, Mapping[str, Any], str], list[Request] | Non
 }
 
 
+_KMS_ACTIONS: dict[tuple[str, str], tuple[str, ...]] = {
+    ("sqs", "SendMessage"): ("kms:GenerateDataKey", "kms:Decrypt"),
+    ("sqs", "SendMessageBatch"): ("kms:GenerateDataKey", "kms:Decrypt"),
+    ("sqs", "ReceiveMessage"): ("kms:Decrypt",),
+    ("sns", "Publish"): ("kms:GenerateDataKey", "kms:Decrypt"),
+}
+
+
 def _kms(
     service: str, operation: str, params: Mapping[str, Any], region: str, kms_of: KmsLookup
 ) -> list[Request]:
     """The KMS authorizations of writing to (or reading from) a resource under a customer managed key."""
-    target = None
-    actions: tuple[str, ...]
-    if service == "sqs" and operation in {"SendMessage", "SendMessageBatch"} and params.get("QueueUrl"):
-        target, actions = queue_arn(str(params["QueueUrl"]), region), ("kms:GenerateDataKey", "kms:Decrypt")
-    elif service == "sqs" and operation == "ReceiveMessage" and params.get("QueueUrl"):
-        target, actions = queue_arn(str(params["QueueUrl"]), region), ("kms:Decrypt",)
-    elif service == "sns" and operation == "Publish" and params.get("TopicArn"):
-        target, actions = str(params["TopicArn"]), ("kms:GenerateDataKey", "kms:Decrypt")
-    if target is None:
+    actions = _KMS_ACTIONS.get((service, operation), ())
+    if service == "sqs" and params.get("QueueUrl"):
+        target = queue_arn(str(params["QueueUrl"]), region)
+    elif service == "sns" and params.get("TopicArn"):
+        target = str(params["TopicArn"])
+    else:
+        return []
+    if not actions:
         return []
     key = kms_of(target)
     return [Request(action, (key,)) for action in actions] if key else []

@@ -14,7 +14,7 @@ enough to catch an update that alone exceeds the limit.
 from __future__ import annotations
 
 import base64
-from collections.abc import Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any
 
 MAX_ITEM_BYTES = 400 * 1024
@@ -73,24 +73,37 @@ def _update_size(params: Mapping[str, Any]) -> int:
     )
 
 
+def _transact_writes(params: Mapping[str, Any]) -> Iterator[tuple[str, Mapping[str, Any]]]:
+    for entry in params.get("TransactItems") or []:
+        if "Put" in entry:
+            yield "Put", entry["Put"].get("Item") or {}
+        if "Update" in entry:
+            yield "Update", entry["Update"]
+
+
+def _batch_writes(params: Mapping[str, Any]) -> Iterator[tuple[str, Mapping[str, Any]]]:
+    for requests in (params.get("RequestItems") or {}).values():
+        for request in requests:
+            yield "Put", (request.get("PutRequest") or {}).get("Item") or {}
+
+
+# ("Put", item) and ("Update", update parameters) for every item a write call stores
+_WRITES: dict[str, Callable[[Mapping[str, Any]], Iterable[tuple[str, Mapping[str, Any]]]]] = {
+    "PutItem": lambda params: [("Put", params.get("Item") or {})],
+    "UpdateItem": lambda params: [("Update", params)],
+    "TransactWriteItems": _transact_writes,
+    "BatchWriteItem": _batch_writes,
+}
+
+
 def oversized(operation: str, params: Mapping[str, Any]) -> str | None:
     """AWS's message when a write call would store an item over the limit, else None."""
-    if operation == "PutItem" and item_size(params.get("Item") or {}) > MAX_ITEM_BYTES:
-        return TOO_LARGE
-    if operation == "UpdateItem" and _update_size(params) > MAX_ITEM_BYTES:
-        return TOO_LARGE_UPDATE
-    if operation == "TransactWriteItems":
-        for entry in params.get("TransactItems") or []:
-            if "Put" in entry and item_size(entry["Put"].get("Item") or {}) > MAX_ITEM_BYTES:
-                return TOO_LARGE
-            if "Update" in entry and _update_size(entry["Update"]) > MAX_ITEM_BYTES:
-                return TOO_LARGE_UPDATE
-    if operation == "BatchWriteItem":
-        for requests in (params.get("RequestItems") or {}).values():
-            for request in requests:
-                item = (request.get("PutRequest") or {}).get("Item") or {}
-                if item_size(item) > MAX_ITEM_BYTES:
-                    return TOO_LARGE
+    writes = _WRITES.get(operation)
+    for kind, write in writes(params) if writes else ():
+        if kind == "Put" and item_size(write) > MAX_ITEM_BYTES:
+            return TOO_LARGE
+        if kind == "Update" and _update_size(write) > MAX_ITEM_BYTES:
+            return TOO_LARGE_UPDATE
     return None
 
 

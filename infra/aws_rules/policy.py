@@ -12,7 +12,7 @@ template through.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cache
 from typing import Any
@@ -211,19 +211,24 @@ def _condition(operator: str, key: str, expected: Any, context: Mapping[str, str
         # A missing key: IfExists passes, ForAllValues holds (vacuously), a plain negated operator
         # matches; anything else fails.
         return if_exists or qualifier == "ForAllValues" or (base in _NEGATED and qualifier == "")
-    if base in _NEGATED:
 
-        def hit(value: str) -> bool:
-            return all(_one(base, w, value) for w in wanted)
-    else:
+    def hit(value: str) -> bool:
+        # A negated operator matches a value none of the wanted ones excludes; others any wanted one.
+        found = (_one(base, w, value) for w in wanted)
+        return all(found) if base in _NEGATED else any(found)
 
-        def hit(value: str) -> bool:
-            return any(_one(base, w, value) for w in wanted)
+    return _over_values(qualifier, hit, actual, (key, operator))
 
+
+def _over_values(
+    qualifier: str, hit: Callable[[str], bool], actual: Sequence[str], key_and_operator: tuple[str, str]
+) -> bool:
+    """A condition over a key's values: all of them (ForAllValues), any (ForAnyValue), else the only one."""
     if qualifier == "ForAllValues":
         return all(hit(v) for v in actual)
     if qualifier == "ForAnyValue":
         return any(hit(v) for v in actual)
     if len(actual) != 1:
+        key, operator = key_and_operator
         raise PolicyNotUnderstood(f"{key} is multi-valued: use ForAnyValue or ForAllValues with {operator}")
     return hit(actual[0])

@@ -260,17 +260,18 @@ class Paths:
                 continue
             for kind in ("OnFailure", "OnSuccess"):
                 target = str(props.get("DestinationConfig", {}).get(kind, {}).get("Destination", ""))
-                action = (
-                    "sqs:SendMessage" if ":sqs:" in target else "sns:Publish" if ":sns:" in target else ""
-                )
-                if action and not self._role_allows(function, action, target):
-                    yield f"{function} cannot deliver {kind} records to {target}: its role lacks {action}"
-                key = self.deployment.kms_keys.get(target)
-                for kms_action in ("kms:GenerateDataKey", "kms:Decrypt") if key else ():
-                    if not self._role_allows(function, kms_action, str(key)):
-                        yield f"{function} cannot deliver {kind} records to {target}: no {kms_action}"
-                if target and not action:
-                    yield f"{function}: {kind} destination {target} is of a kind this check does not know"
+                yield from self._destination_problems(function, kind, target)
+
+    def _destination_problems(self, function: str, kind: str, target: str) -> Iterator[str]:
+        action = "sqs:SendMessage" if ":sqs:" in target else "sns:Publish" if ":sns:" in target else ""
+        if action and not self._role_allows(function, action, target):
+            yield f"{function} cannot deliver {kind} records to {target}: its role lacks {action}"
+        key = self.deployment.kms_keys.get(target)
+        for kms_action in ("kms:GenerateDataKey", "kms:Decrypt") if key else ():
+            if not self._role_allows(function, kms_action, str(key)):
+                yield f"{function} cannot deliver {kind} records to {target}: no {kms_action}"
+        if target and not action:
+            yield f"{function}: {kind} destination {target} is of a kind this check does not know"
 
     def http_routes(self) -> Iterator[str]:
         for logical_id, _ in self.t.of_type("AWS::ApiGatewayV2::Api"):

@@ -14,10 +14,13 @@ import sys
 from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from infra.commands.target import UsageProblem, add_target_options, target_of
+from infra.commands.target import UsageProblem, add_target_options, contact_id_of, target_of
 from infra.terminal import echo, echo_json
+
+if TYPE_CHECKING:
+    from datetime import datetime
 
 SEGMENT_FIELDS = ("locale", "time_zone", "tier", "vip", "company")
 
@@ -104,14 +107,14 @@ def _segment(args: argparse.Namespace, missing: list[str]) -> Iterator[Any]:
     """The contacts of the segment, each once; addresses that are no contact go to `missing`."""
     from pynamodb.exceptions import DoesNotExist
 
-    from crm_core.models import Contact, contact_id_for
+    from crm_core.models import Contact
 
     filters = _where(args.where)
     if args.all_contacts:
         yield from (c for c in Contact.scan() if _matches(c, filters))
         return
     addresses: Iterable[str] = args.email or _addresses_in(args.contacts_file)
-    for contact_id, address in {contact_id_for(a): a for a in addresses}.items():
+    for contact_id, address in {contact_id_of(a): a for a in addresses}.items():
         try:
             contact = Contact.get(contact_id)
         except DoesNotExist:
@@ -125,7 +128,6 @@ def enroll_command(args: argparse.Namespace) -> int:
     """Enroll every contact of the segment; enrolling again changes nothing."""
     _where(args.where)  # a bad filter is refused before anything is read
     target_of(args).connect()
-    from crm_core import clock
     from crm_core.campaigns import definitions
     from crm_core.campaigns.enrollment import enroll
 
@@ -134,12 +136,7 @@ def enroll_command(args: argparse.Namespace) -> int:
         raise UsageProblem(
             f"no campaign {args.campaign!r}; campaigns.yaml has {', '.join(sorted(catalog.campaigns))}"
         )
-    try:
-        at = clock.parse_instant(args.at) if args.at else clock.now()
-    except ValueError:
-        raise UsageProblem(
-            f"--at {args.at!r}: use an ISO 8601 time with its zone, 2027-03-01T09:00:00Z"
-        ) from None
+    at = _start_time(args.at)
     tally: Counter[str] = Counter()
     missing: list[str] = []
     for contact in _segment(args, missing):
@@ -154,6 +151,16 @@ def enroll_command(args: argparse.Namespace) -> int:
     summary = ", ".join(f"{n} {what}" for what, n in sorted(tally.items())) or "nobody matched"
     echo(f"{args.campaign}: {summary}" + (f", {len(missing)} not a contact" if missing else ""))
     return 1 if missing and not tally else 0
+
+
+def _start_time(at: str | None) -> datetime:
+    """When enrollments start: --at, else now. Raises UsageProblem for a time without its zone."""
+    from crm_core import clock
+
+    try:
+        return clock.parse_instant(at) if at else clock.now()
+    except ValueError:
+        raise UsageProblem(f"--at {at!r}: use an ISO 8601 time with its zone, 2027-03-01T09:00:00Z") from None
 
 
 def _label(item: Any, catalog: Any) -> str:
@@ -192,13 +199,18 @@ def status_command(args: argparse.Namespace) -> int:
                 "due": dict(sorted(due.items())),
             }
         )
-        return 0
-    if not counts:
-        echo("No enrollments yet.")
-        return 0
-    width = max(len(c) for c, _ in counts)
-    echo(f"{'campaign'.ljust(width)}  {'status'.ljust(24)}  count")
-    for (campaign, label), n in sorted(counts.items()):
-        echo(f"{campaign.ljust(width)}  {label.ljust(24)}  {n}")
-    echo(f"due now ({now}): " + (", ".join(f"{c} {n}" for c, n in sorted(due.items())) or "nothing"))
+    else:
+        echo(_status_table(now, counts, due))
     return 0
+
+
+def _status_table(now: str, counts: Counter[tuple[str, str]], due: Counter[str]) -> str:
+    if not counts:
+        return "No enrollments yet."
+    width = max(len(c) for c, _ in counts)
+    lines = [f"{'campaign'.ljust(width)}  {'status'.ljust(24)}  count"]
+    lines += [
+        f"{campaign.ljust(width)}  {label.ljust(24)}  {n}" for (campaign, label), n in sorted(counts.items())
+    ]
+    lines.append(f"due now ({now}): " + (", ".join(f"{c} {n}" for c, n in sorted(due.items())) or "nothing"))
+    return "\n".join(lines)

@@ -20,15 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from infra.commands.target import (
-    DEFAULT_ENDPOINT,
-    LOCAL,
-    CliError,
-    Target,
-    UsageProblem,
-    add_target_options,
-    target_of,
-)
+from infra.commands.target import CliError, UsageProblem, add_target_options, contact_id_of, target_of
 from infra.terminal import echo, echo_json
 
 ROW_ATTEMPTS = 4
@@ -75,20 +67,6 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
     from infra.commands import privacy  # `crm contacts export` and `erase`
 
     privacy.register_under_contacts(sub)
-
-
-def _endpoint_arguments(parser: argparse.ArgumentParser) -> None:
-    """The shared target options, under the name modules written before infra/commands/target.py use."""
-    add_target_options(parser)
-
-
-# ---- where the contacts are ----------------------------------------------------------------------
-def connect(endpoint: str = DEFAULT_ENDPOINT, stack: str | None = None) -> None:
-    """Point this process's clients at a local stack's URL (or a deployed `stack`): Target.connect.
-
-    Raises Unreachable (a CliError) with the fix when the local stack does not answer.
-    """
-    Target(stack=stack or LOCAL, endpoint=endpoint.rstrip("/")).connect()
 
 
 # ---- import --------------------------------------------------------------------------------------
@@ -247,10 +225,10 @@ def run_import(args: argparse.Namespace) -> int:
 # ---- show ----------------------------------------------------------------------------------------
 def contact_view(email: str) -> dict[str, Any] | None:
     """The stored contact of `email` with its enrollments, as plain JSON-able data; None if unknown."""
-    from crm_core.models import Contact, Enrollment, contact_id_for
+    from crm_core.models import Contact, Enrollment
 
     try:
-        contact = Contact.get(contact_id_for(email), consistent_read=True)
+        contact = Contact.get(contact_id_of(email), consistent_read=True)
     except Contact.DoesNotExist:
         return None
     view: dict[str, Any] = json.loads(json.dumps(contact.to_simple_dict(), default=str))
@@ -270,8 +248,7 @@ def run_show(args: argparse.Namespace) -> int:
         f"{part}_cursor": getattr(args, f"{part}_cursor", None) for part in ("messages", "cases", "ledger")
     }
     try:
-        contact_id = args.email if args.email.startswith("ct_") else contacts_view.find_by_email(args.email)
-        view = contacts_view.contact_360(contact_id, cursors)
+        view = contacts_view.contact_360(contact_id_of(args.email), cursors)
     except NotFound:
         raise CliError(f"no contact for {args.email}: check the address, or the target (--stack)") from None
     except ValidationFailed as exc:
@@ -313,14 +290,7 @@ def _value_and_stage_lines(view: dict[str, Any]) -> list[str]:
     lines: list[str] = []
     value = view.get("value")
     if isinstance(value, dict):
-        figures = value.get("figures") or {}
-        parts = [
-            f"segment {value['segment']}" if value.get("segment") else "",
-            f"{figures['frequency_12m']} order(s) in 12 months" if "frequency_12m" in figures else "",
-            f"spent {figures['monetary_12m']}" if figures.get("monetary_12m") else "",
-            f"predicted 12-month value {figures['predicted_12m']}" if figures.get("predicted_12m") else "",
-        ]
-        lines.append(_line("value", ", ".join(p for p in parts if p) or "-"))
+        lines.append(_line("value", _value_text(value)))
     if view.get("most_valuable"):
         lines.append(_line("most valuable", "yes (top share by 12-month value)"))
     lifecycle = view.get("lifecycle")
@@ -329,6 +299,17 @@ def _value_and_stage_lines(view: dict[str, Any]) -> list[str]:
         reason = f" ({lifecycle['reason']})" if lifecycle.get("reason") else ""
         lines.append(_line("lifecycle", f"{lifecycle['stage']} since {since}{reason}"))
     return lines
+
+
+def _value_text(value: dict[str, Any]) -> str:
+    figures = value.get("figures") or {}
+    parts = [
+        f"segment {value['segment']}" if value.get("segment") else "",
+        f"{figures['frequency_12m']} order(s) in 12 months" if "frequency_12m" in figures else "",
+        f"spent {figures['monetary_12m']}" if figures.get("monetary_12m") else "",
+        f"predicted 12-month value {figures['predicted_12m']}" if figures.get("predicted_12m") else "",
+    ]
+    return ", ".join(p for p in parts if p) or "-"
 
 
 def _relationship_lines(view: dict[str, Any]) -> list[str]:
@@ -350,26 +331,10 @@ def _relationship_lines(view: dict[str, Any]) -> list[str]:
 
 
 def _activity_lines(view: dict[str, Any]) -> list[str]:
-    lines: list[str] = []
-    for enrollment in view.get("enrollments", []):
-        lines.append(
-            _line(
-                "enrollment",
-                f"{enrollment['enrollment_key']}: {enrollment.get('status')}, "
-                f"step {enrollment.get('step')}, due {enrollment.get('due_at') or '-'}",
-            )
-        )
+    lines = [_line("enrollment", _enrollment_text(e)) for e in view.get("enrollments", [])]
     for message in view.get("messages", {}).get("items", []):
         lines.append(_line("message", f"{message['at']} {message['kind']}: {message['outcome']}"))
-    for case in view.get("cases", {}).get("items", []):
-        last = case.get("last_event") or {}
-        lines.append(
-            _line(
-                "case",
-                f"{case['case_id']} {case['status']}, {case['priority']}: {case.get('subject') or ''} "
-                f"(last: {last.get('kind', '-')} {last.get('at', '')})",
-            )
-        )
+    lines += [_line("case", _case_text(case)) for case in view.get("cases", {}).get("items", [])]
     loyalty = view.get("loyalty", {})
     lines.append(_line("points", f"{loyalty.get('balance', 0)} ({loyalty.get('tier') or 'no tier'})"))
     for entry in loyalty.get("entries", {}).get("items", []):
@@ -377,30 +342,26 @@ def _activity_lines(view: dict[str, Any]) -> list[str]:
     for line in view.get("timeline", []):
         if line["type"] == "note":
             lines.append(_line("note", f"{line['at']} {line['author']}: {line['text']}"))
-    for part in ("messages", "cases"):
-        if view.get(part, {}).get("next_cursor"):
-            lines.append(_line("more", f"--{part}-cursor {view[part]['next_cursor']}"))
-    if loyalty.get("entries", {}).get("next_cursor"):
-        lines.append(_line("more", f"--ledger-cursor {loyalty['entries']['next_cursor']}"))
-    return lines
+    return lines + _more_lines(view)
 
 
-def format_view(view: dict[str, Any]) -> str:
-    """A contact as readable text, one attribute a line."""
-    lines = [f"contact {view['contact_id']}"]
-    order = [
-        "email", "first_name", "last_name", "phone", "phone_raw", "company", "birthday", "locale",
-        "time_zone", "consent", "marketing_opt_out", "first_touch", "last_touch", "custom", "posts",
-        "created_at", "updated_at",
-    ]  # fmt: skip
-    for key in [*order, *sorted(set(view) - set(order) - {"contact_id", "enrollments", "recent_posts"})]:
-        if view.get(key) not in (None, "", {}, []):
-            value = view[key]
-            text = ", ".join(f"{k}={v}" for k, v in value.items()) if isinstance(value, dict) else str(value)
-            lines.append(f"  {key:<18} {text}")
-    for enrollment in view.get("enrollments", []):
-        lines.append(
-            f"  {'enrollment':<18} {enrollment['enrollment_key']}: {enrollment.get('status')}, "
-            f"step {enrollment.get('step')}, due {enrollment.get('due_at') or '-'}"
-        )
-    return "\n".join(lines)
+def _enrollment_text(enrollment: dict[str, Any]) -> str:
+    return (
+        f"{enrollment['enrollment_key']}: {enrollment.get('status')}, "
+        f"step {enrollment.get('step')}, due {enrollment.get('due_at') or '-'}"
+    )
+
+
+def _case_text(case: dict[str, Any]) -> str:
+    last = case.get("last_event") or {}
+    return (
+        f"{case['case_id']} {case['status']}, {case['priority']}: {case.get('subject') or ''} "
+        f"(last: {last.get('kind', '-')} {last.get('at', '')})"
+    )
+
+
+def _more_lines(view: dict[str, Any]) -> list[str]:
+    """The cursor options that show the next page of each paginated part."""
+    cursors = {part: view.get(part, {}).get("next_cursor") for part in ("messages", "cases")}
+    cursors["ledger"] = view.get("loyalty", {}).get("entries", {}).get("next_cursor")
+    return [_line("more", f"--{part}-cursor {cursor}") for part, cursor in cursors.items() if cursor]

@@ -22,23 +22,12 @@ if TYPE_CHECKING:
     from crm_core.migrations import Migration, Outcome, Progress, Runner
 
 
-def _endpoint_arguments(parser: argparse.ArgumentParser, *, json: bool = False) -> None:
-    add_target_options(parser, json=json)
-    parser.add_argument(
-        "--config-env",
-        default=None,
-        metavar="PROFILE",
-        help="the deployed stack of this samconfig.toml profile (instead of --stack NAME)",
-    )
-
-
 def register(subparsers: argparse._SubParsersAction[Any]) -> None:
 
     migrate = subparsers.add_parser("migrate", help="data migrations: what has run, run what is pending")
     sub = migrate.add_subparsers(dest="migrate_command", required=True, metavar="ACTION")
 
     status = sub.add_parser("status", help="every migration and how far it got in this deployment")
-    _endpoint_arguments(status, json=True)
     status.set_defaults(run=run_status)
 
     run = sub.add_parser("run", help="run the pending migrations, in order (resumes an interrupted one)")
@@ -51,8 +40,15 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
         help="capacity units per second to stay under, reads and writes (default 50)",
     )
     run.add_argument("--max-pages", type=int, default=None, help="stop after this many pages (resume later)")
-    _endpoint_arguments(run)
     run.set_defaults(run=run_migrations)
+    for parser in (status, run):
+        add_target_options(parser, json=parser is status)
+        parser.add_argument(
+            "--config-env",
+            default=None,
+            metavar="PROFILE",
+            help="the deployed stack of this samconfig.toml profile (instead of --stack NAME)",
+        )
 
 
 def runner_for(args: argparse.Namespace) -> Runner:

@@ -38,14 +38,21 @@ def render(emails: list[dict[str, Any]], full: bool = False) -> str:
     ]
     header = ("#", "sent at (local clock)", "to", "subject")
     widths = [min(60, max(len(r[i]) for r in [header, *rows])) for i in range(4)]
-    lines = ["  ".join(h.ljust(w) for h, w in zip(header, widths, strict=True)).rstrip()]
-    lines.append("  ".join("-" * w for w in widths))
+    lines = [_row(header, widths), "  ".join("-" * w for w in widths)]
     for row, email in zip(rows, emails, strict=True):
-        cells = [cell if len(cell) <= w else cell[: w - 1] + "…" for cell, w in zip(row, widths, strict=True)]
-        lines.append("  ".join(c.ljust(w) for c, w in zip(cells, widths, strict=True)).rstrip())
+        lines.append(_row(row, widths))
         if full:
-            body = str(email.get("text") or "").strip()
-            lines.extend(textwrap.indent(body, "      | ").splitlines() or ["      | (no text part)"])
-            lines.append("")
+            lines += _text_lines(email)
     lines.append(f"{len(emails)} email(s).")
     return "\n".join(lines)
+
+
+def _row(cells: tuple[str, ...], widths: list[int]) -> str:
+    """Cells padded to their column's width, a cell too long cut with an ellipsis."""
+    cut = [cell if len(cell) <= w else cell[: w - 1] + "…" for cell, w in zip(cells, widths, strict=True)]
+    return "  ".join(c.ljust(w) for c, w in zip(cut, widths, strict=True)).rstrip()
+
+
+def _text_lines(email: dict[str, Any]) -> list[str]:
+    body = str(email.get("text") or "").strip()
+    return [*(textwrap.indent(body, "      | ").splitlines() or ["      | (no text part)"]), ""]

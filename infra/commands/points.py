@@ -16,8 +16,14 @@ import uuid
 from typing import Any, Protocol
 
 from crm_core import clock
-from crm_core.models.contacts import contact_id_for
-from infra.commands.target import CliError, Target, UsageProblem, add_target_options, target_of
+from infra.commands.target import (
+    CliError,
+    Target,
+    UsageProblem,
+    add_target_options,
+    contact_id_of,
+    target_of,
+)
 from infra.terminal import echo, echo_json
 
 
@@ -117,7 +123,7 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
     points = subparsers.add_parser("points", help="a contact's loyalty points: show, adjust")
     commands = points.add_subparsers(dest="points_command", required=True, metavar="COMMAND")
     show = commands.add_parser("show", help="balance, tier, next expiry and recent ledger entries")
-    show.add_argument("email", metavar="EMAIL", help="the contact's address")
+    show.add_argument("email", metavar="EMAIL", help="the contact's address (or its id, ct_...)")
     show.add_argument("--entries", type=int, default=10, help="how many recent entries (default 10)")
     add_target_options(show, json=True)
     show.set_defaults(run=show_command)
@@ -150,7 +156,7 @@ def ledger_of(args: argparse.Namespace) -> Ledger:
 
 
 def show_command(args: argparse.Namespace) -> int:
-    contact_id = contact_id_for(args.email)
+    contact_id = contact_id_of(args.email)
     ledger = ledger_of(args)
     summary = ledger.summary(contact_id)
     if summary is None:

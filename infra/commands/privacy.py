@@ -16,7 +16,7 @@ import urllib.error
 import urllib.request
 from typing import Any
 
-from infra.commands.target import CliError, Target, add_target_options, target_of
+from infra.commands.target import CliError, Target, add_target_options, contact_id_of, target_of
 from infra.terminal import echo, echo_json
 
 WAIT_SECONDS = 300  # --wait gives up after this long and says how to look again
@@ -36,12 +36,6 @@ def register_under_contacts(sub: argparse._SubParsersAction[Any]) -> None:
     erase.add_argument("--yes", action="store_true", help="do not ask for confirmation")
     export.set_defaults(run=lambda args: _run(args, "export"))
     erase.set_defaults(run=lambda args: _run(args, "erasure"))
-
-
-def contact_id(who: str) -> str:
-    from crm_core.contacts.identity import contact_id_for
-
-    return contact_id_for(who) if "@" in who else who
 
 
 class _Api:
@@ -96,19 +90,35 @@ class _Api:
 
 def _run(args: argparse.Namespace, kind: str) -> int:
     api = _Api(target_of(args))
-    cid = contact_id(args.who)
-    if kind == "erasure" and not args.yes:
-        answer = input(f"Erase contact {cid} from every table and bucket? This cannot be undone. [y/N] ")
-        if answer.strip().lower() not in {"y", "yes"}:
-            echo("Nothing erased.")
-            return 1
+    cid = contact_id_of(args.who)
+    if kind == "erasure" and not args.yes and not _confirmed(cid):
+        echo("Nothing erased.")
+        return 1
     headers = {"Idempotency-Key": args.key} if kind == "export" and args.key else {}
     status, body = api.call("POST", f"/contacts/{cid}/{kind}", headers)
     if status >= 400:
         problems = "; ".join(e.get("message", "") for e in body.get("errors", [])) or f"HTTP {status}"
         raise CliError(f"{kind} refused ({status}): {problems}")
+    if args.wait:
+        body = _wait(api, kind, body)
+    if args.json:
+        echo_json(body)
+    else:
+        echo(f"{kind} {body['request_id']}: {body['status']}")
+        if body.get("download_url"):
+            echo(f"download (valid {body['download_expires_in']} s): {body['download_url']}")
+    return 0
+
+
+def _confirmed(cid: str) -> bool:
+    answer = input(f"Erase contact {cid} from every table and bucket? This cannot be undone. [y/N] ")
+    return answer.strip().lower() in {"y", "yes"}
+
+
+def _wait(api: _Api, kind: str, body: dict[str, Any]) -> dict[str, Any]:
+    """The request's status once it is done; raises CliError when it failed or took too long."""
     deadline = time.monotonic() + WAIT_SECONDS
-    while args.wait and body.get("status") != "done":
+    while body.get("status") != "done":
         if body.get("status") == "failed" or time.monotonic() > deadline:
             raise CliError(
                 f"{kind} {body.get('request_id')} is {body.get('status')}: look again with "
@@ -117,10 +127,4 @@ def _run(args: argparse.Namespace, kind: str) -> int:
         api.drain()
         time.sleep(1)
         _, body = api.call("GET", body["status_url"])
-    if args.json:
-        echo_json(body)
-    else:
-        echo(f"{kind} {body['request_id']}: {body['status']}")
-        if body.get("download_url"):
-            echo(f"download (valid {body['download_expires_in']} s): {body['download_url']}")
-    return 0
+    return body

@@ -257,6 +257,19 @@ def target_of(args: argparse.Namespace) -> Target:
     return Target(stack=stack, endpoint=endpoint.rstrip("/"), region=getattr(args, "region", None))
 
 
+def contact_id_of(address_or_id: str) -> str:
+    """The contact id a command argument names: an id (ct_...) as given, an email address (any spelling)
+    as its contact's id. Raises UsageProblem for anything else."""
+    who = address_or_id.strip()
+    if "@" in who:
+        from crm_core.contacts.identity import contact_id_for
+
+        return contact_id_for(who)
+    if who.startswith("ct_"):
+        return who
+    raise UsageProblem(f"{address_or_id!r} is neither an email address nor a contact id (ct_...)")
+
+
 def _short(exc: BaseException) -> str:
     text = str(getattr(exc, "reason", None) or exc).strip().splitlines()
     return text[0][:200] if text else type(exc).__name__

@@ -8,7 +8,6 @@ and the demo says where that is; narration is sentences, never JSON or Python re
 
 from __future__ import annotations
 
-import importlib.util
 import time
 import traceback
 from collections.abc import Callable
@@ -18,6 +17,7 @@ from pathlib import Path
 from types import ModuleType
 
 from infra.local.client import LocalClient
+from infra.modules import load_module
 
 SCENES = Path(__file__).resolve().parent / "scenes"
 # The demo tells its story; handlers' JSON log lines and metrics would drown it, even the errors a scene
@@ -40,12 +40,7 @@ def scenes(folder: Path = SCENES) -> list[Path]:
 
 def load(path: Path) -> ModuleType:
     """Import a scene by file path (scene names start with digits, so they are not importable names)."""
-    spec = importlib.util.spec_from_file_location(f"crm_demo_scene_{path.stem}", path)
-    if spec is None or spec.loader is None:
-        raise ImportError(f"cannot load {path}")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_module(path, f"crm_demo_scene_{path.stem}")
 
 
 def play_all(local: LocalClient, paths: list[Path], out: Callable[[str], None] = print) -> list[Result]:

@@ -14,7 +14,8 @@ from typing import Any
 
 import pytest
 
-from infra.commands.contacts import connect, contact_view
+from infra.commands.contacts import contact_view
+from infra.commands.target import Target
 
 pytestmark = pytest.mark.e2e
 
@@ -85,7 +86,7 @@ def without_js(browser_ready: None) -> Iterator[Any]:
 
 @pytest.fixture
 def contacts(local_stack: Any) -> Any:
-    connect(local_stack.base_url)  # look contacts up the way `crm contacts show` does
+    Target(endpoint=local_stack.base_url).connect()  # look contacts up the way `crm contacts show` does
     return contact_view
 
 

@@ -159,7 +159,7 @@ def test_the_unsubscribe_and_consent_pages_and_the_api_error_page(
             "consent-done": render_page(200, locale, said["optin_done_title"], [said["optin_done_body"]]),
         }
         for name, page in pages.items():
-            _show_file(chrome, shots, f"page-{name}-{locale}", page.html)
+            _show_file(chrome, shots, f"page-{name}-{locale}", page.body)
     refused = error_answer(
         ValidationFailed([FieldError("email", "is required", "required")]),
         Request(None, False, {"accept": "text/html", "accept-language": "id"}),

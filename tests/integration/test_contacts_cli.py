@@ -84,7 +84,7 @@ def test_show_prints_the_contact_and_its_enrollments(cli: Any, capsys: Any) -> N
 
 def test_connect_says_how_to_start_a_stack_when_none_answers() -> None:
     with pytest.raises(target.Unreachable, match="make up"):
-        contacts.connect("http://127.0.0.1:9")  # the discard port: nothing listens there
+        target.Target(endpoint="http://127.0.0.1:9").connect()  # the discard port: nothing listens there
 
 
 @pytest.fixture

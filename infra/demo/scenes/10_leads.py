@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from infra.commands.contacts import connect, contact_view
+from infra.commands.contacts import contact_view
+from infra.commands.target import Target
 
 if TYPE_CHECKING:
     from infra.local.client import LocalClient
@@ -33,8 +34,17 @@ def play(local: LocalClient) -> None:
     assert first.status == 201, f"a new lead is answered 201, got {first.status}: {first.text}"
     contact_id = first.json()["contact_id"]
     local.say(f"201 Created, contact id {contact_id} (a hash of the address: no email in keys or URLs).")
+    _stored_contact(local)
+    _merge_and_replay(local)
 
-    connect(local.base_url)  # read the contact as `crm contacts show` does
+    bot = local.post("/leads", json={"email": "bot@example.com", "website": "http://cheap-pills.example"})
+    assert bot.status == 201 and contact_view("bot@example.com") is None, bot.text
+    local.say("A bot fills the hidden 'website' field: it sees a normal 201, and nothing is stored.")
+
+
+def _stored_contact(local: LocalClient) -> None:
+    """The contact as `crm contacts show` reads it: E.164 phone, consent, first touch, welcome series."""
+    Target(endpoint=local.base_url).connect()  # read the contact as `crm contacts show` does
     view = contact_view(EMAIL)
     assert view is not None and view["phone"] == "+49301234567", view
     assert [e["enrollment_key"] for e in view["enrollments"]] == ["welcome"], view
@@ -53,6 +63,9 @@ def play(local: LocalClient) -> None:
         local.say(f"    {label:<12} {value}")
     local.say("(`crm contacts show zoe.muller@example.com` prints all of it.)")
 
+
+def _merge_and_replay(local: LocalClient) -> None:
+    """A plain HTML form post merges into the contact; the same post again changes nothing."""
     local.say("Later she signs up for the newsletter from a browser without JavaScript (a plain form post).")
     newsletter = {
         "email": EMAIL.upper(),
@@ -78,7 +91,3 @@ def play(local: LocalClient) -> None:
     replayed = contact_view(EMAIL)
     assert again.status == 200 and replayed is not None and replayed["posts"] == 2, again.text
     local.say("The same post arrives again (a retry): the same answer, nothing counted twice.")
-
-    bot = local.post("/leads", json={"email": "bot@example.com", "website": "http://cheap-pills.example"})
-    assert bot.status == 201 and contact_view("bot@example.com") is None, bot.text
-    local.say("A bot fills the hidden 'website' field: it sees a normal 201, and nothing is stored.")

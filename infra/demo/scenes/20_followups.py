@@ -54,7 +54,18 @@ def play(local: LocalClient) -> None:
     local.say("Monday 1 March 2027, 09:30 in Rome. Giulia and Marco send the contact form (POST /leads).")
     _new_lead(local, GIULIA, "Giulia")
     _new_lead(local, MARCO, "Marco")
+    _welcome(local)
+    _bounce(local)
+    _unsubscribe(local, _tips(local))
 
+    local.set_clock("2027-03-08T08:35:00Z")
+    _run_sender(local)
+    assert len(_mail_to(local, GIULIA)) == 2, "no check-in after the unsubscribe"
+    local.say("A week after her first contact the check-in would be due: it is not sent. Her welcome series")
+    local.say("ended with the unsubscribe; an order's thank-you (a service message) would still reach her.")
+
+
+def _welcome(local: LocalClient) -> None:
     first = _run_sender(local)
     welcome = _mail_to(local, GIULIA)
     assert [m["subject"] for m in welcome] == ["Grazie per aver contattato Example Shop"], welcome
@@ -72,6 +83,8 @@ def play(local: LocalClient) -> None:
     again = sum(int(r.get("sent", 0)) for r in replays)
     local.say(f"The run fires twice more (as EventBridge may): {_count(again, 'email')} sent again.")
 
+
+def _bounce(local: LocalClient) -> None:
     bounce = {
         "notificationType": "Bounce",
         "bounce": {
@@ -90,6 +103,9 @@ def play(local: LocalClient) -> None:
     local.say("Marco's address does not exist: SES publishes a permanent bounce, and the address is")
     local.say("suppressed: nothing will be sent to it again.")
 
+
+def _tips(local: LocalClient) -> str:
+    """The tips email two days later, marketing with its unsubscribe link; the link."""
     local.set_clock("2027-03-03T08:35:00Z")  # the first five-minute run after two days
     _run_sender(local)
     tips = _mail_to(local, GIULIA)[1:]
@@ -103,7 +119,10 @@ def play(local: LocalClient) -> None:
     assert len(_mail_to(local, MARCO)) == 1, "the bounced address gets no tips"
     local.say("Two days later, Wednesday 09:35: the tips email, marketing, with a visible unsubscribe link")
     local.say("and List-Unsubscribe + List-Unsubscribe-Post headers. Marco, bounced, gets nothing.")
+    return link
 
+
+def _unsubscribe(local: LocalClient, link: str) -> None:
     path = link[link.index("/unsubscribe") :]
     page = local.get(path, headers={"accept-language": "it"})
     assert page.status == 200 and "Annulla l" in page.text, page.text
@@ -112,9 +131,3 @@ def play(local: LocalClient) -> None:
     done = local.post(path, data={"List-Unsubscribe": "One-Click"})
     assert done.status == 200 and "Iscrizione annullata" in done.text, done.text
     local.say("Her mail client sends the RFC 8058 one-click POST: 'Iscrizione annullata', effective at once.")
-
-    local.set_clock("2027-03-08T08:35:00Z")
-    _run_sender(local)
-    assert len(_mail_to(local, GIULIA)) == 2, "no check-in after the unsubscribe"
-    local.say("A week after her first contact the check-in would be due: it is not sent. Her welcome series")
-    local.say("ended with the unsubscribe; an order's thank-you (a service message) would still reach her.")

@@ -43,7 +43,21 @@ def play(local: LocalClient) -> None:
     assert early["status"] == "succeeded", early
     assert len(_mine(local)) == before, "no greeting before 09:00 local time"
     local.say(f"  run: {early['result']['due']} due, {early['result']['sent']} sent. Too early to wake her.")
+    _birthday_morning(local, before)
 
+    again = local.run_schedule(FUNCTION)
+    assert again["status"] == "succeeded" and again["result"]["sent"] == 0, again
+    assert len(_mine(local)) == before + 1, "a second run sends nothing new"
+    local.say("Run again (a retry, a replay): 0 sent. The ledger holds (Sari, birthday, 2027) once.")
+
+    local.set_clock("2027-05-18T02:05:00Z")
+    next_day = local.run_schedule(FUNCTION)
+    assert next_day["status"] == "succeeded" and len(_mine(local)) == before + 1, next_day
+    local.say("The next morning: nothing. Next year, on 17 May in Jakarta, she hears from us again.")
+
+
+def _birthday_morning(local: LocalClient, before: int) -> None:
+    """Her greeting at 09:05 in Jakarta, with the birthday bonus and a visible unsubscribe link."""
     local.say("17 May, 02:05 UTC: 09:05 in Jakarta, her birthday morning.")
     local.set_clock("2027-05-17T02:05:00Z")
     morning = local.run_schedule(FUNCTION)
@@ -59,13 +73,3 @@ def play(local: LocalClient) -> None:
     assert bonus, "the birthday bonus from the loyalty ledger is named in the greeting"
     for line in [*lines[:2], *bonus, lines[-1]]:  # greeting, first words, the points, unsubscribe link
         local.say(f"    | {line}")
-
-    again = local.run_schedule(FUNCTION)
-    assert again["status"] == "succeeded" and again["result"]["sent"] == 0, again
-    assert len(_mine(local)) == before + 1, "a second run sends nothing new"
-    local.say("Run again (a retry, a replay): 0 sent. The ledger holds (Sari, birthday, 2027) once.")
-
-    local.set_clock("2027-05-18T02:05:00Z")
-    next_day = local.run_schedule(FUNCTION)
-    assert next_day["status"] == "succeeded" and len(_mine(local)) == before + 1, next_day
-    local.say("The next morning: nothing. Next year, on 17 May in Jakarta, she hears from us again.")

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from email.message import EmailMessage
-from email.utils import make_msgid
 from typing import TYPE_CHECKING, Any
 
 from infra.demo import when
+from infra.mail import find_key, message
 
 if TYPE_CHECKING:
     from infra.local.client import LocalClient
@@ -14,30 +13,8 @@ if TYPE_CHECKING:
 CUSTOMER = "giulia.demo@example.it"
 
 
-def _email(subject: str, body: str, *, to: str, headers: dict[str, str] | None = None) -> bytes:
-    msg = EmailMessage()
-    msg["From"] = f"Giulia Verdi <{CUSTOMER}>"
-    msg["To"] = to
-    msg["Subject"] = subject
-    msg["Message-ID"] = make_msgid(domain="mail.example.it")
-    for name, value in (headers or {}).items():
-        msg[name] = value
-    msg.set_content(body)
-    return msg.as_bytes()
-
-
-def _find(value: Any, key: str) -> Any:
-    """The first `key` anywhere in a JSON answer (the inbox answers with the function's outcome)."""
-    if isinstance(value, dict):
-        if key in value:
-            return value[key]
-        value = list(value.values())
-    if isinstance(value, list):
-        for item in value:
-            found = _find(item, key)
-            if found is not None:
-                return found
-    return None
+def _email(subject: str, body: str, *, to: str) -> bytes:
+    return message(f"Giulia Verdi <{CUSTOMER}>", to, subject, body)
 
 
 def _header(message: dict[str, Any], name: str) -> str:
@@ -57,7 +34,7 @@ def play(local: LocalClient) -> None:
         to=support,
     )
     received = local.deliver_email(complaint)
-    case_id = _find(received, "case_id")
+    case_id = find_key(received, "case_id")
     assert case_id, f"the inbox did not make a case: {received}"
     case = local.get(f"/cases/{case_id}").json()
     assert case["status"] == "open" and case["category"] == "delivery", case
@@ -65,7 +42,11 @@ def play(local: LocalClient) -> None:
         f"Case {case_id}: category {case['category']}, team {case['team']}, priority {case['priority']}, "
         f"first answer due {when(case['first_response_due'])}."
     )
+    _reply_lands_on_case(local, case_id)
 
+
+def _reply_lands_on_case(local: LocalClient, case_id: str) -> None:
+    """The acknowledgement's Reply-To threads her answer onto the same case, acknowledged once."""
     acks = [m for m in local.outbox() if f"[Case #{case_id}]" in str(m.get("subject", ""))]
     assert len(acks) == 1, f"expected one acknowledgement, found {len(acks)}"
     ack = acks[0]
@@ -79,7 +60,7 @@ def play(local: LocalClient) -> None:
         to=reply_to,
     )
     threaded = local.deliver_email(answer)
-    assert _find(threaded, "case_id") == case_id, f"the reply opened another case: {threaded}"
+    assert find_key(threaded, "case_id") == case_id, f"the reply opened another case: {threaded}"
     events = local.get(f"/cases/{case_id}").json()["events"]
     inbound = [e for e in events if e["kind"] == "inbound"]
     assert len(inbound) == 2, events

@@ -17,6 +17,14 @@ COMMENT = "The lamp arrived damaged: the glass is cracked and it does not work."
 def play(local: LocalClient) -> None:
     earlier = local.now()
     local.set_clock("2026-11-23T09:00:00Z")
+    links = _survey_links(local)
+    _answer_lowest(local, links)
+    _case_and_results(local)
+    local.set_clock(earlier)
+
+
+def _survey_links(local: LocalClient) -> dict[int, str]:
+    """Order, thank-you, then on day 5 the survey email: its link per score."""
     order = {
         "event_id": "evt-survey-1",
         "type": "purchase",
@@ -40,7 +48,10 @@ def play(local: LocalClient) -> None:
     }
     assert sorted(links) == [1, 2, 3, 4, 5], links
     local.say(f"Day 5: {survey['subject']!r}, with one link per score (1 to 5), signed and valid 30 days.")
+    return links
 
+
+def _answer_lowest(local: LocalClient, links: dict[int, str]) -> None:
     path = links[1][links[1].index("/surveys/") :]
     page = local.get(path)
     assert page.status == 200 and 'value="1" checked' in page.text, page
@@ -56,6 +67,8 @@ def play(local: LocalClient) -> None:
         assert posted.status == 200, posted
     local.say(f"He posts 1 with a comment: {COMMENT!r}")
 
+
+def _case_and_results(local: LocalClient) -> None:
     contact_id = contact_id_for(EMAIL)
     cases = [
         c
@@ -74,4 +87,3 @@ def play(local: LocalClient) -> None:
         f"GET /surveys/results: sent {stats['sent']}, answered {stats['answered']}, "
         f"response rate {stats['response_rate']}%, CSAT {stats['csat']}%."
     )
-    local.set_clock(earlier)

@@ -4,7 +4,7 @@ digest goes out at 08:00 in the owner's time zone, once."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from infra.commands.contacts import format_360
 
@@ -31,7 +31,13 @@ def play(local: LocalClient) -> None:
     assert delivered["succeeded"], delivered
     local.say("Marta's first order is EUR 750.00: above the round-robin threshold (500) and the")
     local.say("first-purchase rule (300) of owners.yaml, so she gets an owner and her owner a call task.")
+    view = _note_and_360(local, contact_id)
+    _digest_and_task(local, view)
+    local.set_clock(earlier)
 
+
+def _note_and_360(local: LocalClient, contact_id: str) -> dict[str, Any]:
+    """An agent's note (sent twice, kept once), then the 360 found by address."""
     base = f"/contacts/{contact_id}"
     note = {"text": "Asked about gift wrapping for December.", "author": "Sara (support)"}
     first = local.post(f"{base}/notes", json=note, headers={"Idempotency-Key": "note-m-1"})
@@ -39,7 +45,7 @@ def play(local: LocalClient) -> None:
     assert first.status == again.status == 201 and first.json() == again.json(), again.text
     local.say("An agent adds a note twice with one Idempotency-Key: one note in the timeline.")
 
-    view = local.get("/contacts", params={"email": "Marta.Bianchi@EXAMPLE.com"}).json()
+    view: dict[str, Any] = local.get("/contacts", params={"email": "Marta.Bianchi@EXAMPLE.com"}).json()
     assert view["contact_id"] == contact_id, view
     owner = view["owner"]
     assert owner and owner["set_by"] == "round-robin:key-accounts", view
@@ -48,7 +54,13 @@ def play(local: LocalClient) -> None:
     local.say("GET /contacts?email=Marta.Bianchi@EXAMPLE.com (normalized like every entry point) answers:")
     for line in format_360(view).splitlines():
         local.say("    " + line)
+    return view
 
+
+def _digest_and_task(local: LocalClient, view: dict[str, Any]) -> None:
+    """The owner's digest at 08:00 local time, once; the task done."""
+    owner, (task,) = view["owner"], view["open_tasks"]
+    base = f"/contacts/{view['contact_id']}"
     local.set_clock("2026-11-24T07:00:00Z")  # 08:00 in Rome and Berlin
     before = len(local.outbox())
     local.run_schedule(DIGEST)
@@ -63,4 +75,3 @@ def play(local: LocalClient) -> None:
     done = local.post(f"{base}/tasks/{task['task_id']}/complete")
     assert done.status == 200 and done.json()["status"] == "done", done.text
     local.say(f"{owner['name']} calls Marta and completes the task: it leaves tomorrow's digest.")
-    local.set_clock(earlier)

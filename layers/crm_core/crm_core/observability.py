@@ -8,13 +8,16 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Callable, Mapping
 from functools import cache
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar, cast, runtime_checkable
 
 from crm_core import __version__
 
 if TYPE_CHECKING:
     from aws_lambda_powertools import Logger, Metrics
+
+Handler = TypeVar("Handler", bound=Callable[..., Any])
 
 # An address in any script, written plainly, with a full-width at sign, or percent-encoded once or twice
 # ("john%40example.com", "john%2540example.com" in a logged URL): the local part is everything up to
@@ -95,3 +98,28 @@ def count(name: str, value: float = 1) -> None:
     if metrics.default_dimensions.get("environment") != environment:
         metrics.set_default_dimensions(environment=environment)
     metrics.add_metric(name=name, unit=MetricUnit.Count, value=value)
+
+
+@runtime_checkable
+class Report(Protocol):
+    """What a scheduled run or a batch tells about itself: the handler answers `report.as_dict()`, which
+    the local stack shows and the logs keep."""
+
+    def as_dict(self) -> Mapping[str, Any]:
+        """The report as JSON-ready data."""
+        ...
+
+
+def lambda_entry(correlation_id_path: str) -> Callable[[Handler], Handler]:
+    """The one way a function's `lambda_handler` is entered: the Lambda context and the correlation id
+    (found at `correlation_id_path` in the event) in every log line, the keys a previous invocation
+    appended cleared, and the metrics flushed when the handler returns or raises."""
+    logger, metrics = get_logger(), get_metrics()
+
+    def decorate(handler: Handler) -> Handler:
+        flushed = cast("Handler", metrics.log_metrics(handler))
+        return logger.inject_lambda_context(
+            flushed, correlation_id_path=correlation_id_path, clear_state=True
+        )
+
+    return decorate

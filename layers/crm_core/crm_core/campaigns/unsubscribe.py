@@ -9,7 +9,6 @@ language when known, else the browser's.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cache
 from pathlib import Path
@@ -22,6 +21,7 @@ from crm_core.campaigns.reactions import stop_marketing
 from crm_core.contacts import history
 from crm_core.errors import InvalidToken
 from crm_core.http import page
+from crm_core.http.answer import HttpAnswer
 from crm_core.messaging import suppressions, tokens
 from crm_core.messaging.delivery import UNSUBSCRIBE_PURPOSE
 from crm_core.messaging.templates import locale_chain
@@ -42,13 +42,9 @@ HEADERS = {
 }
 
 
-@dataclass(frozen=True, slots=True)
-class Page:
-    """An HTML answer of the unsubscribe pages: status, page and its security headers."""
-
-    status: int
-    html: str
-    headers: dict[str, str] = field(default_factory=lambda: dict(HEADERS))
+def page_answer(status: int, html: str) -> HttpAnswer:
+    """An HTML page of this family (unsubscribe, consent, survey) with its headers."""
+    return HttpAnswer(status, html, HEADERS["Content-Type"], dict(HEADERS))
 
 
 @cache
@@ -96,14 +92,14 @@ def render_page(
     button: str = "",
     note: str = "",
     token: str = "",
-) -> Page:
+) -> HttpAnswer:
     """A page of this family (unsubscribe, consent confirmation): `{brand}` and `{support}` are filled in
     the paragraphs; a `button` posts back to the same path with the token."""
     fill = {"brand": definitions.brand().get("name", ""), "support": get_settings().support_address}
     html = page.render(
         locale, title, [p.format(**fill) for p in paragraphs], button=button, note=note, token=token
     )
-    return Page(status, html)
+    return page_answer(status, html)
 
 
 def strings(locale: str) -> dict[str, str]:
@@ -111,7 +107,7 @@ def strings(locale: str) -> dict[str, str]:
     return _strings()[locale]
 
 
-def _page(status: int, name: str, locale: str, token: str = "", button: bool = False) -> Page:
+def _page(status: int, name: str, locale: str, token: str = "", button: bool = False) -> HttpAnswer:
     words = _strings()[locale]
     paragraphs = {
         "confirm": [words["confirm_body"]],
@@ -146,7 +142,7 @@ def _contact(contact_id: str) -> Contact | None:
         return None
 
 
-def confirmation_page(token: str | None, accept_language: str | None = None) -> Page:
+def confirmation_page(token: str | None, accept_language: str | None = None) -> HttpAnswer:
     """GET: the page that asks; changes nothing. 400 for a bad token. DynamoDB errors pass."""
     count("UnsubscribePagesShown")
     try:
@@ -162,7 +158,7 @@ def confirmation_page(token: str | None, accept_language: str | None = None) -> 
 
 def unsubscribe(
     token: str | None, accept_language: str | None = None, *, now: datetime | None = None
-) -> Page:
+) -> HttpAnswer:
     """POST (the page's button or RFC 8058 one-click): suppress marketing to the address, mark the
     contact opted out and end its marketing sequences, at once. Safe to repeat. 400 for a bad token;
     DynamoDB errors pass (the client may retry)."""

@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from crm_core import clock
 from crm_core.cases import notify, store
@@ -36,6 +36,10 @@ class RunReport:
     warnings: int = 0
     breaches: int = 0
     failed: list[str] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        """The report as JSON-ready data (crm_core.observability.Report)."""
+        return asdict(self)
 
 
 def state_of(case: Case) -> SlaState:
@@ -66,7 +70,7 @@ def run(now: datetime | None = None) -> RunReport:
                 get_logger().exception("escalation failed", extra={"case_id": case.case_id})
     if report.failed:
         count("CaseEscalationFailures", len(report.failed))
-        get_logger().info("escalation run", extra=asdict(report))
+        get_logger().info("escalation run", extra=report.as_dict())
         raise RetryableError(f"{len(report.failed)} cases could not be escalated: {report.failed[:5]}")
     return report
 

@@ -25,7 +25,7 @@ from crm_core.observability import count, get_logger
 from crm_core.settings import get_settings
 
 if TYPE_CHECKING:
-    from crm_core.campaigns.unsubscribe import Page
+    from crm_core.http.answer import HttpAnswer
 
 PURPOSE = "consent-confirm"
 KIND = "consent-confirm"
@@ -110,7 +110,7 @@ def _open(contact: Contact | None, pending_at: str) -> bool:
 
 def _page(
     status: int, name: str, contact: Contact | None, accept_language: str | None, token: str = ""
-) -> Page:
+) -> HttpAnswer:
     from crm_core.campaigns.unsubscribe import page_locale, render_page, strings  # noqa: PLC0415 - the page engine only when a page is answered
 
     locale = page_locale(contact, accept_language)
@@ -128,7 +128,7 @@ def _page(
     return render_page(status, locale, words[f"optin_{name}_title"], [words[f"optin_{name}_body"]])
 
 
-def confirmation_page(token: str | None, accept_language: str | None = None) -> Page:
+def confirmation_page(token: str | None, accept_language: str | None = None) -> HttpAnswer:
     """GET: the page that asks the owner to confirm; changes nothing. 400 for a forged, altered,
     expired or superseded link. DynamoDB errors pass."""
     count("ConsentPagesShown")
@@ -144,7 +144,7 @@ def confirmation_page(token: str | None, accept_language: str | None = None) -> 
     return _page(200, "confirm", contact, accept_language, token=str(token))
 
 
-def confirm(token: str | None, accept_language: str | None = None) -> Page:
+def confirm(token: str | None, accept_language: str | None = None) -> HttpAnswer:
     """POST: record the consent as confirmed by the address owner, lift the opt-out and a marketing
     suppression (never a bounce or complaint). Safe to repeat. 400 for a forged, altered, expired or
     superseded link (an unsubscribe since, a newer request). DynamoDB errors pass (the person retries)."""

@@ -16,6 +16,7 @@ from urllib.parse import urlsplit
 from crm_core import clock
 from crm_core.errors import CrmError, FieldError, ValidationFailed
 from crm_core.http import page
+from crm_core.http.answer import HttpAnswer
 from crm_core.http.errors import problem
 from crm_core.http.redirects import safe_redirect
 from crm_core.leads import visitor
@@ -57,17 +58,7 @@ class Request:
         return self.headers.get(name.lower()) or None
 
 
-@dataclass(frozen=True, slots=True)
-class Answer:
-    """An HTTP answer of the lead endpoint: status, body, content type and headers."""
-
-    status: int
-    body: str
-    content_type: str = "application/json"
-    headers: dict[str, str] = field(default_factory=dict)
-
-
-def post_lead(request: Request) -> Answer:
+def post_lead(request: Request) -> HttpAnswer:
     """Record or merge the posted lead and answer it.
 
     Raises PayloadTooLarge, UnsupportedMediaType, ValidationFailed and RetryableError: the entry
@@ -110,7 +101,7 @@ def post_lead(request: Request) -> Answer:
 LOGGABLE_FIELDS = frozenset({*BY_NAME, "", "body", "custom", "Idempotency-Key"})
 
 
-def error_answer(exc: CrmError, request: Request) -> Answer:
+def error_answer(exc: CrmError, request: Request) -> HttpAnswer:
     """The answer to a failed post: 400, 413, 415 or 503 (JSON, or a page for a plain form post)."""
     status, errors, headers = _classify(exc)
     count("LeadsThrottled" if status == 503 else "LeadsRejected")
@@ -126,7 +117,7 @@ def error_answer(exc: CrmError, request: Request) -> Answer:
             {"field": e.field, "message": e.message, "text": _visitor_text(status, e, locale)} for e in errors
         ]
     }
-    return Answer(status, json.dumps(body, ensure_ascii=False), headers={**_NO_STORE, **headers})
+    return HttpAnswer(status, json.dumps(body, ensure_ascii=False), headers={**_NO_STORE, **headers})
 
 
 def _posted_locale(request: Request) -> str | None:
@@ -173,13 +164,13 @@ def _allowed(url: str | None) -> bool:
     return f"{parts.scheme}://{parts.netloc}".lower() in {o.lower() for o in get_settings().allowed_origins}
 
 
-def _success(request: Request, submission: Submission, contact_id: str, outcome: Outcome) -> Answer:
+def _success(request: Request, submission: Submission, contact_id: str, outcome: Outcome) -> HttpAnswer:
     status = 201 if outcome is Outcome.CREATED else 200
     if not _wants_html(request):
-        return Answer(status, json.dumps({"contact_id": contact_id}), headers=dict(_NO_STORE))
+        return HttpAnswer(status, json.dumps({"contact_id": contact_id}), headers=dict(_NO_STORE))
     target = _thank_you_target(request, submission.thank_you_url)
     if target:
-        return Answer(303, "", "text/plain", {**_NO_STORE, "Location": target})
+        return HttpAnswer(303, "", "text/plain", {**_NO_STORE, "Location": target})
     name = submission.lead.first_name if submission.lead else None
     posted_locale = submission.lead.locale if submission.lead else None
     locale = visitor.page_locale(posted_locale, request.header("accept-language"))
@@ -198,8 +189,8 @@ def _back_link(request: Request) -> str | None:
     return referer if _allowed(referer) else None
 
 
-def _page(status: int, html: str, headers: Mapping[str, str] | None = None) -> Answer:
-    return Answer(status, html, "text/html; charset=utf-8", {**_PAGE_HEADERS, **(headers or {})})
+def _page(status: int, html: str, headers: Mapping[str, str] | None = None) -> HttpAnswer:
+    return HttpAnswer(status, html, "text/html; charset=utf-8", {**_PAGE_HEADERS, **(headers or {})})
 
 
 def _thank_you_page(first_name: str | None, back: str | None, locale: str) -> str:

@@ -37,8 +37,8 @@ class DailyReport:
     tier_changes: int = 0
     failures: list[str] = field(default_factory=list)
 
-    def to_json(self) -> dict[str, object]:
-        """The report as the handler returns and logs it."""
+    def as_dict(self) -> dict[str, object]:
+        """The report as JSON-ready data (crm_core.observability.Report)."""
         return asdict(self)
 
     def failed(self, what: str, exc: Exception) -> None:
@@ -77,7 +77,7 @@ def run_daily() -> DailyReport:
     _remind_expiring(report, _days(today + timedelta(days=settings.points_reminder_days), catch_up))
     _review_tiers(report, _days(today, catch_up))
     count("LoyaltyExpiredPoints", report.expired_points)
-    get_logger().info("daily loyalty run", extra=report.to_json())
+    get_logger().info("daily loyalty run", extra=report.as_dict())
     if report.failures:
         raise RetryableError(f"{len(report.failures)} loyalty steps failed: {report.failures[:5]}")
     return report

@@ -20,7 +20,7 @@ from pynamodb.exceptions import DoesNotExist, TransactWriteError
 from pynamodb.transactions import TransactWrite
 
 from crm_core import clock
-from crm_core.campaigns.unsubscribe import Page, browser_locales
+from crm_core.campaigns.unsubscribe import browser_locales, page_answer
 from crm_core.errors import FieldError, InvalidToken, RetryableError, ValidationFailed
 from crm_core.http.page import environment as page_environment
 from crm_core.messaging.templates import brand, locale_chain
@@ -33,6 +33,7 @@ from crm_core.surveys import definitions, invitations, links
 from crm_core.surveys.cases import case_for_low_score
 
 if TYPE_CHECKING:
+    from crm_core.http.answer import HttpAnswer
     from crm_core.models.surveys import SurveyInvitation
     from crm_core.surveys.definitions import Survey
 
@@ -71,7 +72,7 @@ def _locale(contact: Contact | None, accept_language: str | None) -> str:
     return get_settings().default_locale if get_settings().default_locale in known else "en"
 
 
-def _render(status: int, locale: str, title: str, paragraphs: list[str], **form: Any) -> Page:
+def _render(status: int, locale: str, title: str, paragraphs: list[str], **form: Any) -> HttpAnswer:
     shop = brand()
     fill = {"brand": shop.get("name", ""), "support": get_settings().support_address}
     context: dict[str, Any] = {
@@ -97,10 +98,10 @@ def _render(status: int, locale: str, title: str, paragraphs: list[str], **form:
         **form,
     }
     context["site_link"] = context["site_link"].format(**fill)
-    return Page(status, page_environment(PAGES_DIR).get_template("answer.html.j2").render(context))
+    return page_answer(status, page_environment(PAGES_DIR).get_template("answer.html.j2").render(context))
 
 
-def _closed(status: int, name: str, locale: str) -> Page:
+def _closed(status: int, name: str, locale: str) -> HttpAnswer:
     words = _strings()[locale]
     return _render(
         status, locale, words[f"{name}_title"], [words[f"{name}_body"]], site_link=words["site_link"]
@@ -115,7 +116,7 @@ def _form(  # noqa: PLR0917 - the page's parts, each named at the call
     chosen: int | None,
     comment: str = "",
     error: str = "",
-) -> Page:
+) -> HttpAnswer:
     words = _strings()[locale]
     return _render(
         status,
@@ -182,7 +183,7 @@ def _resolve(token: str | None, now: datetime) -> tuple[links.Ticket, Survey]:
     return ticket, survey
 
 
-def page(token: str | None, score: str | None, accept_language: str | None = None) -> Page:
+def page(token: str | None, score: str | None, accept_language: str | None = None) -> HttpAnswer:
     """GET: the question with `score` preselected and the answer so far; changes nothing."""
     count("SurveyPagesShown")
     try:
@@ -201,7 +202,7 @@ def page(token: str | None, score: str | None, accept_language: str | None = Non
     return _form(200, locale, survey, str(token), chosen, comment)
 
 
-def submit(token: str | None, form: dict[str, str], accept_language: str | None = None) -> Page:
+def submit(token: str | None, form: dict[str, str], accept_language: str | None = None) -> HttpAnswer:
     """POST: record the answer (see `record`) and thank the person, in their language."""
     count("SurveyAnswersPosted")
     now = clock.now()
