@@ -11,8 +11,8 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from crm_core.cases.events import SesEvent
 from crm_core.cases.intake import receive
+from crm_core.cases.ses_event import SesEvent
 from crm_core.observability import get_logger, get_metrics
 
 logger = get_logger()

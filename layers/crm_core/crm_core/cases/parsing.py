@@ -94,6 +94,36 @@ class ParsedMail:
     reduced: bool  # parsed from the skeleton of a very large message
     notes: tuple[str, ...] = field(default=())  # what was repaired (charset fallbacks, defects)
     attachments_omitted: int = 0  # attachments beyond limits.ATTACHMENTS_LISTED: counted, not listed
+    problem: str | None = None  # why the message could not be read (a stand-in: `unreadable`)
+
+    @classmethod
+    def unreadable(cls, reason: str, *, sender: str, subject: str | None) -> ParsedMail:
+        """A stand-in for mail that could not be read: the sender and subject known without it, no
+        text, ids or attachments, and the reason; the intake quarantines it like any other mail."""
+        return cls(
+            sender=sender,
+            sender_name="",
+            recipients=(),
+            reply_to=None,
+            subject=limits.clip(subject, limits.SUBJECT_CHARS),
+            message_id=None,
+            in_reply_to=(),
+            references=(),
+            text="",
+            new_text="",
+            html_only=False,
+            attachments=(),
+            headers={},
+            content_type="",
+            size=0,
+            reduced=False,
+            problem=reason,
+        )
+
+    @property
+    def readable(self) -> bool:
+        """False for the stand-in of mail that could not be read."""
+        return self.problem is None
 
 
 # ---- text decoding ---------------------------------------------------------------------------
@@ -302,19 +332,6 @@ def _leaves(msg: Message) -> Iterator[Message]:
                 yield from _leaves(part)
         return
     yield msg
-
-
-def _size(part: Message) -> int:
-    stripped = part.get(STRIPPED_SIZE_HEADER)
-    if stripped and str(stripped).isdigit():
-        return int(str(stripped))
-    if part.is_multipart():  # an attached message
-        return len(part.as_bytes()) if hasattr(part, "as_bytes") else 0
-    try:
-        payload = part.get_payload(decode=True)
-    except Exception:  # noqa: BLE001
-        payload = None
-    return len(payload) if isinstance(payload, bytes) else len(str(part.get_payload()))
 
 
 def _attachments(msg: Message, body_parts: set[int]) -> list[Attachment]:

@@ -12,7 +12,8 @@ from crm_core import clock
 from crm_core.cases import lifecycle, mail, store
 from crm_core.cases.escalation import state_of
 from crm_core.cases.rules import get_policy
-from crm_core.cases.sla import iso, next_checkpoint
+from crm_core.cases.sla import next_checkpoint
+from crm_core.clock import iso
 from crm_core.errors import Conflict, FieldError, KeyReused, NotFound, RetryableError, ValidationFailed
 from crm_core.messaging import Outcome
 from crm_core.models.cases import Case, CaseEvent
@@ -52,7 +53,7 @@ def is_overdue(case: Case, now: datetime) -> bool:
     """Open and past a target it has not met (a case waiting on the customer is never overdue)."""
     if case.status != "open":
         return False
-    stamp = iso(now)
+    stamp = iso(now, milliseconds=True)
     late_first = (
         not case.first_responded_at and bool(case.first_response_due) and case.first_response_due < stamp
     )
@@ -130,13 +131,13 @@ def reply(
         raise Conflict("the customer's address is suppressed (bounced or complained)")
     now = clock.now()
     if not case.first_responded_at:
-        case.first_responded_at = iso(now)
+        case.first_responded_at = iso(now, milliseconds=True)
         due = next_checkpoint(get_policy(), state_of(case)) if case.status == "open" else None
         store.update_case(
             case,
             [
-                Case.first_responded_at.set(iso(now)),
-                Case.updated_at.set(iso(now)),
+                Case.first_responded_at.set(iso(now, milliseconds=True)),
+                Case.updated_at.set(iso(now, milliseconds=True)),
                 *lifecycle.due_actions(case.case_id, due),
             ],
             now=now,

@@ -18,7 +18,8 @@ from typing import TYPE_CHECKING, Any
 
 from crm_core.cases import addressing, lifecycle, limits, notify, store
 from crm_core.cases.rules import Routing, get_policy, route
-from crm_core.cases.sla import SlaState, due_times, iso, next_checkpoint
+from crm_core.cases.sla import SlaState, due_times, next_checkpoint
+from crm_core.clock import iso
 from crm_core.errors import RetryableError
 from crm_core.models.cases import Case, CaseEvent, CaseLink, sla_shard
 from crm_core.observability import count, get_logger
@@ -46,9 +47,9 @@ def _event(
     subject = _subject(answer, survey)
     return CaseEvent(
         case_id,
-        f"event#{iso(now)}#survey#{answer.survey}#{answer.occasion}",
+        f"event#{iso(now, milliseconds=True)}#survey#{answer.survey}#{answer.occasion}",
         kind="survey",
-        at=iso(now),
+        at=iso(now, milliseconds=True),
         from_address=contact.email,
         subject=subject,
         text=limits.clip(answer.comment or "", limits.TEXT_CHARS) if answer.comment else "",
@@ -97,14 +98,14 @@ def _open(answer: SurveyAnswer, survey: Survey, contact: Contact, now: datetime)
         tier=contact.tier,
         vip=bool(contact.vip),
         source_message=guard_key(contact.contact_id, answer.survey, answer.occasion),
-        opened_at=iso(now),
-        updated_at=iso(now),
-        first_response_due=iso(first_due),
-        resolution_due=iso(resolution_due),
+        opened_at=iso(now, milliseconds=True),
+        updated_at=iso(now, milliseconds=True),
+        first_response_due=iso(first_due, milliseconds=True),
+        resolution_due=iso(resolution_due, milliseconds=True),
     )
     due = next_checkpoint(policy, SlaState(priority, first_due, resolution_due, frozenset()))
     if due is not None:
-        case.due_at, case.due_shard = iso(due), sla_shard(case_id)
+        case.due_at, case.due_shard = iso(due, milliseconds=True), sla_shard(case_id)
     event = _event(case_id, answer, survey, contact, now, opened=True, routing=asdict(routing))
     link = CaseLink(
         guard_key(contact.contact_id, answer.survey, answer.occasion),
@@ -124,7 +125,7 @@ def _reopen(
     case: Case, answer: SurveyAnswer, survey: Survey, contact: Contact, now: datetime
 ) -> tuple[str, str] | None:
     policy = get_policy()
-    actions: list[Any] = [Case.updated_at.set(iso(now))]
+    actions: list[Any] = [Case.updated_at.set(iso(now, milliseconds=True))]
     delta = 0
     raised = _raised_priority(answer, contact)
     order = list(policy.priorities)
