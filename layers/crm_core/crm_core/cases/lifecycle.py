@@ -128,10 +128,7 @@ def change_status(
     if case is None:
         raise NotFound(f"no case {case_id}")
     if case.status == status:
-        if status == "resolved":
-            resolved_at = instant(case.resolved_at) or now  # a replay finishes what a crash left
-            ask_survey(case, resolved_at)
-            _tell_lifecycle("resolved", case, resolved_at)
+        _finish(case, now)
         return case
     current = case.status
     if status not in ALLOWED.get(current, set()):
@@ -150,14 +147,27 @@ def change_status(
             detail=json.dumps({"from": current, "to": status, "by": by, "note": note}, sort_keys=True),
         )
     )
-    if current == "quarantined" and status == "open":
+    _announce(policy, case, current, status, now)
+    return case
+
+
+def _finish(case: Case, now: datetime) -> None:
+    """Asked again for the status it has: a resolution's replay finishes what a crash left."""
+    if case.status == "resolved":
+        resolved_at = instant(case.resolved_at) or now
+        ask_survey(case, resolved_at)
+        _tell_lifecycle("resolved", case, resolved_at)
+
+
+def _announce(policy: Policy, case: Case, before: str, after: str, now: datetime) -> None:
+    """A released case reaches its team and the contact's lifecycle; a resolved one asks the survey."""
+    if before == "quarantined" and after == "open":
         team = policy.teams.get(case.team) or policy.teams[policy.default_route.team]
         notify.to_helpdesk(case, team.queue, "case.opened")
         _tell_lifecycle("opened", case, now)
-    if status == "resolved":
+    if after == "resolved":
         ask_survey(case, now)
         _tell_lifecycle("resolved", case, now)
-    return case
 
 
 def _tell_lifecycle(kind: str, case: Case, at: datetime) -> None:
