@@ -11,8 +11,8 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from crm_core.cases.events import SesEvent
 from crm_core.cases.intake import receive
+from crm_core.cases.ses_event import SesEvent
 from crm_core.observability import get_logger, lambda_entry
 
 logger = get_logger()
@@ -20,7 +20,7 @@ logger = get_logger()
 
 @lambda_entry("Records[0].ses.mail.messageId")
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    # Our own small model (events.py): Powertools' SesModel lacks dkimVerdict; its parser costs ~140 ms.
+    # Our own model (cases/ses_event.py): Powertools' SesModel lacks dkimVerdict; its parser costs ~140 ms.
     received = receive(SesEvent.from_event(event))
     for outcome in received:
         logger.info("case updated", extra={k: outcome[k] for k in ("case_id", "outcome", "team", "ack")})

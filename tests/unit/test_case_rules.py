@@ -136,7 +136,7 @@ def test_expected_response_time_reads_naturally() -> None:
 
 
 def test_the_ses_event_model_is_lenient_with_mail_but_strict_with_the_event() -> None:
-    from crm_core.cases.events import SesEvent
+    from crm_core.cases.ses_event import SesEvent
 
     minimal = {"Records": [{"eventSource": "aws:ses", "ses": {"mail": {"messageId": "m-1"}}}]}
     (message,) = SesEvent.from_event(minimal).records

@@ -19,7 +19,6 @@ from crm_core.messaging import tokens
 
 ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 REPLY_PURPOSE = "case-reply-address"
-_CASE_ID = re.compile(r"^C-[0-9A-HJKMNP-TV-Z]{6}$")
 _SUBJECT_REF = re.compile(r"\[\s*Case\s*#\s*(C-[0-9A-Za-z]{6})\s*\]", re.IGNORECASE)
 _PLUS_TAG = re.compile(r"^c-([0-9a-z]{6})\.([0-9a-z]{8,})$")
 
@@ -27,11 +26,6 @@ _PLUS_TAG = re.compile(r"^c-([0-9a-z]{6})\.([0-9a-z]{8,})$")
 def new_case_id() -> str:
     """A fresh random case id."""
     return "C-" + "".join(secrets.choice(ALPHABET) for _ in range(6))
-
-
-def is_case_id(text: str) -> bool:
-    """True when `text` is a case id as this system writes them (C-XXXXXX)."""
-    return bool(_CASE_ID.match(text or ""))
 
 
 def subject_reference(case_id: str) -> str:

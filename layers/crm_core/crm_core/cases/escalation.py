@@ -19,7 +19,8 @@ from typing import TYPE_CHECKING, Any
 from crm_core import clock
 from crm_core.cases import notify, store
 from crm_core.cases.rules import get_policy
-from crm_core.cases.sla import Checkpoint, SlaState, due_now, instant, iso, next_checkpoint
+from crm_core.cases.sla import Checkpoint, SlaState, due_now, instant, next_checkpoint
+from crm_core.clock import iso
 from crm_core.errors import RetryableError
 from crm_core.models.cases import SLA_SHARDS, Case, CaseEvent
 from crm_core.observability import count, get_logger
@@ -86,11 +87,15 @@ def _announce(case: Case, checkpoint: Checkpoint, policy: Policy, now: datetime,
     store.save_event(
         CaseEvent(
             case.case_id,
-            f"event#{iso(now)}#sla#{checkpoint.mark}",
+            f"event#{iso(now, milliseconds=True)}#sla#{checkpoint.mark}",
             kind="sla",
-            at=iso(now),
+            at=iso(now, milliseconds=True),
             detail=json.dumps(
-                {"mark": checkpoint.mark, "notify": checkpoint.notify, "due": iso(checkpoint.at)}
+                {
+                    "mark": checkpoint.mark,
+                    "notify": checkpoint.notify,
+                    "due": iso(checkpoint.at, milliseconds=True),
+                }
             ),
             subject=f"SLA {kind}: {checkpoint.target.replace('_', ' ')}"
             + (f", level {checkpoint.level}" if checkpoint.level else ""),

@@ -19,7 +19,8 @@ from typing import TYPE_CHECKING, Any
 
 from crm_core.cases import notify, store
 from crm_core.cases.rules import get_policy
-from crm_core.cases.sla import SlaState, due_times, instant, iso, next_checkpoint
+from crm_core.cases.sla import SlaState, due_times, instant, next_checkpoint
+from crm_core.clock import iso
 from crm_core.errors import Conflict, FieldError, NotFound, ValidationFailed
 from crm_core.models.cases import Case, CaseEvent, sla_shard
 
@@ -40,7 +41,7 @@ def due_actions(case_id: str, due: datetime | None) -> list[Any]:
     """Put the case in the SLA index at `due`, or take it out."""
     if due is None:
         return [Case.due_at.remove(), Case.due_shard.remove()]
-    return [Case.due_at.set(iso(due)), Case.due_shard.set(sla_shard(case_id))]
+    return [Case.due_at.set(iso(due, milliseconds=True)), Case.due_shard.set(sla_shard(case_id))]
 
 
 def reopen_actions(policy: Policy, case: Case, now: datetime) -> list[Any]:
@@ -53,7 +54,7 @@ def reopen_actions(policy: Policy, case: Case, now: datetime) -> list[Any]:
         Case.status.set("open"),
         Case.resolved_at.remove(),
         Case.reopened.add(1),
-        Case.resolution_due.set(iso(now + resolution)),
+        Case.resolution_due.set(iso(now + resolution, milliseconds=True)),
         Case.sla_marks.set(keep) if keep else Case.sla_marks.remove(),
         *due_actions(case.case_id, next_checkpoint(policy, state)),
     ]
@@ -70,11 +71,11 @@ def resume_actions(policy: Policy, case: Case, now: datetime) -> list[Any]:
     actions: list[Any] = [
         Case.status.set("open"),
         Case.paused_at.remove(),
-        Case.resolution_due.set(iso(resolution_due)),
+        Case.resolution_due.set(iso(resolution_due, milliseconds=True)),
         *due_actions(case.case_id, next_checkpoint(policy, state)),
     ]
     if first_due is not None:
-        actions.append(Case.first_response_due.set(iso(first_due)))
+        actions.append(Case.first_response_due.set(iso(first_due, milliseconds=True)))
     return actions
 
 
@@ -84,8 +85,8 @@ def _release_actions(policy: Policy, case: Case, now: datetime) -> list[Any]:
     return [
         Case.status.set("open"),
         Case.quarantine_reason.remove(),
-        Case.first_response_due.set(iso(first_due)),
-        Case.resolution_due.set(iso(resolution_due)),
+        Case.first_response_due.set(iso(first_due, milliseconds=True)),
+        Case.resolution_due.set(iso(resolution_due, milliseconds=True)),
         *due_actions(case.case_id, next_checkpoint(policy, state)),
     ]
 
@@ -94,11 +95,15 @@ def _transition(policy: Policy, case: Case, target: str, now: datetime) -> tuple
     """The update actions and the change in the contact's open-case count."""
     current = case.status
     if target == "waiting":
-        return [Case.status.set("waiting"), Case.paused_at.set(iso(now)), *due_actions(case.case_id, None)], 0
+        return [
+            Case.status.set("waiting"),
+            Case.paused_at.set(iso(now, milliseconds=True)),
+            *due_actions(case.case_id, None),
+        ], 0
     if target == "resolved":
         actions = [
             Case.status.set("resolved"),
-            Case.resolved_at.set(iso(now)),
+            Case.resolved_at.set(iso(now, milliseconds=True)),
             Case.paused_at.remove(),
             *due_actions(case.case_id, None),
         ]
@@ -123,36 +128,46 @@ def change_status(
     if case is None:
         raise NotFound(f"no case {case_id}")
     if case.status == status:
-        if status == "resolved":
-            resolved_at = instant(case.resolved_at) or now  # a replay finishes what a crash left
-            ask_survey(case, resolved_at)
-            _tell_lifecycle("resolved", case, resolved_at)
+        _finish(case, now)
         return case
     current = case.status
     if status not in ALLOWED.get(current, set()):
         raise Conflict(f"a {current} case cannot become {status}")
     policy = get_policy()
     actions, delta = _transition(policy, case, status, now)
-    actions.append(Case.updated_at.set(iso(now)))
+    actions.append(Case.updated_at.set(iso(now, milliseconds=True)))
     if not store.update_case(case, actions, now=now, condition=Case.status == current, contact_delta=delta):
         raise Conflict("the case changed meanwhile; read it again")
     store.save_event(
         CaseEvent(
             case_id,
-            f"event#{iso(now)}#status#{current}-{status}",
+            f"event#{iso(now, milliseconds=True)}#status#{current}-{status}",
             kind="status",
-            at=iso(now),
+            at=iso(now, milliseconds=True),
             detail=json.dumps({"from": current, "to": status, "by": by, "note": note}, sort_keys=True),
         )
     )
-    if current == "quarantined" and status == "open":
+    _announce(policy, case, current, status, now)
+    return case
+
+
+def _finish(case: Case, now: datetime) -> None:
+    """Asked again for the status it has: a resolution's replay finishes what a crash left."""
+    if case.status == "resolved":
+        resolved_at = instant(case.resolved_at) or now
+        ask_survey(case, resolved_at)
+        _tell_lifecycle("resolved", case, resolved_at)
+
+
+def _announce(policy: Policy, case: Case, before: str, after: str, now: datetime) -> None:
+    """A released case reaches its team and the contact's lifecycle; a resolved one asks the survey."""
+    if before == "quarantined" and after == "open":
         team = policy.teams.get(case.team) or policy.teams[policy.default_route.team]
         notify.to_helpdesk(case, team.queue, "case.opened")
         _tell_lifecycle("opened", case, now)
-    if status == "resolved":
+    if after == "resolved":
         ask_survey(case, now)
         _tell_lifecycle("resolved", case, now)
-    return case
 
 
 def _tell_lifecycle(kind: str, case: Case, at: datetime) -> None:
@@ -162,7 +177,7 @@ def _tell_lifecycle(kind: str, case: Case, at: datetime) -> None:
         return
     from crm_core.lifecycle.bus import tell_case  # noqa: PLC0415 - EventBridge only on a status change
 
-    tell_case(kind, case.contact_id, case.case_id, iso(at))
+    tell_case(kind, case.contact_id, case.case_id, iso(at, milliseconds=True))
 
 
 def ask_survey(case: Case, resolved_at: datetime) -> bool:

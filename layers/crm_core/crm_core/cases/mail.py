@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 from pynamodb.exceptions import DoesNotExist
 
 from crm_core.cases import addressing, store
-from crm_core.cases.sla import iso
+from crm_core.clock import iso
 from crm_core.messaging import Outcome, Outgoing, deliver, mime
 from crm_core.messaging.ledger import message_key
 from crm_core.messaging.templates import locale_chain
@@ -81,7 +81,7 @@ def _record(
             case.case_id,
             event_key,
             kind=event_kind,
-            at=iso(sent.sent_at),
+            at=iso(sent.sent_at, milliseconds=True),
             message_id=header.strip("<>"),
             ses_message_id=sent.ses_message_id,
             text=text,
@@ -105,7 +105,7 @@ def _sent(case: Case, kind: str, occurrence: str) -> SentMessage | None:
 def _event_key(kind: str, sent: SentMessage) -> tuple[str, str]:
     """(event kind, event key) of the case event that records a sent message."""
     event_kind = "ack" if kind == ACK_KIND else "reply"
-    return event_kind, f"event#{iso(sent.sent_at)}#{event_kind}#{sent.ses_message_id}"
+    return event_kind, f"event#{iso(sent.sent_at, milliseconds=True)}#{event_kind}#{sent.ses_message_id}"
 
 
 def recorded_text(case: Case, *, kind: str, occurrence: str) -> str | None:

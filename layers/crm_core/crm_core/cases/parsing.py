@@ -98,6 +98,36 @@ class ParsedMail:
     reduced: bool  # parsed from the skeleton of a very large message
     notes: tuple[str, ...] = field(default=())  # what was repaired (charset fallbacks, defects)
     attachments_omitted: int = 0  # attachments beyond limits.ATTACHMENTS_LISTED: counted, not listed
+    problem: str | None = None  # why the message could not be read (a stand-in: `unreadable`)
+
+    @classmethod
+    def unreadable(cls, reason: str, *, sender: str, subject: str | None) -> ParsedMail:
+        """A stand-in for mail that could not be read: the sender and subject known without it, no
+        text, ids or attachments, and the reason; the intake quarantines it like any other mail."""
+        return cls(
+            sender=sender,
+            sender_name="",
+            recipients=(),
+            reply_to=None,
+            subject=limits.clip(subject, limits.SUBJECT_CHARS),
+            message_id=None,
+            in_reply_to=(),
+            references=(),
+            text="",
+            new_text="",
+            html_only=False,
+            attachments=(),
+            headers={},
+            content_type="",
+            size=0,
+            reduced=False,
+            problem=reason,
+        )
+
+    @property
+    def readable(self) -> bool:
+        """False for the stand-in of mail that could not be read."""
+        return self.problem is None
 
 
 # ---- text decoding ---------------------------------------------------------------------------
@@ -114,31 +144,42 @@ def _known(charset: str) -> bool:
 def decode_bytes(data: bytes, declared: str | None, notes: list[str] | None = None) -> str:
     """Bytes to text: declared charset, UTF-8 where a Latin label lies, windows-1252 as last resort."""
     label = (declared or "").strip().strip('"').lower()
+    noted = notes if notes is not None else []
+    for charset in _charsets(label, data):
+        text = _decoded(data, charset, label, noted)
+        if text is None:
+            continue
+        if label and charset not in {label, _as_read(label)}:
+            noted.append(f"declared {label}, read as {charset}")
+        return text
+    noted.append("undecodable bytes replaced")
+    return data.decode("windows-1252", errors="replace")
+
+
+def _as_read(label: str) -> str:
+    """The charset a label is read as: ISO-8859-1 and ASCII as their superset windows-1252."""
+    return "windows-1252" if label in _AS_1252 else label
+
+
+def _charsets(label: str, data: bytes) -> list[str]:
+    """The charsets to try, in order (module doc)."""
     candidates: list[str] = []
     if label in _LATIN and any(b > 0x7F for b in data):
         candidates.append("utf-8")  # valid UTF-8 multibyte runs are next to impossible in real Latin text
     if label:
-        candidates.append("windows-1252" if label in _AS_1252 else label)
-    candidates += ["utf-8", "windows-1252"]
-    for charset in dict.fromkeys(candidates):
-        if not _known(charset):
-            if notes is not None:
-                notes.append(f"unknown charset {label!r}")
-            continue
-        try:
-            text = data.decode(charset)
-        except (UnicodeDecodeError, LookupError):
-            continue
-        if (
-            notes is not None
-            and label
-            and charset not in {label, "windows-1252" if label in _AS_1252 else label}
-        ):
-            notes.append(f"declared {label or 'no charset'}, read as {charset}")
-        return text
-    if notes is not None:
-        notes.append("undecodable bytes replaced")
-    return data.decode("windows-1252", errors="replace")
+        candidates.append(_as_read(label))
+    return list(dict.fromkeys([*candidates, "utf-8", "windows-1252"]))
+
+
+def _decoded(data: bytes, charset: str, label: str, notes: list[str]) -> str | None:
+    """`data` read as `charset`; None (and a note, for an unknown label) when it does not decode."""
+    if not _known(charset):
+        notes.append(f"unknown charset {label!r}")
+        return None
+    try:
+        return data.decode(charset)
+    except (UnicodeDecodeError, LookupError):
+        return None
 
 
 def _repair(value: str) -> str:
@@ -263,31 +304,43 @@ def _recipients(msg: Message) -> tuple[str, ...]:
 
 
 def _bodies(msg: Message, notes: list[str]) -> tuple[str, bool]:
-    plain: Message | None = None
-    html: Message | None = None
-    if isinstance(msg, EmailMessage):
-        try:
-            plain = msg.get_body(preferencelist=("plain",))
-            html = msg.get_body(preferencelist=("html",))
-        except Exception:  # noqa: BLE001 - walk the parts by hand below
-            plain = html = None
+    """The body as text, and whether it was read from HTML (no plain text part)."""
+    plain, html = _chosen_bodies(msg)
     if plain is None and html is None:
         if msg.get_content_maintype() == "multipart" and isinstance(msg.get_payload(), str):  # no boundary
             notes.append("multipart without parts read as text")
             return _part_text(msg, notes), False
-        for part in _leaves(msg):
-            if part.is_multipart() or "attachment" in str(part.get("Content-Disposition", "")).lower():
-                continue
-            kind = part.get_content_type()
-            if kind == "text/plain" and plain is None:
-                plain = part
-            elif kind == "text/html" and html is None:
-                html = part
+        plain, html = _first_bodies(msg)
     if plain is not None and not plain.get(STRIPPED_SIZE_HEADER):
         return _part_text(plain, notes), False
     if html is not None and not html.get(STRIPPED_SIZE_HEADER):
         return html_to_text(_part_text(html, notes)), True
     return "", False
+
+
+def _chosen_bodies(msg: Message) -> tuple[Message | None, Message | None]:
+    """The plain and HTML bodies the email package chooses; (None, None) when it cannot."""
+    if not isinstance(msg, EmailMessage):
+        return None, None
+    try:
+        return msg.get_body(preferencelist=("plain",)), msg.get_body(preferencelist=("html",))
+    except Exception:  # noqa: BLE001 - the caller walks the parts by hand
+        return None, None
+
+
+def _first_bodies(msg: Message) -> tuple[Message | None, Message | None]:
+    """The first inline text/plain and text/html leaves, found by walking the parts."""
+    plain: Message | None = None
+    html: Message | None = None
+    for part in _leaves(msg):
+        if part.is_multipart() or "attachment" in str(part.get("Content-Disposition", "")).lower():
+            continue
+        kind = part.get_content_type()
+        if kind == "text/plain" and plain is None:
+            plain = part
+        elif kind == "text/html" and html is None:
+            html = part
+    return plain, html
 
 
 def _is_attachment(part: Message) -> bool:
@@ -308,52 +361,42 @@ def _leaves(msg: Message) -> Iterator[Message]:
     yield msg
 
 
-def _size(part: Message) -> int:
+def _attachments(msg: Message, body_parts: set[int]) -> list[Attachment]:
+    """Every leaf that is not the body and is an attachment (named, disposed so, or not text)."""
+    leaves = (part for part in _leaves(msg) if part is not msg and id(part) not in body_parts)
+    return [_attachment(part) for part in leaves if _listed(part)]
+
+
+def _listed(part: Message) -> bool:
+    disposition = str(part.get("Content-Disposition", "")).lower()
+    kind = part.get_content_type()
+    return (
+        bool(part.get_filename())
+        or "attachment" in disposition
+        or not kind.startswith(("text/", "multipart/"))
+    )
+
+
+def _attachment(part: Message) -> Attachment:
+    kind = part.get_content_type()
+    name = part.get_filename() or f"unnamed.{kind.split('/')[-1]}"
+    return Attachment(
+        name=limits.clip(_repair(name), limits.ATTACHMENT_NAME_CHARS),
+        content_type=limits.clip(kind, limits.CONTENT_TYPE_CHARS),
+        size=_part_size(part),
+    )
+
+
+def _part_size(part: Message) -> int:
+    """A part's decoded size (as the skeleton noted it, where it stripped the body)."""
     stripped = part.get(STRIPPED_SIZE_HEADER)
     if stripped and str(stripped).isdigit():
         return int(str(stripped))
-    if part.is_multipart():  # an attached message
-        return len(part.as_bytes()) if hasattr(part, "as_bytes") else 0
     try:
         payload = part.get_payload(decode=True)
-    except Exception:  # noqa: BLE001 - an undecodable payload is measured as raw text
+    except Exception:  # noqa: BLE001 - a broken transfer encoding: its encoded length
         payload = None
     return len(payload) if isinstance(payload, bytes) else len(str(part.get_payload()))
-
-
-def _attachments(msg: Message, body_parts: set[int]) -> list[Attachment]:
-    found = []
-    for part in _leaves(msg):
-        if part is msg or id(part) in body_parts:
-            continue
-        disposition = str(part.get("Content-Disposition", "")).lower()
-        name = part.get_filename()
-        kind = part.get_content_type()
-        if (
-            not name
-            and "attachment" not in disposition
-            and (kind.startswith("text/") or kind.startswith("multipart/"))
-        ):
-            continue
-        stripped = part.get(STRIPPED_SIZE_HEADER)
-        if stripped and str(stripped).isdigit():
-            size = int(str(stripped))
-        else:
-            try:
-                payload = part.get_payload(decode=True)
-            except Exception:  # noqa: BLE001 - an undecodable payload is measured as raw text
-                payload = None
-            size = len(payload) if isinstance(payload, bytes) else len(str(part.get_payload()))
-        found.append(
-            Attachment(
-                name=limits.clip(
-                    _repair(name or f"unnamed.{kind.split('/')[-1]}"), limits.ATTACHMENT_NAME_CHARS
-                ),
-                content_type=limits.clip(kind, limits.CONTENT_TYPE_CHARS),
-                size=size,
-            )
-        )
-    return found
 
 
 _BOUNDARY = re.compile(rb"""boundary\s*=\s*(?:"([^"\r\n]{1,200})"|([^\s;"]{1,200}))""", re.IGNORECASE)
@@ -404,36 +447,16 @@ def bound_headers(raw: bytes) -> tuple[bytes, list[str]]:
 def parse(raw: bytes) -> ParsedMail:
     """Parse one RFC 5322 message; raises Unreadable when no case can be made of it (empty, not a
     message, no sender, a sender address over limits.ADDRESS_CHARS, too complex)."""
-    if not raw or not raw.strip():
-        raise Unreadable("empty message")
-    check_complexity(raw)
-    bounded, cut = bound_headers(raw)
-    reduced = len(bounded) > LARGE_MESSAGE_BYTES
-    source = skeleton(bounded) if reduced else bounded
-    msg = message_from_bytes(source, policy=policy.default)
-    if not msg.keys():
-        raise Unreadable("no headers: not an email message")
-    notes = cut + [type(d).__name__ for d in getattr(msg, "defects", [])][:5]
-    sender, name = _sender(msg)
-    if not sender:
-        raise Unreadable("no sender address in From")
-    if len(sender) > limits.ADDRESS_CHARS:
-        raise Unreadable(f"sender address longer than {limits.ADDRESS_CHARS} characters")
+    msg, reduced, notes = _message(raw)
+    sender, name = _checked_sender(msg)
     text, html_only = _bodies(msg, notes)
-    body_parts: set[int] = set()
-    for part in _leaves(msg):
-        if part.get_content_type() in {"text/plain", "text/html"} and not _is_attachment(part):
-            body_parts.add(id(part))
     text = text.replace("\r\n", "\n").strip()
-    reply_to = _header(msg, "Reply-To")
-    headers = {h: _header(msg, h)[: limits.HEADER_CHARS] for h in SCREENING_HEADERS if msg.get_all(h)}
-    attachments = _attachments(msg, body_parts)
-    reply_address = parseaddr(reply_to)[1]
+    attachments = _attachments(msg, _body_parts(msg))
     return ParsedMail(
         sender=sender,
         sender_name=limits.clip(name, limits.NAME_CHARS),
         recipients=_recipients(msg),
-        reply_to=reply_address if reply_address and len(reply_address) <= limits.ADDRESS_CHARS else None,
+        reply_to=_reply_to(msg),
         subject=limits.clip(_header(msg, "Subject"), limits.SUBJECT_CHARS),
         message_id=next(iter(message_ids(_header(msg, "Message-ID"))), None),
         in_reply_to=message_ids(_header(msg, "In-Reply-To"))[: limits.THREAD_IDS],
@@ -442,10 +465,48 @@ def parse(raw: bytes) -> ParsedMail:
         new_text=trim_quoted(text[: 2 * MAX_TEXT_CHARS])[:MAX_TEXT_CHARS],
         html_only=html_only,
         attachments=tuple(attachments[: limits.ATTACHMENTS_LISTED]),
-        headers=headers,
+        headers={h: _header(msg, h)[: limits.HEADER_CHARS] for h in SCREENING_HEADERS if msg.get_all(h)},
         content_type=limits.clip(msg.get_content_type(), limits.CONTENT_TYPE_CHARS),
         size=len(raw),
         reduced=reduced,
         notes=tuple(limits.clip(n, limits.NOTE_CHARS) for n in dict.fromkeys(notes))[: limits.NOTES],
         attachments_omitted=max(0, len(attachments) - limits.ATTACHMENTS_LISTED),
     )
+
+
+def _message(raw: bytes) -> tuple[Message, bool, list[str]]:
+    """The parsed message (of the skeleton, for a very large one), whether it was reduced, and the
+    notes so far (header fields cut, defects); raises Unreadable."""
+    if not raw or not raw.strip():
+        raise Unreadable("empty message")
+    check_complexity(raw)
+    bounded, cut = bound_headers(raw)
+    reduced = len(bounded) > LARGE_MESSAGE_BYTES
+    msg = message_from_bytes(skeleton(bounded) if reduced else bounded, policy=policy.default)
+    if not msg.keys():
+        raise Unreadable("no headers: not an email message")
+    return msg, reduced, cut + [type(d).__name__ for d in getattr(msg, "defects", [])][:5]
+
+
+def _checked_sender(msg: Message) -> tuple[str, str]:
+    """The sender's address and name; raises Unreadable without a usable address."""
+    sender, name = _sender(msg)
+    if not sender:
+        raise Unreadable("no sender address in From")
+    if len(sender) > limits.ADDRESS_CHARS:
+        raise Unreadable(f"sender address longer than {limits.ADDRESS_CHARS} characters")
+    return sender, name
+
+
+def _body_parts(msg: Message) -> set[int]:
+    """The ids of the inline text parts: bodies, not attachments."""
+    return {
+        id(part)
+        for part in _leaves(msg)
+        if part.get_content_type() in {"text/plain", "text/html"} and not _is_attachment(part)
+    }
+
+
+def _reply_to(msg: Message) -> str | None:
+    address = parseaddr(_header(msg, "Reply-To"))[1]
+    return address if address and len(address) <= limits.ADDRESS_CHARS else None

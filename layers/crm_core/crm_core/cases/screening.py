@@ -103,18 +103,22 @@ def is_own_address(address: str, own: Iterable[str]) -> bool:
 
 
 def screen(
-    mail: ParsedMail | None,
+    mail: ParsedMail,
     verdicts: Mapping[str, str],
     envelope_sender: str | None,
     own_addresses: Iterable[str] = (),
 ) -> Screening:
-    """Decide quarantine, verification and automation for one inbound message."""
+    """Decide quarantine, verification and automation for one inbound message (of mail that could
+    not be read, only SES's verdicts are judged)."""
     failed = verdict_failures(verdicts)
+    unverified = not verified(verdicts)
     quarantine = None
     if "spam" in failed or "virus" in failed:
         quarantine = "ses verdict " + " and ".join(v for v in ("spam", "virus") if v in failed) + " FAIL"
-    elif mail is not None and is_own_address(mail.sender, own_addresses):
+    if not mail.readable:
+        return Screening(quarantine=quarantine, unverified=unverified, automated=None)
+    if quarantine is None and is_own_address(mail.sender, own_addresses):
         quarantine = "loop: sent from our own address"
-    unverified = not verified(verdicts)
-    automated = automated_reason(mail, envelope_sender) if mail is not None else None
-    return Screening(quarantine=quarantine, unverified=unverified, automated=automated)
+    return Screening(
+        quarantine=quarantine, unverified=unverified, automated=automated_reason(mail, envelope_sender)
+    )

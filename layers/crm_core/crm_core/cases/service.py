@@ -12,7 +12,8 @@ from crm_core import clock
 from crm_core.cases import lifecycle, mail, store
 from crm_core.cases.escalation import state_of
 from crm_core.cases.rules import get_policy
-from crm_core.cases.sla import iso, next_checkpoint
+from crm_core.cases.sla import next_checkpoint
+from crm_core.clock import iso
 from crm_core.errors import Conflict, FieldError, KeyReused, NotFound, RetryableError, ValidationFailed
 from crm_core.messaging import Outcome
 from crm_core.models.cases import Case, CaseEvent
@@ -53,7 +54,7 @@ def is_overdue(case: Case, now: datetime) -> bool:
     """Open and past a target it has not met (a case waiting on the customer is never overdue)."""
     if case.status != "open":
         return False
-    stamp = iso(now)
+    stamp = iso(now, milliseconds=True)
     late_first = (
         not case.first_responded_at and bool(case.first_response_due) and case.first_response_due < stamp
     )
@@ -103,17 +104,43 @@ def reply(
     case, suppressed address), KeyReused (the key already sent another text), RetryableError (SES
     failed: nothing was sent; asking again is safe).
     """
+    text = _checked_reply(text, reply_key)
+    case = _repliable(case_id)
+    sent = _send_reply(case, text, reply_key, agent)
+    now = clock.now()
+    if not case.first_responded_at:
+        _mark_first_response(case, now)
+    if status and status != case.status:
+        case = lifecycle.change_status(case.case_id, status, now=now, by=agent)
+    return {
+        **case_view(store.get_case(case.case_id) or case),
+        "reply": {"outcome": sent.outcome.value, "message_id": sent.message_id},
+    }
+
+
+def _checked_reply(text: str, reply_key: str | None) -> str:
+    """The reply's text, stripped; raises ValidationFailed for an empty or huge text or a malformed key."""
     text = (text or "").strip()
     if not text or len(text) > MAX_REPLY_CHARS:
         raise ValidationFailed([FieldError("text", f"must be 1 to {MAX_REPLY_CHARS} characters")])
     if reply_key is not None and not REPLY_KEY.fullmatch(reply_key):
         # refused, never truncated: two long keys cut to one length would name one reply
         raise ValidationFailed([FieldError("Idempotency-Key", "must be 1 to 128 printable ASCII characters")])
+    return text
+
+
+def _repliable(case_id: str) -> Case:
+    """The case to reply on; raises NotFound, or Conflict while it is quarantined."""
     case = store.get_case(case_id.upper())
     if case is None:
         raise NotFound(f"no case {case_id}")
     if case.status == "quarantined":
         raise Conflict("the case is quarantined: open it before replying")
+    return case
+
+
+def _send_reply(case: Case, text: str, reply_key: str | None, agent: str | None) -> mail.Sent:
+    """Send the reply once per key; raises KeyReused, RetryableError (not sent), Conflict (suppressed)."""
     key = reply_key or hashlib.sha256(text.encode()).hexdigest()[:16]
     recorded = mail.recorded_text(case, kind=mail.REPLY_KIND, occurrence=f"{case.case_id}.{key}")
     if recorded is not None and recorded != text:  # checked before sending: a replay re-records the event
@@ -129,23 +156,20 @@ def reply(
         raise RetryableError(f"the reply was not sent ({sent.reason}); try again")
     if sent.outcome is Outcome.SUPPRESSED:
         raise Conflict("the customer's address is suppressed (bounced or complained)")
-    now = clock.now()
-    if not case.first_responded_at:
-        case.first_responded_at = iso(now)
-        due = next_checkpoint(get_policy(), state_of(case)) if case.status == "open" else None
-        store.update_case(
-            case,
-            [
-                Case.first_responded_at.set(iso(now)),
-                Case.updated_at.set(iso(now)),
-                *lifecycle.due_actions(case.case_id, due),
-            ],
-            now=now,
-            condition=Case.first_responded_at.does_not_exist(),
-        )
-    if status and status != case.status:
-        case = lifecycle.change_status(case.case_id, status, now=now, by=agent)
-    return {
-        **case_view(store.get_case(case.case_id) or case),
-        "reply": {"outcome": sent.outcome.value, "message_id": sent.message_id},
-    }
+    return sent
+
+
+def _mark_first_response(case: Case, now: datetime) -> None:
+    """The first reply meets the first-response target: the SLA watches only the resolution now."""
+    case.first_responded_at = iso(now, milliseconds=True)
+    due = next_checkpoint(get_policy(), state_of(case)) if case.status == "open" else None
+    store.update_case(
+        case,
+        [
+            Case.first_responded_at.set(iso(now, milliseconds=True)),
+            Case.updated_at.set(iso(now, milliseconds=True)),
+            *lifecycle.due_actions(case.case_id, due),
+        ],
+        now=now,
+        condition=Case.first_responded_at.does_not_exist(),
+    )

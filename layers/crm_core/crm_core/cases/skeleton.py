@@ -76,6 +76,19 @@ class _Reducer:
         if boundary:
             self.boundaries.append(boundary)
         keep = bool(boundary) or (ctype.startswith("text/") and not attachment and self.budget > 0)
+        body, size, end = self.body(keep=keep, counted=not boundary, encoding=encoding)
+        if keep:
+            self.out.write(header_block)
+        else:
+            self.out.write(
+                header_block.rstrip(b"\r\n") + f"\r\n{STRIPPED_SIZE_HEADER}: {size}\r\n\r\n".encode()
+            )
+        self.out.write(body)
+        return end
+
+    def body(self, *, keep: bool, counted: bool, encoding: str) -> tuple[bytes, int, tuple[int, bool] | None]:
+        """Read an entity's body up to the next delimiter: (what is kept of it, its decoded size, the
+        delimiter). A kept text body spends the text budget (`counted`); a multipart's preamble does not."""
         body = io.BytesIO()
         encoded = significant = padding = 0
         end = None
@@ -86,21 +99,13 @@ class _Reducer:
             encoded += len(line)
             if keep and self.budget > 0:
                 body.write(line)
-                self.budget -= 0 if boundary else len(line)
+                self.budget -= len(line) if counted else 0
             else:
                 chunk = line.strip()
                 significant += len(chunk)
                 if chunk:
                     padding = len(chunk) - len(chunk.rstrip(b"="))
-        if keep:
-            self.out.write(header_block)
-        else:
-            size = _decoded_size(encoded, significant, padding, encoding)
-            self.out.write(
-                header_block.rstrip(b"\r\n") + f"\r\n{STRIPPED_SIZE_HEADER}: {size}\r\n\r\n".encode()
-            )
-        self.out.write(body.getvalue())
-        return end
+        return body.getvalue(), _decoded_size(encoded, significant, padding, encoding), end
 
     def close(self, end: tuple[int, bool]) -> bool:
         """Write delimiters (and epilogues) until the next part's headers; False at the end."""

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from typing import TYPE_CHECKING
 
 from crm_core.cases.rules import parse_duration
@@ -23,11 +23,6 @@ if TYPE_CHECKING:
 
 FIRST_RESPONSE = "first_response"
 RESOLUTION = "resolution"
-
-
-def iso(at: datetime) -> str:
-    """Sortable ISO 8601 UTC with milliseconds: "2026-11-23T10:00:00.000Z"."""
-    return at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{at.microsecond // 1000:03d}Z"
 
 
 def instant(text: str | None) -> datetime | None:
@@ -104,8 +99,3 @@ def next_checkpoint(policy: Policy, state: SlaState, recorded: Iterable[str] = (
     done = state.marks | set(recorded)
     remaining = [c.at for c in checkpoints(policy, state) if c.mark not in done]
     return min(remaining) if remaining else None
-
-
-def shifted(due: datetime | None, pause: timedelta) -> datetime | None:
-    """A due time moved later by the time spent waiting on the customer."""
-    return due + pause if due is not None else None

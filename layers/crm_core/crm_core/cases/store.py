@@ -6,13 +6,13 @@ from collections.abc import Iterable, Iterator
 from datetime import datetime, timedelta
 
 from pynamodb.connection import Connection
-from pynamodb.exceptions import DoesNotExist, PutError, TransactWriteError, UpdateError
+from pynamodb.exceptions import DoesNotExist, TransactWriteError
 from pynamodb.expressions.update import Action
 from pynamodb.transactions import TransactWrite
 
-from crm_core.cases.sla import iso
+from crm_core.clock import iso
 from crm_core.errors import NotFound, RetryableError
-from crm_core.models.base import condition_failed
+from crm_core.models.base import condition_failed, save_if, update_if
 from crm_core.models.cases import ACK_WINDOW_SK, CASE_SK, LINK_SK, AckWindow, Case, CaseEvent, CaseLink
 from crm_core.models.contacts import Contact
 
@@ -147,13 +147,10 @@ def save_link(link: CaseLink) -> None:
 
 def save_event(event: CaseEvent, *, once: bool = False) -> bool:
     """Store an event; with `once`, False if it exists already."""
-    try:
-        event.save(condition=CaseEvent.event_key.does_not_exist() if once else None)
+    if not once:
+        event.save()
         return True
-    except PutError as exc:
-        if once and condition_failed(exc):
-            return False
-        raise
+    return save_if(event, CaseEvent.event_key.does_not_exist())
 
 
 def mark_event_routed(event: CaseEvent) -> None:
@@ -168,51 +165,54 @@ def reserve_ack(
     `now`); False when `limit` acks were sent in it. Idempotent per case: the same case asking
     again finds itself and is allowed. Read, prune, write on the revision read (optimistic lock);
     raises RetryableError when the window kept changing under us."""
-    item = AckWindow(f"ackrate#{contact_id}", ACK_WINDOW_SK)
-    stamp = int(now.timestamp())
+    key = f"ackrate#{contact_id}"
     for _ in range(5):
-        try:
-            current: AckWindow | None = AckWindow.get(item.key, ACK_WINDOW_SK, consistent_read=True)
-        except DoesNotExist:
-            current = None
+        current = _ack_window(key)
         sent = {str(k): int(v) for k, v in ((current.sent if current else None) or {}).items()}
         if case_id in sent:
             return True
-        horizon = stamp - int(window.total_seconds())
-        recent = {k: v for k, v in sent.items() if v > horizon}
+        recent = _within(sent, now, window)
         if len(recent) >= limit:
             return False
-        recent[case_id] = stamp
-        revision = int(current.revision or 0) if current else 0
-        condition = AckWindow.key.does_not_exist() if current is None else AckWindow.revision == revision
-        try:
-            item.update(
-                actions=[
-                    AckWindow.sent.set(recent),
-                    AckWindow.revision.set(revision + 1),
-                    AckWindow.expires_at.set(stamp + 2 * int(window.total_seconds())),
-                ],
-                condition=condition,
-            )
+        if _write_ack_window(key, current, {**recent, case_id: int(now.timestamp())}, now, window):
             return True
-        except UpdateError as exc:
-            if not condition_failed(exc):
-                raise
     raise RetryableError(f"the acknowledgement window of {contact_id} kept changing; try again")
+
+
+def _ack_window(key: str) -> AckWindow | None:
+    try:
+        return AckWindow.get(key, ACK_WINDOW_SK, consistent_read=True)
+    except DoesNotExist:
+        return None
+
+
+def _within(sent: dict[str, int], now: datetime, window: timedelta) -> dict[str, int]:
+    """The acks of `sent` inside the window that ends at `now`."""
+    horizon = int(now.timestamp()) - int(window.total_seconds())
+    return {k: v for k, v in sent.items() if v > horizon}
+
+
+def _write_ack_window(
+    key: str, current: AckWindow | None, sent: dict[str, int], now: datetime, window: timedelta
+) -> bool:
+    """Write the window on the revision read; False when another writer got there first."""
+    revision = int(current.revision or 0) if current else 0
+    condition = AckWindow.key.does_not_exist() if current is None else AckWindow.revision == revision
+    actions = [
+        AckWindow.sent.set(sent),
+        AckWindow.revision.set(revision + 1),
+        AckWindow.expires_at.set(int(now.timestamp()) + 2 * int(window.total_seconds())),
+    ]
+    return update_if(AckWindow(key, ACK_WINDOW_SK), actions, condition)
 
 
 def add_mark(case: Case, mark: str, *, now: datetime) -> bool:
     """Record that an SLA checkpoint fired; False if it already had (or the case left `open`)."""
-    try:
-        case.update(
-            actions=[Case.sla_marks.add({mark}), Case.updated_at.set(iso(now))],
-            condition=(Case.status == "open") & ~Case.sla_marks.contains(mark),
-        )
-        return True
-    except UpdateError as exc:
-        if condition_failed(exc):
-            return False
-        raise
+    return update_if(
+        case,
+        [Case.sla_marks.add({mark}), Case.updated_at.set(iso(now, milliseconds=True))],
+        (Case.status == "open") & ~Case.sla_marks.contains(mark),
+    )
 
 
 def remove_mark(case: Case, mark: str) -> None:
@@ -227,19 +227,16 @@ def set_next_checkpoint(case: Case, at: datetime | None) -> None:
     if at is None:
         case.update(actions=[Case.due_at.remove(), Case.due_shard.remove()])
     else:
-        case.update(actions=[Case.due_at.set(iso(at)), Case.due_shard.set(sla_shard(case.case_id))])
+        case.update(
+            actions=[Case.due_at.set(iso(at, milliseconds=True)), Case.due_shard.set(sla_shard(case.case_id))]
+        )
 
 
 def due_cases(shard: str, now: datetime) -> Iterator[Case]:
     """Cases of one shard whose next SLA checkpoint is at or before `now` (a Query on `sla-due`)."""
-    return Case.sla_due.query(shard, Case.due_at <= iso(now))
+    return Case.sla_due.query(shard, Case.due_at <= iso(now, milliseconds=True))
 
 
 def cases_by_status(status: str, limit: int = 100) -> Iterator[Case]:
     """Cases in a status, most recently updated first (a Query on `by-status`)."""
     return Case.by_status.query(status, scan_index_forward=False, limit=limit)
-
-
-def cases_of_contact(contact_id: str, limit: int = 50) -> Iterator[Case]:
-    """The contact's most recent cases, newest first, from the by-contact index."""
-    return Case.by_contact.query(contact_id, scan_index_forward=False, limit=limit)

@@ -23,11 +23,6 @@ def header_safe(value: str) -> str:
     return header_builder.clean_text(value, limit=len(value))
 
 
-def display_address(name: str | None, address: str) -> str:
-    """`"Name" <address>` with the name cleaned and quoted or encoded; raises UnsendableAddress."""
-    return header_builder.address(name, address)
-
-
 def build(
     *,
     sender: str,

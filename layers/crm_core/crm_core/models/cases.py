@@ -89,7 +89,7 @@ class Case(Model):
         table_name = SettingsTableName("cases_table")
 
     case_id = UnicodeAttribute(hash_key=True, attr_name="pk")
-    record = UnicodeAttribute(range_key=True, attr_name="sk", default=CASE_SK)
+    sort_key = UnicodeAttribute(range_key=True, attr_name="sk", default=CASE_SK)  # always "case"
     contact_id = UnicodeAttribute()
     email = UnicodeAttribute()
     name = UnicodeAttribute(null=True)
@@ -161,7 +161,7 @@ class CaseLink(Model):
         return Case._get_connection()  # one table, one client: a client per class costs ~150 ms each
 
     key = UnicodeAttribute(hash_key=True, attr_name="pk")  # "msg#<id>"
-    record = UnicodeAttribute(range_key=True, attr_name="sk", default=LINK_SK)
+    sort_key = UnicodeAttribute(range_key=True, attr_name="sk", default=LINK_SK)  # always "link"
     case_id = UnicodeAttribute()
     direction = UnicodeAttribute()  # "in" | "out"
     event_key = UnicodeAttribute(null=True)
