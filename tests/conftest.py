@@ -29,6 +29,7 @@ import pytest  # noqa: E402
 from moto import mock_aws  # noqa: E402
 
 from crm_core import aws, clock  # noqa: E402
+from crm_core.contacts import identity  # noqa: E402
 from crm_core.messaging import tokens  # noqa: E402
 from crm_core.models import reset_connections  # noqa: E402
 from crm_core.settings import reset_settings  # noqa: E402
@@ -37,6 +38,12 @@ from infra.provision import provision  # noqa: E402
 from infra.template import Template  # noqa: E402
 
 enforce.install()  # before any client exists: every call a handler makes is checked against its role
+
+# Contact ids are keyed by the stack's identity secret. Outside a `stack` (unit tests, ids computed at a
+# test module's import) they are derived with this key; each `stack` stores it as its secret's value and
+# lifts the override, so handlers read the key under their own IAM role, and the ids agree.
+TEST_IDENTITY_KEY = "tests-identity-key-0123456789abcdef"
+identity.use_identity_key(TEST_IDENTITY_KEY.encode())
 
 
 @pytest.fixture(scope="session")
@@ -49,6 +56,7 @@ def _reset() -> None:
     aws.reset_clients()
     reset_connections()
     tokens.forget_key()  # each stack generates its own signing secret, under the same name
+    identity.forget_identity_key()  # and its own identity key
 
 
 @cache
@@ -83,7 +91,13 @@ def stack(template: Template, monkeypatch: pytest.MonkeyPatch) -> Iterator[Stack
     _reset()
     with mock_aws():
         provision(template, _provision_session(template.region))
+        session = _provision_session(template.region)
+        session.client("secretsmanager").put_secret_value(
+            SecretId=env["IDENTITY_KEY_SECRET"], SecretString=TEST_IDENTITY_KEY
+        )
+        previous = identity.use_identity_key(None)
         yield Stack(template=template, env=env)
+        identity.use_identity_key(previous)
     _reset()
 
 

@@ -23,6 +23,7 @@ from urllib.parse import parse_qsl, urlencode
 from botocore.client import BaseClient
 from botocore.exceptions import ClientError
 
+from crm_core.contacts import identity
 from crm_core.messaging import tokens
 from infra.aws_rules.enforce import Deployment, acting_as
 from infra.template import Template
@@ -55,6 +56,7 @@ def load_handler(function: str) -> ModuleType:
     @functools.wraps(handler)
     def under_its_role(event: Any, context: Any) -> Any:
         tokens.forget_key()  # as in a fresh instance: a key another function fetched would hide a denial
+        identity.forget_identity_key()
         with acting_as(deployment(), logical_id):
             return handler(event, context)
 

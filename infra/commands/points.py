@@ -16,7 +16,6 @@ import uuid
 from typing import Any, Protocol
 
 from crm_core import clock
-from crm_core.models.contacts import contact_id_for
 from infra.commands.target import CliError, Target, UsageProblem, add_target_options, target_of
 from infra.terminal import echo, echo_json
 
@@ -26,6 +25,8 @@ class Parked(CliError):
 
 
 class Ledger(Protocol):
+    def contact_id(self, address: str) -> str: ...
+
     def summary(self, contact_id: str) -> dict[str, Any] | None: ...
 
     def history(self, contact_id: str, limit: int) -> list[dict[str, Any]]: ...
@@ -37,7 +38,12 @@ class LocalTarget:
     """A local stack, over HTTP."""
 
     def __init__(self, target: Target) -> None:
+        self.target = target
         self.client = target.client(timeout=30)
+
+    def contact_id(self, address: str) -> str:
+        """The contact id of `address`, keyed by the stack's identity key (read from its moto)."""
+        return self.target.contact_id(address)
 
     def summary(self, contact_id: str) -> dict[str, Any] | None:
         response = self.client.get(f"/contacts/{contact_id}/loyalty")
@@ -92,6 +98,13 @@ class AwsTarget:
         reset_connections()
         self.queue_url = resources["OrdersQueue"]
         self.sqs = session.client("sqs")
+
+    def contact_id(self, address: str) -> str:
+        """The contact id of `address`, keyed by the stack's identity key (IdentityKeySecret, read with
+        your credentials: they need secretsmanager:GetSecretValue on it)."""
+        from crm_core.contacts.identity import contact_id_for
+
+        return contact_id_for(address)
 
     def summary(self, contact_id: str) -> dict[str, Any] | None:
         from crm_core import loyalty
@@ -149,8 +162,8 @@ def ledger_of(args: argparse.Namespace) -> Ledger:
 
 
 def show_command(args: argparse.Namespace) -> int:
-    contact_id = contact_id_for(args.email)
     ledger = ledger_of(args)
+    contact_id = ledger.contact_id(args.email)
     summary = ledger.summary(contact_id)
     if summary is None:
         raise CliError(f"{args.email} is not a contact ({contact_id}): check the address or the target")
