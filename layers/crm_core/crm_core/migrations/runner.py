@@ -232,11 +232,7 @@ class Runner:
             return outcome
         table = self.table(migration.table)
         keys = self._key_attributes(table)
-        if migration.prepare is not None:
-            migration.prepare()
-        if not dry_run and progress.status == PENDING:
-            progress.status, progress.started_at = RUNNING, _now()
-            self._record(migration, progress)
+        self._start(migration, progress, dry_run)
         start_key = progress.last_key
         pages = 0
         while True:
@@ -269,6 +265,14 @@ class Runner:
                 return outcome
             self.sleep(max(0.0, units / self.pace.units_per_second - (time.monotonic() - began)))
 
+    def _start(self, migration: Migration, progress: Progress, dry_run: bool) -> None:
+        """Let the migration prepare, and record a pending one as running (not on a dry run)."""
+        if migration.prepare is not None:
+            migration.prepare()
+        if not dry_run and progress.status == PENDING:
+            progress.status, progress.started_at = RUNNING, _now()
+            self._record(migration, progress)
+
     def _migrate_item(
         self,
         migration: Migration,
@@ -290,6 +294,19 @@ class Runner:
         if outcome.dry_run:
             outcome.would_rewrite += 1
             return 0.0
+        return self._rewrite_item(migration, table, keys, raw, change=change, outcome=outcome)
+
+    def _rewrite_item(
+        self,
+        migration: Migration,
+        table: str,
+        keys: tuple[str, ...],
+        raw: Mapping[str, Any],
+        *,
+        change: Rewrite,
+        outcome: Outcome,
+    ) -> float:
+        """Apply one item's change in place, on condition it is still below the migration's number."""
         names: dict[str, str] = {"#v": SCHEMA_VERSION}
         values: dict[str, Any] = {":v": {"N": str(migration.number)}}
         sets = ["#v = :v"]
