@@ -10,7 +10,9 @@ from datetime import timedelta
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+from crm_core import aws
 from crm_core.campaigns import sender
+from crm_core.contacts import aliases
 from crm_core.contacts.identity import normalize_email
 from crm_core.models import contact_id_for
 from tests.helpers import http_event, load_handler, outbox
@@ -51,3 +53,15 @@ def test_log_lines_and_unsubscribe_links_carry_only_the_keyed_id(
     everything = "\n".join([logs, link, tips.text, tips.html, *tips.headers.values()])
     assert _plain_sha256_id(ADDRESS) not in everything  # ...which hashing the address does not give
     assert normalize_email(ADDRESS) not in logs.lower()
+
+
+def test_an_alias_points_an_old_id_to_the_new_one_until_it_expires(stack: Any, frozen_clock: Any) -> None:
+    old, new = _plain_sha256_id(ADDRESS), contact_id_for(ADDRESS)
+    item = aliases.alias_item(old, new, frozen_clock.now())
+    aws.dynamodb().put_item(TableName=stack.env["MESSAGES_TABLE"], Item=aws.to_dynamodb(item))
+
+    assert old not in json.dumps(item)  # keyed by a hash of the old id, never the id itself
+    assert aliases.current_id(old) == new
+    assert aliases.current_id(new) == new  # an id without an alias is itself
+    frozen_clock.advance(timedelta(days=aliases.ALIAS_DAYS, seconds=1))
+    assert aliases.current_id(old) == old  # expired (DynamoDB's TTL deletes it late: the code checks too)
