@@ -29,6 +29,7 @@ import pytest
 from moto import mock_aws
 
 from crm_core import aws, clock
+from crm_core.contacts import identity
 from crm_core.messaging import tokens
 from crm_core.models import reset_connections
 from crm_core.settings import reset_settings
@@ -41,6 +42,20 @@ if TYPE_CHECKING:
 
 enforce.install()  # before any client exists: every call a handler makes is checked against its role
 
+# Contact ids are keyed by the stack's identity secret. Ids computed at a test module's import, and in
+# unit tests (tests/unit/conftest.py), are derived with this key; each `stack` stores it as its secret's
+# value, so handlers read the key under their own IAM role, and the ids agree. A local stack (e2e) keeps
+# its own random key, which its handlers, the tests and the `crm` subprocesses all read from its moto.
+TEST_IDENTITY_KEY = "tests-identity-key-0123456789abcdef"
+identity.use_identity_key(TEST_IDENTITY_KEY.encode())
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _ids_from_the_stack_secret() -> Iterator[None]:
+    """Collection (and the module-level ids it computed) is over: from here on ids come from a secret."""
+    identity.use_identity_key(None)
+    yield
+
 
 @pytest.fixture(scope="session")
 def template() -> Template:
@@ -52,6 +67,7 @@ def _reset() -> None:
     aws.reset_clients()
     reset_connections()
     tokens.forget_key()  # each stack generates its own signing secret, under the same name
+    identity.forget_identity_key()  # and its own identity key
 
 
 @cache
@@ -86,8 +102,17 @@ def stack(template: Template, monkeypatch: pytest.MonkeyPatch) -> Iterator[Stack
     _reset()
     with mock_aws():
         provision(template, _provision_session(template.region))
+        store_test_identity_key(env)
+        previous = identity.use_identity_key(None)
         yield Stack(template=template, env=env)
+        identity.use_identity_key(previous)
     _reset()
+
+
+def store_test_identity_key(env: dict[str, str]) -> None:
+    """Give a provisioned moto stack's identity secret the tests' key (see TEST_IDENTITY_KEY)."""
+    secrets = _provision_session(os.environ["AWS_REGION"]).client("secretsmanager")
+    secrets.put_secret_value(SecretId=env["IDENTITY_KEY_SECRET"], SecretString=TEST_IDENTITY_KEY)
 
 
 @pytest.fixture

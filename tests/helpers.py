@@ -23,6 +23,7 @@ from botocore.client import BaseClient
 from botocore.exceptions import ClientError
 
 from crm_core import clock
+from crm_core.contacts import identity
 from crm_core.messaging import tokens
 from infra.aws_rules.enforce import Deployment, acting_as
 from infra.local import events
@@ -59,6 +60,7 @@ def load_handler(function: str) -> ModuleType:
     @functools.wraps(handler)
     def under_its_role(event: Any, context: Any) -> Any:
         tokens.forget_key()  # as in a fresh instance: a key another function fetched would hide a denial
+        identity.forget_identity_key()
         with acting_as(deployment(), logical_id):
             return handler(event, context)
 

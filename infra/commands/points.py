@@ -32,6 +32,8 @@ class Parked(CliError):
 
 
 class Ledger(Protocol):
+    def contact_id(self, address: str) -> str: ...
+
     def summary(self, contact_id: str) -> dict[str, Any] | None: ...
 
     def history(self, contact_id: str, limit: int) -> list[dict[str, Any]]: ...
@@ -43,7 +45,12 @@ class LocalTarget:
     """A local stack, over HTTP."""
 
     def __init__(self, target: Target) -> None:
+        self.target = target
         self.client = target.client(timeout=30)
+
+    def contact_id(self, address: str) -> str:
+        """The contact id of `address`, keyed by the stack's identity key (read from its moto)."""
+        return self.target.contact_id(address)
 
     def summary(self, contact_id: str) -> dict[str, Any] | None:
         response = self.client.get(f"/contacts/{contact_id}/loyalty")
@@ -98,6 +105,13 @@ class AwsTarget:
         reset_connections()
         self.queue_url = resources["OrdersQueue"]
         self.sqs = session.client("sqs")
+
+    def contact_id(self, address: str) -> str:
+        """The contact id of `address`, keyed by the stack's identity key (IdentityKeySecret, read with
+        your credentials: they need secretsmanager:GetSecretValue on it)."""
+        from crm_core.contacts.identity import contact_id_for
+
+        return contact_id_for(address)
 
     def summary(self, contact_id: str) -> dict[str, Any] | None:
         from crm_core import loyalty
@@ -156,8 +170,9 @@ def ledger_of(args: argparse.Namespace) -> Ledger:
 
 
 def show_command(args: argparse.Namespace) -> int:
-    contact_id = contact_id_of(args.email)
     ledger = ledger_of(args)
+    who = args.email.strip()
+    contact_id = ledger.contact_id(who) if "@" in who else contact_id_of(who)
     summary = ledger.summary(contact_id)
     if summary is None:
         raise CliError(f"{args.email} is not a contact ({contact_id}): check the address or the target")

@@ -4,7 +4,8 @@ They call the HTTP API (`POST /contacts/{id}/export` or `/erasure`, then `GET /p
 until it is done) of the target every command takes: the local stack (default; `--endpoint URL` or
 $CRM_ENDPOINT), or a deployed stack (`--stack NAME`), whose API is found from the stack and whose
 IAM-authorized routes get requests signed (SigV4) with your AWS credentials. A local stack runs the
-queued request at once (`--wait` delivers its queue).
+queued request at once (`--wait` delivers its queue). An address is turned into its contact id by the
+same API (`GET /contacts?email=`): ids are keyed by the stack's identity key, which the command never reads.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import argparse
 import json
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 from typing import Any
 
@@ -36,6 +38,23 @@ def register_under_contacts(sub: argparse._SubParsersAction[Any]) -> None:
     erase.add_argument("--yes", action="store_true", help="do not ask for confirmation")
     export.set_defaults(run=lambda args: _run(args, "export"))
     erase.set_defaults(run=lambda args: _run(args, "erasure"))
+
+
+def contact_id(api: _Api, who: str) -> str:
+    """The contact id `who` names: itself, or the contact of an address as the stack's API finds it
+    (`GET /contacts?email=`: ids are keyed by the stack's identity key, which this command need not read).
+
+    Raises CliError when no contact has the address.
+    """
+    if "@" not in who:
+        return contact_id_of(who)  # an id as given; anything else is a usage problem
+    status, body = api.call("GET", "/contacts?" + urllib.parse.urlencode({"email": who}))
+    if status == 404:
+        raise CliError(f"{who} is not a contact of {api.target.describe()}: check the address")
+    if status >= 400 or not isinstance(body.get("contact_id"), str):
+        problems = "; ".join(e.get("message", "") for e in body.get("errors", [])) or f"HTTP {status}"
+        raise CliError(f"looking up {who} failed ({status}): {problems}")
+    return str(body["contact_id"])
 
 
 class _Api:
@@ -90,7 +109,7 @@ class _Api:
 
 def _run(args: argparse.Namespace, kind: str) -> int:
     api = _Api(target_of(args))
-    cid = contact_id_of(args.who)
+    cid = contact_id(api, args.who)
     if kind == "erasure" and not args.yes and not _confirmed(cid):
         echo("Nothing erased.")
         return 1

@@ -183,6 +183,18 @@ class Target:
                 ) from None
         return self._resources
 
+    def contact_id(self, address: str) -> str:
+        """The contact id of `address` in this deployment: a keyed hash under its identity key, read from
+        its IdentityKeySecret once this process is connected to it (`connect`).
+
+        Raises Unreachable when the target does not answer, botocore's ClientError when the secret cannot
+        be read (deployed: your credentials need secretsmanager:GetSecretValue on it).
+        """
+        from crm_core.contacts.identity import contact_id_for
+
+        self.connect()
+        return contact_id_for(address)
+
     # ---- this process, pointed at the deployment's data ----------------------------------------
     def connect(self) -> None:
         """Point crm_core at the deployment's data (see the module docstring).
@@ -190,6 +202,7 @@ class Target:
         Raises CliError for a broken business-edited file, Unreachable when the target does not answer.
         """
         from crm_core import aws
+        from crm_core.contacts import identity
         from crm_core.models import reset_connections
         from crm_core.settings import reset_settings
         from infra import business_files
@@ -216,6 +229,7 @@ class Target:
         reset_settings()
         aws.reset_clients()
         reset_connections()
+        identity.forget_identity_key()  # the key of the deployment just connected
 
 
 def deployed_environment(template: Any, physical: dict[str, str]) -> dict[str, str]:

@@ -23,6 +23,7 @@ from types import ModuleType
 from typing import Any
 
 from crm_core import clock
+from crm_core.contacts import identity
 from crm_core.messaging import tokens
 from crm_core.settings import reset_settings
 from infra.aws_rules.enforce import Deployment, acting_as
@@ -220,6 +221,7 @@ class Runtime:
             role = acting_as(self.deployment, logical_id) if self.deployment else contextlib.nullcontext()
             if self.deployment:
                 tokens.forget_key()  # each function is its own instance on AWS: fetch the key under its role
+                identity.forget_identity_key()
             try:
                 with role:
                     invocation.result = self.handler(logical_id)(event, context)

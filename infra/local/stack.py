@@ -12,6 +12,7 @@ from pathlib import Path
 from types import TracebackType
 
 from crm_core import aws, clock
+from crm_core.contacts import identity
 from crm_core.messaging import tokens
 from crm_core.models import reset_connections
 from crm_core.settings import reset_settings
@@ -281,6 +282,7 @@ def _reset_caches() -> None:
     aws.reset_clients()
     reset_connections()
     tokens.forget_key()  # each stack generates its own signing secret
+    identity.forget_identity_key()  # and its own identity key
 
 
 def _print(text: str) -> None:

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import re
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -53,3 +57,25 @@ def test_a_contact_id_that_is_not_the_address_s_contact_is_a_conflict() -> None:
     assert contact_for(None, "ct_given") == "ct_given"
     with pytest.raises(IdentityConflict):
         contact_for("ana@example.com", contact_id_for("bo@example.com"))
+
+
+def _plain_sha256_id(address: str) -> str:
+    """The id an address had before ids were keyed: anyone could compute it from a list of addresses."""
+    digest = hashlib.sha256(normalize_email(address).encode("utf-8")).digest()
+    return "ct_" + base64.b32encode(digest).decode("ascii").lower().rstrip("=")[:26]
+
+
+def test_a_contact_id_is_a_keyed_hash_not_the_plain_hash_of_the_address() -> None:
+    contact_id = contact_id_for("ana@example.com")
+
+    assert contact_id != _plain_sha256_id("ana@example.com")
+    assert re.fullmatch(r"ct_[a-z2-7]{26}", contact_id)  # the shape every id validator knows
+    assert contact_id == contact_id_for(" Ana@Example.COM ")  # still one id per person
+
+
+def test_another_identity_key_gives_other_ids() -> None:
+    one = contact_id_for("ana@example.com", key=b"the key of one deployment")
+    other = contact_id_for("ana@example.com", key=b"the key of another deployment")
+
+    assert one != other
+    assert one == contact_id_for("ana@example.com", key=b"the key of one deployment")

@@ -39,6 +39,8 @@ class Settings:
     # How long a send SES may have accepted waits for SES's Send event before it is sent again.
     unknown_outcome_window_seconds: int = _env("UNKNOWN_OUTCOME_WINDOW_SECONDS", "3600")
     signing_key_secret: str = _env("SIGNING_KEY_SECRET")
+    # The key of contact ids (HMAC of the address); never rotated: see docs/security.md
+    identity_key_secret: str = _env("IDENTITY_KEY_SECRET")
     quiet_hours: str = _env("QUIET_HOURS", "21:00-08:00")
     # Loyalty
     loyalty_table: str = _env("LOYALTY_TABLE")

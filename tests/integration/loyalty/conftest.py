@@ -24,7 +24,7 @@ from crm_core.models import reset_connections
 from crm_core.settings import reset_settings
 from infra.provision import provision
 from infra.template import Template
-from tests.conftest import Stack
+from tests.conftest import Stack, store_test_identity_key
 from tests.loyalty_data import LAYER_RULES
 from tests.loyalty_helpers import EventSource, load_handler
 
@@ -45,6 +45,7 @@ def _module_stack(template: Template) -> Iterator[Stack]:
         _reset()
         with mock_aws():
             provision(template)
+            store_test_identity_key(env)
             yield Stack(template=template, env=env)
         _reset()
 

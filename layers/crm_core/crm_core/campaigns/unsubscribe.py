@@ -18,7 +18,7 @@ from pynamodb.exceptions import DoesNotExist
 from crm_core import clock
 from crm_core.campaigns import definitions
 from crm_core.campaigns.reactions import stop_marketing
-from crm_core.contacts import history
+from crm_core.contacts import aliases, history
 from crm_core.errors import InvalidToken
 from crm_core.http import page
 from crm_core.http.answer import HttpAnswer
@@ -132,7 +132,7 @@ def _verified(token: str | None) -> tuple[str, str]:
     contact_id, kind = payload.get("c"), payload.get("k", "")
     if not isinstance(contact_id, str) or not contact_id.startswith("ct_") or not isinstance(kind, str):
         raise InvalidToken("token without a contact")
-    return contact_id, kind
+    return aliases.current_id(contact_id), kind  # a link mailed before the ids were re-keyed
 
 
 def _contact(contact_id: str) -> Contact | None:

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 from pynamodb.exceptions import DoesNotExist
 
 from crm_core import clock
-from crm_core.contacts import history
+from crm_core.contacts import aliases, history
 from crm_core.errors import InvalidToken
 from crm_core.messaging import suppressions, tokens
 from crm_core.models.base import update_if
@@ -80,7 +80,7 @@ def _verified(token: str | None, now: datetime) -> tuple[str, str]:
         raise InvalidToken("token without a contact")
     if now.timestamp() > expires:
         raise InvalidToken("expired")
-    return contact_id, pending_at
+    return aliases.current_id(contact_id), pending_at  # a link mailed before the ids were re-keyed
 
 
 def _contact(contact_id: str) -> Contact | None:

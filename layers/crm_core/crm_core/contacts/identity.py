@@ -6,15 +6,24 @@ identity here, so `user@xn--exmple-cua.de`, `User@EXÄMPLE.de` and `user@exämpl
 The canonical form is the form SES can send to: the local part NFC and lower-cased (mainstream
 providers ignore its case; dots and plus tags are kept, since dropping them is right only for some),
 the domain in IDNA ASCII (punycode), lower-cased.
+
+A contact id is `ct_` + 26 base32 characters of HMAC-SHA256(identity key, normalized address). The
+identity key is the deployment's `IdentityKeySecret` (Secrets Manager, generated at deploy time): without
+it, a list of addresses cannot be hashed into ids, so an id in a log line or a link names nobody. The
+key is never rotated (a new key would give every person a new id), so it is read once per process.
 """
 
 from __future__ import annotations
 
 import base64
 import hashlib
+import hmac
+import threading
 import unicodedata
 
+from crm_core import aws
 from crm_core.errors import CrmError, FieldError, ValidationFailed
+from crm_core.settings import get_settings
 
 NON_ASCII_LOCAL_PART = (
     "must have only ASCII letters, digits and symbols before the @: our mail service cannot deliver "
@@ -48,10 +57,54 @@ def normalize_email(address: str) -> str:
     return f"{local}@{_ascii_domain(domain)}"
 
 
-def contact_id_for(address: str) -> str:
-    """The stable contact id of an address: no PII in keys, logs or URLs."""
-    digest = hashlib.sha256(normalize_email(address).encode("utf-8")).digest()
+_keys: dict[str, bytes] = {}  # secret id -> identity key; never rotated, so kept for the process's life
+_key_lock = threading.Lock()
+_given_key: bytes | None = None
+
+
+def identity_key() -> bytes:
+    """The deployment's identity key (`IDENTITY_KEY_SECRET`), read from Secrets Manager on first use.
+
+    Raises botocore's ClientError when the secret cannot be read (a function without the grant).
+    """
+    if _given_key is not None:
+        return _given_key
+    secret_id = get_settings().identity_key_secret
+    with _key_lock:
+        key = _keys.get(secret_id)
+        if key is None:
+            value: str = aws.client("secretsmanager").get_secret_value(SecretId=secret_id)["SecretString"]
+            key = _keys[secret_id] = value.encode("utf-8")
+    return key
+
+
+def use_identity_key(key: bytes | None) -> bytes | None:
+    """Derive ids with `key` instead of the secret's (None: the secret again); returns the previous one.
+    For code that holds the key already (unit tests, a tool given the key), as `clock.use_clock`."""
+    global _given_key  # one process-wide override, like the clock's (PLW0603 is not enabled)
+    previous, _given_key = _given_key, key
+    return previous
+
+
+def forget_identity_key() -> None:
+    """Drop the cached key (tests, the local stack: each stack, and each function's role, reads its own)."""
+    with _key_lock:
+        _keys.clear()
+
+
+def id_from_digest(digest: bytes) -> str:
+    """A contact id's text from a 32-byte digest: `ct_` + its first 26 base32 characters, lower-cased."""
     return "ct_" + base64.b32encode(digest).decode("ascii").lower().rstrip("=")[:26]
+
+
+def contact_id_for(address: str, *, key: bytes | None = None) -> str:
+    """The stable contact id of an address: a keyed hash, so an id in a key, a log line or a URL cannot be
+    turned back into the address by hashing a list of addresses. `key` defaults to the identity key.
+
+    Raises botocore's ClientError when the identity key cannot be read.
+    """
+    secret = identity_key() if key is None else key
+    return id_from_digest(hmac.new(secret, normalize_email(address).encode("utf-8"), hashlib.sha256).digest())
 
 
 def deliverable_address(text: str, field: str = "email") -> str:

@@ -15,8 +15,20 @@ from crm_core.migrations.runner import (
     Outcome,
     Pace,
     Progress,
+    Rekey,
     Rewrite,
     Runner,
 )
 
-__all__ = ["DONE", "PENDING", "RUNNING", "Migration", "Outcome", "Pace", "Progress", "Rewrite", "Runner"]
+__all__ = [
+    "DONE",
+    "PENDING",
+    "RUNNING",
+    "Migration",
+    "Outcome",
+    "Pace",
+    "Progress",
+    "Rekey",
+    "Rewrite",
+    "Runner",
+]

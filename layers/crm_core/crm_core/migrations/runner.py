@@ -6,6 +6,10 @@ last evaluated key of every finished page is recorded; a crash repeats at most o
 rewritten items are then skipped) and safe beside the functions (a function that writes the new
 shape meanwhile wins the condition, and the migration counts the item as already done).
 
+A re-keying migration (`Migration.rekey`) moves items to a new key instead: one TransactWriteItems per
+item puts the new item (only if that key is free) and deletes the old one (only if it is still in the
+old shape), with any companion items; a crash leaves each item either moved or not, never half-moved.
+
 Progress lives in the messages table, under the reserved key `migration#NNNN` (message keys are
 `{contact_id}#...`, and contact ids never read `migration`): no extra table for the functions to be
 given. This package is the one place where a Scan is allowed on a Lambda path, paced under a budget of
@@ -42,6 +46,15 @@ class Rewrite:
 
 
 @dataclass(frozen=True)
+class Rekey:
+    """What a re-keying migration does with one item: `item` (plain values) replaces it, under a new key
+    or the same one; `also` are companion items, (table variable, item), put in the same transaction."""
+
+    item: Mapping[str, Any]
+    also: tuple[tuple[str, Mapping[str, Any]], ...] = ()
+
+
+@dataclass(frozen=True)
 class Migration:
     """One numbered, idempotent step over the items of one table.
 
@@ -49,14 +62,17 @@ class Migration:
     the template sets it for the functions. `rewrite` gets an item (plain Python values) whose
     `schema_version` is below `number` and returns the change to make, or None when the item is not
     concerned (another kind of item, or already in the new shape). It must not raise for any item a
-    previous release could have written.
+    previous release could have written. A migration gives `rekey` instead when items move to a new key
+    (see `Rekey`); `prepare` runs once before each run (e.g. to read what the rewrite needs).
     """
 
     number: int
     name: str
     table: str
-    rewrite: Callable[[Mapping[str, Any]], Rewrite | None]
+    rewrite: Callable[[Mapping[str, Any]], Rewrite | None] | None = None
     description: str = ""
+    rekey: Callable[[Mapping[str, Any]], Rekey | None] | None = None
+    prepare: Callable[[], None] | None = None
 
     @property
     def key(self) -> str:
@@ -218,9 +234,7 @@ class Runner:
             return outcome
         table = self.table(migration.table)
         keys = self._key_attributes(table)
-        if not dry_run and progress.status == PENDING:
-            progress.status, progress.started_at = RUNNING, _now()
-            self._record(migration, progress)
+        self._start(migration, progress, dry_run)
         start_key = progress.last_key
         pages = 0
         while True:
@@ -253,6 +267,14 @@ class Runner:
                 return outcome
             self.sleep(max(0.0, units / self.pace.units_per_second - (time.monotonic() - began)))
 
+    def _start(self, migration: Migration, progress: Progress, dry_run: bool) -> None:
+        """Let the migration prepare, and record a pending one as running (not on a dry run)."""
+        if migration.prepare is not None:
+            migration.prepare()
+        if not dry_run and progress.status == PENDING:
+            progress.status, progress.started_at = RUNNING, _now()
+            self._record(migration, progress)
+
     def _migrate_item(
         self,
         migration: Migration,
@@ -265,12 +287,28 @@ class Runner:
         item = aws.from_dynamodb(raw)
         if int(item.get(SCHEMA_VERSION, 0)) >= migration.number:
             return 0.0
+        if migration.rekey is not None:
+            return self._rekey_item(migration, table, keys, item, outcome)
+        assert migration.rewrite is not None, migration.label  # noqa: S101 - narrows: rewrite, else rekey
         change = migration.rewrite(item)
         if change is None:
             return 0.0
         if outcome.dry_run:
             outcome.would_rewrite += 1
             return 0.0
+        return self._rewrite_item(migration, table, keys, raw, change=change, outcome=outcome)
+
+    def _rewrite_item(
+        self,
+        migration: Migration,
+        table: str,
+        keys: tuple[str, ...],
+        raw: Mapping[str, Any],
+        *,
+        change: Rewrite,
+        outcome: Outcome,
+    ) -> float:
+        """Apply one item's change in place, on condition it is still below the migration's number."""
         names: dict[str, str] = {"#v": SCHEMA_VERSION}
         values: dict[str, Any] = {":v": {"N": str(migration.number)}}
         sets = ["#v = :v"]
@@ -301,6 +339,60 @@ class Runner:
         outcome.progress.rewritten += 1
         return float(answer.get("ConsumedCapacity", {}).get("CapacityUnits", 1.0))
 
+    def _rekey_item(
+        self,
+        migration: Migration,
+        table: str,
+        keys: tuple[str, ...],
+        item: Mapping[str, Any],
+        outcome: Outcome,
+    ) -> float:
+        """Move one item to its new key (or rewrite it in place) in one transaction; returns the units."""
+        assert migration.rekey is not None  # noqa: S101 - narrows the type: only called for a rekey
+        change = migration.rekey(item)
+        if change is None:
+            return 0.0
+        if outcome.dry_run:
+            outcome.would_rewrite += 1
+            return 0.0
+        moved = {**change.item, SCHEMA_VERSION: migration.number}
+        old_key = {k: item[k] for k in keys}
+        new_key = {k: moved[k] for k in keys}
+        names = {"#k": keys[0], "#v": SCHEMA_VERSION}
+        values = {":v": {"N": str(migration.number)}}
+        still_old = "attribute_exists(#k) AND (attribute_not_exists(#v) OR #v < :v)"
+        put: dict[str, Any] = {"TableName": table, "Item": aws.to_dynamodb(moved)}
+        if new_key == old_key:
+            put |= {"ConditionExpression": still_old, "ExpressionAttributeNames": names}
+            put["ExpressionAttributeValues"] = values
+            writes: list[dict[str, Any]] = [{"Put": put}]
+        else:
+            put |= {
+                "ConditionExpression": "attribute_not_exists(#k)",
+                "ExpressionAttributeNames": {"#k": keys[0]},
+            }
+            delete = {
+                "TableName": table,
+                "Key": aws.to_dynamodb(old_key),
+                "ConditionExpression": still_old,
+                "ExpressionAttributeNames": names,
+                "ExpressionAttributeValues": values,
+            }
+            writes = [{"Put": put}, {"Delete": delete}]
+        writes += [
+            {"Put": {"TableName": self.table(variable), "Item": aws.to_dynamodb(extra)}}
+            for variable, extra in change.also
+        ]
+        try:
+            self.client.transact_write_items(TransactItems=writes)  # type: ignore[arg-type]
+        except Exception as exc:
+            if error_code(exc) != "TransactionCanceledException":
+                raise
+            outcome.progress.already += 1  # moved meanwhile, or its new key was taken: nothing written
+            return float(len(writes))
+        outcome.progress.rewritten += 1
+        return 2.0 * len(writes)  # a transactional write costs two units per item (1 KB items)
+
     def _key_attributes(self, table: str) -> tuple[str, ...]:
         schema = self.client.describe_table(TableName=table)["Table"]["KeySchema"]
         ordered = sorted(schema, key=lambda k: k["KeyType"] != "HASH")
@@ -319,6 +411,7 @@ __all__ = [
     "Outcome",
     "Pace",
     "Progress",
+    "Rekey",
     "Rewrite",
     "Runner",
 ]

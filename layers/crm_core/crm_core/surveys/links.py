@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from urllib.parse import urlencode
 
+from crm_core.contacts import aliases
 from crm_core.errors import InvalidToken
 from crm_core.messaging import tokens
 from crm_core.settings import get_settings
@@ -72,4 +73,4 @@ def verify(signed: str | None, now: datetime) -> Ticket:
     expires_at = datetime.fromtimestamp(expiry, UTC)
     if now >= expires_at:
         raise LinkExpired(contact_id)
-    return Ticket(contact_id, survey, occasion, expires_at)
+    return Ticket(aliases.current_id(contact_id), survey, occasion, expires_at)  # re-keyed since sent
