@@ -433,3 +433,18 @@ def test_an_id_no_key_could_hold_is_a_404_not_a_500(stack, frozen_clock, lambda_
         api("POST", f"/contacts/{contact_id}/tasks/{'t' * 3000}/complete", lambda_context, route=route)[0]
         == 404
     )
+
+
+def test_the_360_finds_the_suppression_of_an_address_stored_with_capitals(
+    stack, frozen_clock, lambda_context
+) -> None:
+    # The contact keeps the address as written (Hanna.Berg@Example.DE); suppressions are keyed by the
+    # normalized address, as every other lookup of them is.
+    from crm_core.messaging import suppressions
+
+    contact_id = lead(lambda_context, "Hanna.Berg@Example.DE")
+    suppressions.suppress("hanna.berg@example.de", scope="all", reason="Complaint", now=frozen_clock.now())
+
+    _, view, _ = api("GET", f"/contacts/{contact_id}", lambda_context, route="GET /contacts/{contact_id}")
+
+    assert view["suppression"] is not None and view["suppression"]["reason"] == "Complaint"

@@ -131,7 +131,9 @@ def contact_360(contact_id: str, cursors: Mapping[str, str | None] | None = None
     }
     contact, balance = _contact_and_balance(contact_id)
     suppression = _item(
-        db.get_item(TableName=settings.suppressions_table, Key={"email": {"S": contact["email"]}}).get("Item")
+        db.get_item(
+            TableName=settings.suppressions_table, Key={"email": {"S": normalize_email(contact["email"])}}
+        ).get("Item")
     )
     enrollments, _ = _query(
         TableName=settings.enrollments_table,
