@@ -76,7 +76,7 @@ class Problems:
     def integer(self, where: str, value: object, *, low: int | None = None, high: int | None = None) -> int:
         """A whole number (not a bool, a float or a string) within [low, high]."""
         if isinstance(value, bool) or not isinstance(value, int):
-            self.add(where, f"must be a whole number, got {value!r}")
+            self.add(where, "is required" if value is None else f"must be a whole number, got {value!r}")
             return low or 0
         if (low is not None and value < low) or (high is not None and value > high):
             bounds = f"between {low} and {high}" if low is not None and high is not None else ""

@@ -25,13 +25,13 @@ from typing import Any, Literal
 
 from crm_core.checks import Problems
 from crm_core.errors import FieldError, ValidationFailed
+from crm_core.http.params import CONTACT_ID
 from crm_core.queues import SqsRecord
 
 _AMOUNT = re.compile(r"^\d{1,12}(\.\d{1,4})?$")
 _IDENTIFIER = re.compile(r"^[\x21-\x7e]+$")
 _CURRENCY = re.compile(r"^[A-Z]{3}$")
 _EMAIL = re.compile(r"^[^@\s<>\"]+@[^@\s<>\"]+\.[^@\s<>\"]+$")
-_CONTACT_ID = re.compile(r"^ct_[a-z2-7]{26}$")
 TYPES = ("purchase", "refund", "adjustment")
 MAX_POINTS = 1_000_000
 
@@ -118,7 +118,7 @@ def _common(p: Problems, data: Mapping[str, Any]) -> dict[str, Any]:
             "contact_id",
             data.get("contact_id"),
             required=False,
-            pattern=_CONTACT_ID,
+            pattern=CONTACT_ID,
             hint="a contact id (ct_ and 26 letters or digits 2-7)",
         ),  # fmt: skip
         "occurred_at": _instant(p, "occurred_at", data.get("occurred_at")),
