@@ -40,7 +40,7 @@ class Problems:
         return [f"{e.field}: {e.message}" for e in self.errors]
 
     def add(self, where: str, message: str) -> None:
-        self.errors.append(FieldError(where, message))
+        self.errors.append(FieldError(where or "(file)", message))
 
     def mapping(self, where: str, value: object) -> Mapping[str, Any]:
         """`value` when it is a mapping; else a problem and an empty one."""
