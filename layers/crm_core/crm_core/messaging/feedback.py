@@ -202,8 +202,7 @@ def record_notifications(messages: Iterable[str | Mapping[str, Any]]) -> Summary
     not raised (a retry would not make them readable). Raises DynamoDB errors, so the invocation is
     retried."""
     summary, now, log = Summary(), clock.now(), get_logger()
-    for message in messages:
-        count("SesNotifications")
+    for message in messages:  # how many arrived is SNS's free NumberOfNotificationsDelivered
         try:
             note = parse(message)
         except (ValueError, RecursionError) as exc:  # Unreadable and json's errors are ValueErrors
