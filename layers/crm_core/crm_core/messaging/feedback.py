@@ -173,8 +173,7 @@ def _settle(note: Notification, now: datetime, summary: Summary) -> None:
     if note.ledger_key is None or not note.ses_message_id:
         return
     if ledger.record_ses_event(note.ledger_key, note.kind, note.ses_message_id, note.at or now):
-        summary.counts["sends_recorded"] += 1
-        count("SesSendsRecorded")
+        summary.counts["sends_recorded"] += 1  # no metric: SES's own Send and Delivery metrics are free
 
 
 def _apply(note: Notification, now: datetime, summary: Summary) -> None:
