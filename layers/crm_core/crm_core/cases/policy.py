@@ -20,32 +20,32 @@ from crm_core.checks import Problems, duration
 EXTRA = "Extra inputs are not permitted"
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class Team:
     queue: str  # the helpdesk queue: `queue` attribute of messages on CaseQueue
     notify: str  # who is alerted: the `team` attribute's subscribers on the alerts topic
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class Target:
     first_response: str
     resolution: str
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class Level:
     level: int
     after: str  # after the breach
     notify: str
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class Sla:
     warn_at: float
     escalation: tuple[Level, ...]
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class CustomerValue:
     tiers: tuple[str, ...] = ()
     vip: bool = True
@@ -53,13 +53,13 @@ class CustomerValue:
     raise_priority: int = 1
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class CategoryRule:
     name: str
     keywords: tuple[str, ...]
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class Route:
     name: str
     team: str
@@ -70,13 +70,13 @@ class Route:
     tiers: tuple[str, ...] = ()
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class DefaultRoute:
     team: str
     priority: str
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class Routing:
     """Where a case goes and how urgent it is."""
 
