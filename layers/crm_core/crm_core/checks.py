@@ -79,9 +79,7 @@ class Problems:
             self.add(where, "is required" if value is None else f"must be a whole number, got {value!r}")
             return low or 0
         if (low is not None and value < low) or (high is not None and value > high):
-            bounds = f"between {low} and {high}" if low is not None and high is not None else ""
-            bounds = bounds or (f"at least {low}" if low is not None else f"at most {high}")
-            self.add(where, f"must be {bounds}, got {value}")
+            self.add(where, f"must be {_bounds(low, high)}, got {value}")
         return value
 
     def strings(self, where: str, value: object, *, required: bool = False) -> list[str]:
@@ -130,6 +128,12 @@ class Problems:
         """Raise ValidationFailed with every problem as a FieldError, when there is one."""
         if self.errors:
             raise ValidationFailed(list(self.errors))
+
+
+def _bounds(low: int | None, high: int | None) -> str:
+    if low is not None and high is not None:
+        return f"between {low} and {high}"
+    return f"at least {low}" if low is not None else f"at most {high}"
 
 
 def read_yaml(path: Path) -> Any:
