@@ -1,4 +1,4 @@
-"""The files a business user edits (campaigns, case rules, loyalty rules, page wording), checked whole.
+"""The files a business user edits (campaigns; case, loyalty and lifecycle rules; page wording), checked.
 
 The local stack checks them before it says "Ready", and `crm` before a command that uses them, so
 a broken file is refused at once with the message its loader writes, not found later inside a
@@ -30,39 +30,41 @@ def _loyalty_rules() -> None:
     rules.load_rulebook()
 
 
+def _lifecycle_rules() -> None:
+    from crm_core.checks import read_yaml
+    from crm_core.lifecycle import rules
+
+    rules.parse_rules(read_yaml(rules.RULES_FILE), rules.RULES_FILE.name)  # the file as it is now
+
+
 def _page_strings() -> None:
     """pages/strings.yaml: each language maps the same keys to text (the pages fill in {brand} etc.)."""
-    import yaml
-
     from crm_core.campaigns.unsubscribe import PAGES_DIR
+    from crm_core.checks import Problems, read_yaml
 
     path = PAGES_DIR / "strings.yaml"
-    try:
-        with path.open(encoding="utf-8") as stream:
-            data = yaml.safe_load(stream)
-    except (OSError, yaml.YAMLError) as exc:
-        raise ConfigurationError(f"{path.name} is not valid YAML: {exc}") from None
+    data = read_yaml(path)
     if not isinstance(data, dict) or not data:
         raise ConfigurationError(f"{path.name}: expected languages (en:, it:, ...) at the top level")
-    problems = []
+    problems = Problems()
     first, *others = data
     for locale, words in data.items():
         if not isinstance(words, dict) or not all(isinstance(v, str) for v in words.values()):
-            problems.append(f"{locale}: must map each key to text")
-    if not problems:
+            problems.add(str(locale), "must map each key to text")
+    if not problems.errors:
         wanted = set(data[first])
         for locale in others:
             missing = sorted(wanted - set(data[locale]))
             if missing:
-                problems.append(f"{locale}: missing {', '.join(missing)} (which {first} has)")
-    if problems:
-        raise ConfigurationError(f"{path.name} has {len(problems)} problem(s):\n  " + "\n  ".join(problems))
+                problems.add(str(locale), f"missing {', '.join(missing)} (which {first} has)")
+    problems.raise_if_any(path.name)
 
 
 CHECKS: dict[str, Callable[[], None]] = {
     "campaigns.yaml": _campaigns,
     "cases/rules.yaml": _case_rules,
     "loyalty/earning_rules": _loyalty_rules,
+    "lifecycle/rules.yaml": _lifecycle_rules,
     "campaigns/pages/strings.yaml": _page_strings,
 }
 

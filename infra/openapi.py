@@ -109,6 +109,9 @@ def _merge(document: dict[str, Any], part: dict[str, Any], source: str) -> None:
         for method, operation in operations.items():
             if method in target:
                 raise ValueError(f"{method.upper()} {route} is declared twice (again by {source})")
+            extra = operation.pop("x-crm-parameters", [])  # parameters a handler reads by hand
+            if extra:
+                operation["parameters"] = [*operation.get("parameters", []), *extra]
             target[method] = operation
     schemas = document["components"]["schemas"]
     for name, schema in part.get("components", {}).get("schemas", {}).items():

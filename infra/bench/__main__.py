@@ -64,18 +64,7 @@ def main(argv: list[str] | None = None) -> int:
         say("Throughput and scaling benches (tests/perf, pytest)...")
         throughput, broken = _throughput()
         sections["Throughput and scaling against moto"] = throughput
-    for title, (text, _) in sections.items():
-        print(f"\n== {title} ==\n{text}")
-    missed = [row for row in cold_rows if row.passed is False]
-    print(
-        f"\n{len(cold_rows)} cold-start row(s); "
-        + (
-            f"{len(missed)} over target: {', '.join(r.metric for r in missed)}"
-            if missed
-            else "all within target"
-        )
-        + f". Bench took {time.perf_counter() - started:.0f} s."
-    )
+    missed = _report(sections, cold_rows, started)
     if not args.no_write:
         DOC.parent.mkdir(exist_ok=True)
         DOC.write_text(_document({t: md for t, (_, md) in sections.items()}, args.rounds))
@@ -83,6 +72,19 @@ def main(argv: list[str] | None = None) -> int:
     if broken:
         print("A throughput bench itself failed (see pytest's output above): that is a bug, not noise.")
     return 1 if broken or (args.strict and missed) else 0
+
+
+def _report(sections: dict[str, tuple[str, str]], cold_rows: list[Row], started: float) -> list[Row]:
+    """Print every table and a one-line summary; the cold-start rows over their target."""
+    for title, (text, _) in sections.items():
+        print(f"\n== {title} ==\n{text}")
+    missed = [row for row in cold_rows if row.passed is False]
+    verdict = (
+        f"{len(missed)} over target: {', '.join(r.metric for r in missed)}" if missed else "all within target"
+    )
+    took = time.perf_counter() - started
+    print(f"\n{len(cold_rows)} cold-start row(s); {verdict}. Bench took {took:.0f} s.")
+    return missed
 
 
 def _throughput() -> tuple[tuple[str, str], bool]:

@@ -150,14 +150,60 @@ def usage_of(scenario: Scenario, business: Business) -> Usage:
     return usage
 
 
-def bill(scenario: Scenario, business: Business, init_seconds: dict[str, float]) -> list[Line]:  # noqa: PLR0915 - one line per service, in bill order
-    """Every line of the month's bill for `business`."""
-    prices = json.loads(PRICES.read_text())
-    assert scenario.template is not None
-    template = scenario.template
+@dataclass(frozen=True)
+class _Month:
+    """What every section of the bill reads."""
+
+    scenario: Scenario
+    business: Business
+    prices: dict[str, Any]
+    usage: Usage
+    init_seconds: dict[str, float]
+
+    @property
+    def template(self) -> Any:
+        assert self.scenario.template is not None
+        return self.scenario.template
+
+    @property
+    def volumes(self) -> dict[str, float]:
+        return self.business.volumes()
+
+    @property
+    def cold(self) -> dict[str, float]:
+        """Cold starts per function: at most one per 10 minutes."""
+        assert self.usage.invocations is not None
+        return {f: min(n, MINUTES / 10) for f, n in self.usage.invocations.items()}
+
+    @property
+    def requests(self) -> float:
+        assert self.usage.invocations is not None
+        return sum(self.usage.invocations.values())
+
+    @property
+    def inbound(self) -> float:
+        return self.volumes["inbound email to a new case"] + self.volumes["threaded reply"]
+
+    @property
+    def publishes(self) -> float:
+        return self.inbound + self.volumes["bounce notification"] * 2  # inbound notices; bounces + complaints
+
+
+MAIL_KB = 50  # assumption: an average complaint email with a small attachment
+
+
+def bill(scenario: Scenario, business: Business, init_seconds: dict[str, float]) -> list[Line]:
+    """Every line of the month's bill for `business`, in bill order."""
     usage = usage_of(scenario, business)
-    assert usage.invocations is not None
-    volumes = business.volumes()
+    assert usage.invocations is not None and scenario.template is not None
+    month = _Month(scenario, business, json.loads(PRICES.read_text()), usage, init_seconds)
+    sections = (_dynamodb, _lambda, _requests, _keys, _cloudwatch, _ses)
+    return [line for section in sections for line in section(month)]
+
+
+def _dynamodb(m: _Month) -> list[Line]:
+    """Request units, and a year of items stored with point-in-time recovery."""
+    prices, usage = m.prices, m.usage
     lines: list[Line] = []
 
     ddb = prices["dynamodb"]
@@ -177,9 +223,9 @@ def bill(scenario: Scenario, business: Business, init_seconds: dict[str, float])
             usage.rru / 1e6 * ddb["read_request_unit_per_million"],
         )
     )
-    lead = scenario.of("new lead").tally
+    lead = m.scenario.of("new lead").tally
     contact_bytes = sum(sum(v) for v in lead.item_bytes.values()) + 100 * len(lead.item_bytes)
-    stored_gb = (business.contacts * contact_bytes + 12 * usage.new_item_bytes) / 1024**3
+    stored_gb = (m.business.contacts * contact_bytes + 12 * usage.new_item_bytes) / 1024**3
     lines.append(
         Line(
             "DynamoDB",
@@ -188,11 +234,18 @@ def bill(scenario: Scenario, business: Business, init_seconds: dict[str, float])
             stored_gb * (ddb["storage_gb_month"] + ddb["pitr_gb_month"]),
         )
     )
+    return lines
+
+
+def _lambda(m: _Month) -> list[Line]:
+    """Requests, measured durations and the init of cold starts."""
+    prices, usage = m.prices, m.usage
+    lines: list[Line] = []
 
     lam = prices["lambda"]
-    cold = {f: min(n, MINUTES / 10) for f, n in usage.invocations.items()}  # at most one per 10 minutes
-    init_gb_s = sum(cold[f] * init_seconds.get(f, 0.5) * scenario.memory_mb.get(f, 256) / 1024 for f in cold)
-    requests = sum(usage.invocations.values())
+    cold, memory = m.cold, m.scenario.memory_mb
+    init_gb_s = sum(cold[f] * m.init_seconds.get(f, 0.5) * memory.get(f, 256) / 1024 for f in cold)
+    requests = m.requests
     lines.append(Line("Lambda", "requests", f"{requests:,.0f}", requests / 1e6 * lam["requests_per_million"]))
     lines.append(
         Line(
@@ -210,7 +263,15 @@ def bill(scenario: Scenario, business: Business, init_seconds: dict[str, float])
             init_gb_s * lam["arm64_gb_second"],
         )
     )
+    return lines
 
+
+def _requests(m: _Month) -> list[Line]:
+    """API Gateway, SQS (with the empty polls of event-source mappings), SNS and S3."""
+    prices, usage, volumes, template = m.prices, m.usage, m.volumes, m.template
+    lines: list[Line] = []
+
+    assert usage.invocations is not None
     http = {"CaptureLeadFunction", "UnsubscribeFunction", "ServeLoyaltyFunction", "ServeCasesFunction"}
     api_requests = (
         sum(n for f, n in usage.invocations.items() if f in http) + volumes["purchase"]
@@ -248,8 +309,7 @@ def bill(scenario: Scenario, business: Business, init_seconds: dict[str, float])
         )
     )
 
-    inbound = volumes["inbound email to a new case"] + volumes["threaded reply"]
-    publishes = inbound + volumes["bounce notification"] * 2  # inbound notices; bounces + complaints
+    inbound, publishes = m.inbound, m.publishes
     lines.append(
         Line(
             "SNS",
@@ -260,7 +320,7 @@ def bill(scenario: Scenario, business: Business, init_seconds: dict[str, float])
     )
 
     s3 = prices["s3"]
-    mail_kb = 50  # assumption: an average complaint email with a small attachment
+    mail_kb = MAIL_KB
     s3_dollars = (
         inbound * s3["put_per_thousand"] + usage.calls["s3:GetObject"] * s3["get_per_thousand"]
     ) / 1000
@@ -273,10 +333,17 @@ def bill(scenario: Scenario, business: Business, init_seconds: dict[str, float])
             s3_dollars,
         )
     )
+    return lines
+
+
+def _keys(m: _Month) -> list[Line]:
+    """Secrets Manager and KMS: monthly per secret and key, plus requests."""
+    prices, usage, template = m.prices, m.usage, m.template
+    lines: list[Line] = []
 
     sm = prices["secretsmanager"]
     secrets = sum(1 for _ in template.of_type("AWS::SecretsManager::Secret"))
-    fetches = min(usage.calls["secretsmanager:GetSecretValue"], sum(cold.values()))  # cached per container
+    fetches = min(usage.calls["secretsmanager:GetSecretValue"], sum(m.cold.values()))  # cached per container
     lines.append(
         Line(
             "Secrets Manager",
@@ -288,7 +355,7 @@ def bill(scenario: Scenario, business: Business, init_seconds: dict[str, float])
 
     kms = prices["kms"]
     keys = sum(1 for _ in template.of_type("AWS::KMS::Key"))
-    kms_requests = 2 * publishes  # an encrypted topic: a data key per publish, a decrypt per delivery
+    kms_requests = 2 * m.publishes  # an encrypted topic: a data key per publish, a decrypt per delivery
     lines.append(
         Line(
             "KMS",
@@ -297,9 +364,16 @@ def bill(scenario: Scenario, business: Business, init_seconds: dict[str, float])
             keys * kms["customer_managed_key_month"] + kms_requests / 1e4 * kms["requests_per_10k"],
         )
     )
+    return lines
+
+
+def _cloudwatch(m: _Month) -> list[Line]:
+    """Custom metrics, alarms, log ingestion, and X-Ray traces."""
+    prices, usage, template = m.prices, m.usage, m.template
+    lines: list[Line] = []
 
     cw = prices["cloudwatch"]
-    emitted = metric_emissions(scenario, business)
+    emitted = metric_emissions(m.scenario, m.business)
     metric_months = sum(1 - math.exp(-n / HOURS) for n in emitted.values())
     names = sorted({name for _, name, _ in emitted})
     lines.append(
@@ -336,19 +410,26 @@ def bill(scenario: Scenario, business: Business, init_seconds: dict[str, float])
             Line(
                 "X-Ray",
                 "traces (Tracing: Active; every invocation at this rate)",
-                f"{requests:,.0f}",
-                requests / 1e6 * prices["xray"]["traces_recorded_per_million"],
+                f"{m.requests:,.0f}",
+                m.requests / 1e6 * prices["xray"]["traces_recorded_per_million"],
             )
         )
+    return lines
+
+
+def _ses(m: _Month) -> list[Line]:
+    """SES receiving and sending, shown apart from the goal."""
+    prices = m.prices
+    lines: list[Line] = []
 
     ses = prices["ses"]
-    chunks = inbound * math.ceil(mail_kb / ses["inbound_chunk_kb"])
+    chunks = m.inbound * math.ceil(MAIL_KB / ses["inbound_chunk_kb"])
     lines.append(
         Line(
             "SES",
             "receiving: per message + per 256 KB chunk",
-            f"{inbound:,.0f} mails",
-            (inbound * ses["inbound_per_thousand"] + chunks * ses["inbound_chunk_per_thousand"]) / 1000,
+            f"{m.inbound:,.0f} mails",
+            (m.inbound * ses["inbound_per_thousand"] + chunks * ses["inbound_chunk_per_thousand"]) / 1000,
             in_goal=False,
         )
     )
@@ -356,8 +437,8 @@ def bill(scenario: Scenario, business: Business, init_seconds: dict[str, float])
         Line(
             "SES",
             "sending: per message",
-            f"{business.emails:,.0f} mails",
-            business.emails * ses["outbound_per_thousand"] / 1000,
+            f"{m.business.emails:,.0f} mails",
+            m.business.emails * ses["outbound_per_thousand"] / 1000,
             in_goal=False,
         )
     )

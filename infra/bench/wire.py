@@ -16,7 +16,7 @@ import math
 import sys
 import threading
 from collections import Counter, defaultdict
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -30,25 +30,31 @@ _TRANSACT_KEYS = {"Put": "Item", "Update": "Key", "Delete": "Key", "ConditionChe
 
 
 # ---- DynamoDB item sizes ---------------------------------------------------------------------------
-def value_size(value: Mapping[str, Any]) -> int:  # noqa: PLR0911 - one return per DynamoDB type
+def _number_size(body: Any) -> int:
+    digits = str(body).lstrip("-").replace(".", "").strip("0") or "0"
+    return math.ceil(len(digits) / 2) + 1
+
+
+_SIZES: dict[str, Callable[[Any], int]] = {
+    "S": lambda body: len(str(body).encode()),
+    "N": _number_size,
+    "B": lambda body: len(body) if isinstance(body, bytes | bytearray) else len(str(body).encode()),
+    "BOOL": lambda _: 1,
+    "NULL": lambda _: 1,
+    "SS": lambda body: sum(value_size({"S": member}) for member in body),
+    "NS": lambda body: sum(value_size({"N": member}) for member in body),
+    "BS": lambda body: sum(value_size({"B": member}) for member in body),
+    "L": lambda body: 3 + sum(1 + value_size(member) for member in body),
+    "M": lambda body: 3 + sum(1 + len(k.encode()) + value_size(v) for k, v in body.items()),
+}
+
+
+def value_size(value: Mapping[str, Any]) -> int:
     """Bytes DynamoDB counts for one attribute value (low-level form, e.g. {"S": "x"})."""
     ((kind, body),) = value.items()
-    if kind == "S":
-        return len(str(body).encode())
-    if kind == "N":
-        digits = str(body).lstrip("-").replace(".", "").strip("0") or "0"
-        return math.ceil(len(digits) / 2) + 1
-    if kind == "B":
-        return len(body) if isinstance(body, bytes | bytearray) else len(str(body).encode())
-    if kind in {"BOOL", "NULL"}:
-        return 1
-    if kind in {"SS", "NS", "BS"}:
-        return sum(value_size({kind[0]: member}) for member in body)
-    if kind == "L":
-        return 3 + sum(1 + value_size(member) for member in body)
-    if kind == "M":
-        return 3 + sum(1 + len(k.encode()) + value_size(v) for k, v in body.items())
-    raise ValueError(f"unknown attribute type {kind}")
+    if kind not in _SIZES:
+        raise ValueError(f"unknown attribute type {kind}")
+    return _SIZES[kind](body)
 
 
 def item_size(item: Mapping[str, Mapping[str, Any]] | None) -> int:
@@ -265,15 +271,19 @@ class Wire:
             for entry in params.get("TransactItems", []):
                 ((kind, body),) = entry.items()
                 table = str(body["TableName"])
-                source = body.get(_TRANSACT_KEYS[kind], {})
-                targets.append((table, self.shapes[table].key_of(source)))
+                targets.append((table, self.shapes[table].key_of(body.get(_TRANSACT_KEYS[kind], {}))))
         elif operation == "BatchWriteItem":
-            for table, requests in params.get("RequestItems", {}).items():
-                for request in requests:
-                    ((_, body),) = request.items()
-                    source = body.get("Item") or body.get("Key") or {}
-                    targets.append((str(table), self.shapes[str(table)].key_of(source)))
+            targets += self._batch_targets(params)
         return [(table, key, self._get(table, key)) for table, key in targets]
+
+    def _batch_targets(self, params: Mapping[str, Any]) -> list[tuple[str, dict[str, Any]]]:
+        targets = []
+        for table, requests in params.get("RequestItems", {}).items():
+            for request in requests:
+                ((_, body),) = request.items()
+                source = body.get("Item") or body.get("Key") or {}
+                targets.append((str(table), self.shapes[str(table)].key_of(source)))
+        return targets
 
     def _get(self, table: str, key: dict[str, Any]) -> dict[str, Any] | None:
         if not key:
@@ -282,62 +292,84 @@ class Wire:
         return found
 
     def _capacity(self, call: Call, parsed: Mapping[str, Any], before: list[Any]) -> None:
-        op, params = call.operation, call.params
-        transactional = op.startswith("Transact")
-        if op in _WRITES or op in {"TransactWriteItems", "BatchWriteItem"}:
-            kinds = (
-                [next(iter(e)) for e in params.get("TransactItems", [])]
-                if transactional
-                else [op] * len(before)
-            )
-            for (table, key, old), kind in zip(before, kinds, strict=True):
-                new = self._get(table, key)
-                if kind == "ConditionCheck":
-                    call.read_units += 2 * max(1, math.ceil(item_size(old) / (4 * _KB)))
-                    continue
-                units = max(1, math.ceil(max(item_size(old), item_size(new)) / _KB))
-                call.write_units += units * (2 if transactional else 1) + self._index_writes(table, old, new)
-                if new is not None and self._tally is not None:
-                    self._tally.item_bytes[table].append(item_size(new))
-            return
-        consistent = 1.0 if params.get("ConsistentRead") else 0.5
-        if op == "GetItem":
-            call.read_units += consistent * max(1, math.ceil(item_size(parsed.get("Item")) / (4 * _KB)))
-        elif op in {"Query", "Scan"}:
-            total = sum(item_size(item) for item in parsed.get("Items", []))
-            call.read_units += consistent * max(1, math.ceil(total / (4 * _KB)))
-        elif op == "BatchGetItem":
-            for items in parsed.get("Responses", {}).values():
-                call.read_units += sum(
-                    consistent * max(1, math.ceil(item_size(i) / (4 * _KB))) for i in items
-                )
-        elif op == "TransactGetItems":
-            for response in parsed.get("Responses", []):
-                call.read_units += 2 * max(1, math.ceil(item_size(response.get("Item")) / (4 * _KB)))
+        if call.operation in _WRITES or call.operation in {"TransactWriteItems", "BatchWriteItem"}:
+            self._write_capacity(call, before)
+        else:
+            call.read_units += _read_units(call.operation, call.params, parsed)
+
+    def _write_capacity(self, call: Call, before: list[Any]) -> None:
+        """Units of a write, each item sized before and after (and its index writes)."""
+        transactional = call.operation.startswith("Transact")
+        kinds = (
+            [next(iter(e)) for e in call.params.get("TransactItems", [])]
+            if transactional
+            else [call.operation] * len(before)
+        )
+        for (table, key, old), kind in zip(before, kinds, strict=True):
+            new = self._get(table, key)
+            if kind == "ConditionCheck":
+                call.read_units += 2 * max(1, math.ceil(item_size(old) / (4 * _KB)))
+                continue
+            units = max(1, math.ceil(max(item_size(old), item_size(new)) / _KB))
+            call.write_units += units * (2 if transactional else 1) + self._index_writes(table, old, new)
+            if new is not None and self._tally is not None:
+                self._tally.item_bytes[table].append(item_size(new))
 
     def _index_writes(self, table: str, old: Mapping[str, Any] | None, new: Mapping[str, Any] | None) -> int:
         """Index writes: one per index holding the item (put or delete), two when its index key changes."""
         shape = self.shapes.get(table)
         if shape is None:
             return 0
-        units = 0
-        for keys, projection in shape.indexes.values():
-            in_old = old is not None and all(k in old for k in keys)
-            in_new = new is not None and all(k in new for k in keys)
-            if not (in_old or in_new):
-                continue
-            projected = [item for item in (old, new) if item is not None and all(k in item for k in keys)]
-            size = max(
-                item_size(
-                    item
-                    if projection != "KEYS_ONLY"
-                    else {k: item[k] for k in (*keys, *shape.keys) if k in item}
-                )
-                for item in projected
-            )
-            each = max(1, math.ceil(size / _KB))
-            key_changed = in_old and in_new and any(old[k] != new[k] for k in keys)  # type: ignore[index]
-            if in_old and in_new and not key_changed and old == new:
-                continue  # an update that changed nothing projected writes nothing to the index
-            units += each * (2 if key_changed else 1)
-        return units
+        return sum(
+            _index_units(shape.keys, keys, projection, old, new)
+            for keys, projection in shape.indexes.values()
+        )
+
+
+def _read_units(op: str, params: Mapping[str, Any], parsed: Mapping[str, Any]) -> float:
+    """Read units of a read, per started 4 KB of what it returned (twice in a transaction)."""
+    consistent = 1.0 if params.get("ConsistentRead") else 0.5
+    units = 0.0
+    if op == "GetItem":
+        units += consistent * max(1, math.ceil(item_size(parsed.get("Item")) / (4 * _KB)))
+    elif op in {"Query", "Scan"}:
+        total = sum(item_size(item) for item in parsed.get("Items", []))
+        units += consistent * max(1, math.ceil(total / (4 * _KB)))
+    elif op == "BatchGetItem":
+        for items in parsed.get("Responses", {}).values():
+            units += sum(consistent * max(1, math.ceil(item_size(i) / (4 * _KB))) for i in items)
+    elif op == "TransactGetItems":
+        for response in parsed.get("Responses", []):
+            units += 2 * max(1, math.ceil(item_size(response.get("Item")) / (4 * _KB)))
+    return units
+
+
+def _in_index(item: Mapping[str, Any] | None, keys: tuple[str, ...]) -> bool:
+    return item is not None and all(k in item for k in keys)
+
+
+def _projected_size(item: Mapping[str, Any], keys: tuple[str, ...], projection: str) -> int:
+    if projection == "KEYS_ONLY":
+        return item_size({k: item[k] for k in keys if k in item})
+    return item_size(item)
+
+
+def _index_units(
+    table_keys: tuple[str, ...],
+    keys: tuple[str, ...],
+    projection: str,
+    old: Mapping[str, Any] | None,
+    new: Mapping[str, Any] | None,
+) -> int:
+    """Write units one index takes for an item going from `old` to `new` (either may be None)."""
+    held = [item for item in (old, new) if item is not None and _in_index(item, keys)]
+    if not held:
+        return 0
+    size = max(_projected_size(item, (*keys, *table_keys), projection) for item in held)
+    each = max(1, math.ceil(size / _KB))
+    if len(held) == 1:
+        return each  # put into, or deleted from, the index
+    assert old is not None and new is not None
+    if any(old[k] != new[k] for k in keys):
+        return 2 * each  # the index key changed: a delete and a put
+    return 0 if old == new else each  # an update that changed nothing writes nothing to the index

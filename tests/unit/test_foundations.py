@@ -117,4 +117,5 @@ def test_every_metric_carries_the_deployment_environment(stack, monkeypatch) -> 
     metrics.clear_metrics()
     metrics.clear_default_dimensions()
     assert emitted["environment"] == "prod"
-    assert sorted(emitted["_aws"]["CloudWatchMetrics"][0]["Dimensions"][0]) == ["environment", "service"]
+    # environment only: a per-function `service` dimension would bill one metric per emitting function
+    assert emitted["_aws"]["CloudWatchMetrics"][0]["Dimensions"] == [["environment"]]

@@ -3,19 +3,22 @@
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from typing import Any
-
-from pydantic import BaseModel, Json
 
 from crm_core.queues import DeadLetteringBatch, SqsRecord
 
 
-class Order(BaseModel):
+@dataclass(frozen=True)
+class Order:
     order_id: str
 
 
-class OrderRecord(SqsRecord):
-    body: Json[Order]  # type: ignore[assignment]
+@dataclass(frozen=True, slots=True)
+class OrderRecord(SqsRecord[Order]):
+    @staticmethod
+    def parse_body(text: str) -> Order:
+        return Order(order_id=str(json.loads(text)["order_id"]))
 
 
 def _record(message_id: str, body: str, receives: int = 1) -> dict[str, Any]:

@@ -22,6 +22,7 @@ Cy 3/2 about to sleep, Bo 1/2 hibernating.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -148,9 +149,7 @@ def test_a_year_of_a_small_shop(
     monkeypatch.setenv("LIFECYCLE_CATCH_UP_DAYS", "7")  # the review runs weekly here: a week back suffices
     reset_settings()
     shipped = load_rules()  # this shop grants 100 points on entering commitment (off by default)
-    rules = shipped.model_copy(
-        update={"commitment": shipped.commitment.model_copy(update={"bonus_points": 100})}
-    )
+    rules = replace(shipped, commitment=replace(shipped.commitment, bonus_points=100))
     monkeypatch.setattr(service, "load_rules", lambda: rules)
     listener = bus_listener(stack, "lifecycle-listener", ["crm.lifecycle.changed"])
     win_back_mail: list[Any] = []

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import timedelta
 from typing import Any
 from unittest import mock
@@ -314,9 +315,7 @@ def test_a_purchase_for_an_unknown_contact_id_without_an_email_is_refused(stack,
     stranger = contact_id_for("nobody@example.com")
 
     with pytest.raises(NotFound):
-        loyalty.apply_order_event(
-            purchase("A-1", "10.00").model_copy(update={"email": None, "contact_id": stranger})
-        )
+        loyalty.apply_order_event(replace(purchase("A-1", "10.00"), email=None, contact_id=stranger))
 
     assert LedgerEntry.count(stranger) == 0
     with pytest.raises(Contact.DoesNotExist):
@@ -324,7 +323,7 @@ def test_a_purchase_for_an_unknown_contact_id_without_an_email_is_refused(stack,
 
 
 def test_a_purchase_for_a_known_contact_id_without_an_email_earns(ana) -> None:
-    loyalty.apply_order_event(purchase("A-1", "10.00").model_copy(update={"email": None, "contact_id": CID}))
+    loyalty.apply_order_event(replace(purchase("A-1", "10.00"), email=None, contact_id=CID))
     assert balance_of(ANA) == 110
     assert Contact.get(CID).email == ANA
 
@@ -510,7 +509,7 @@ def test_a_first_movement_that_is_a_correction_or_a_grant_puts_the_contact_in_th
 
 def test_a_correction_records_its_event_and_order(ana) -> None:
     loyalty.apply_order_event(adjustment("evt-1", 5))
-    event = adjustment("evt-2", -3).model_copy(update={"order_id": "A-1"})
+    event = replace(adjustment("evt-2", -3), order_id="A-1")
     loyalty.apply_order_event(event)
 
     assert entry("adjust#evt-1").event_id == "evt-1"
@@ -590,7 +589,7 @@ def test_a_refund_id_replayed_with_other_content_is_a_conflict_and_changes_nothi
 
     # The shop sent the same refund id again under a new event id (so the event-id check passes):
     # the ledger itself refuses a refund recorded with other content.
-    other = refund("A-1", "R-1", amount, currency=currency).model_copy(update={"event_id": "evt-R-1-again"})
+    other = replace(refund("A-1", "R-1", amount, currency=currency), event_id="evt-R-1-again")
     with pytest.raises(EventConflict, match="refund R-1 was recorded"):
         loyalty.apply_order_event(other)
     assert balance_of(ANA) == before

@@ -264,7 +264,8 @@ def run(
         failures_in_a_row = failures_in_a_row + 1 if outcome == "failed" else 0
         report.outcomes[outcome] += 1
     for outcome, n in report.outcomes.items():
-        count("Followups" + outcome.title().replace("-", ""), n)  # FollowupsSent, FollowupsDeferred ...
+        if outcome != "sent":  # a sent step is counted once, as MessagesSent (crm_core.messaging.delivery)
+            count("Followups" + outcome.title().replace("-", ""), n)  # FollowupsDeferred, FollowupsFailed ...
     log.info("follow-up run finished", extra=report.as_dict())
     if report.errors:
         raise FollowupRunFailed(f"{report.errors} enrollment(s) raised; see the log")

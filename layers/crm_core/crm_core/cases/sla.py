@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from crm_core.cases.rules import parse_duration
+from crm_core.checks import duration
 from crm_core.clock import parse_instant
 
 if TYPE_CHECKING:
@@ -70,7 +70,7 @@ def checkpoints(policy: Policy, state: SlaState) -> list[Checkpoint]:
         warn_at = due - length + length * policy.sla.warn_at
         found.append(Checkpoint(warn_at, f"{target}:warning", target, 0, "team"))
         for level in policy.sla.escalation:
-            at = due + parse_duration(level.after)
+            at = due + duration(level.after)
             found.append(Checkpoint(at, f"{target}:breach:{level.level}", target, level.level, level.notify))
     return sorted(found, key=lambda c: (c.at, c.level))
 

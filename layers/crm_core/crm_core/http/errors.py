@@ -73,22 +73,12 @@ def unsupported_media_type(*accepted: str) -> Problem:
     return Problem(415, [FieldError("body", f"must be sent as {wanted}")], {"Accept-Post": wanted})
 
 
-def field_errors(errors: list[Any]) -> Problem:
-    """Powertools/pydantic request validation errors as our 400, one entry per field."""
-    found = []
-    for err in errors:
-        location = [str(p) for p in err.get("loc", ()) if p not in ("body", "query", "header", "path")]
-        found.append(FieldError(".".join(location) or "body", str(err.get("msg", "invalid"))))
-    return Problem(400, found)
-
-
 __all__ = [
     "BUSY",
     "RETRY_AFTER_SECONDS",
     "CrmError",
     "Problem",
     "as_invalid_body",
-    "field_errors",
     "problem",
     "unsupported_media_type",
 ]

@@ -1,30 +1,71 @@
-"""The HTTP API's request model and its one mapping from typed errors to answers."""
+"""The loyalty HTTP API's requests, read by hand, and its one mapping from typed errors to answers.
+
+No request validation by Powertools: its validating resolver imports pydantic and builds models on
+the first request (about half of the function's cold start). The few inputs are checked here, each
+bad one a 400 naming its field; the OpenAPI document describes them from the dictionaries below.
+"""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
-from typing import Annotated, Any
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
-from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
-from pydantic import BaseModel, ConfigDict, Field
+from crm_core.checks import Problems
+from crm_core.errors import CrmError, FieldError, ValidationFailed
+from crm_core.http.errors import as_invalid_body, problem
 
-from crm_core.errors import CrmError
-from crm_core.http.errors import as_invalid_body, field_errors, problem, unsupported_media_type
-from crm_core.observability import get_logger
+if TYPE_CHECKING:
+    from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
+
+MAX_REDEMPTION = 10_000_000
+MAX_ORDER_ID = 128
+HISTORY_LIMIT, MAX_HISTORY_LIMIT = 20, 100
 
 
-class RedemptionRequest(BaseModel):
+@dataclass(frozen=True, slots=True)
+class RedemptionRequest:
     """Body of `POST /contacts/{contact_id}/loyalty/redemptions`."""
 
-    model_config = ConfigDict(extra="forbid")
+    points: int
+    order_id: str | None = None
 
-    points: Annotated[int, Field(strict=True, gt=0, le=10_000_000, description="Points to spend")]
-    order_id: Annotated[str | None, Field(max_length=128, description="The order the points pay for")] = None
+    @classmethod
+    def from_body(cls, body: object) -> RedemptionRequest:
+        """The request from the parsed JSON body; raises ValidationFailed naming every bad field."""
+        if not isinstance(body, Mapping):
+            raise ValidationFailed([FieldError("body", "must be a JSON object")])
+        p = Problems()
+        p.unknown_keys("", body, {"points", "order_id"}, message="Extra inputs are not permitted")
+        points = p.integer("points", body.get("points"), low=1, high=MAX_REDEMPTION)
+        order_id = body.get("order_id")
+        if order_id is not None and (not isinstance(order_id, str) or len(order_id) > MAX_ORDER_ID):
+            p.add("order_id", f"must be a string of at most {MAX_ORDER_ID} characters")
+        p.raise_invalid()
+        return cls(points, order_id)
+
+
+def history_query(query: Mapping[str, str] | None) -> tuple[int, str | None]:
+    """(limit, cursor) of a history request; raises ValidationFailed for a limit out of 1-100."""
+    query = query or {}
+    raw = query.get("limit")
+    limit = HISTORY_LIMIT if raw is None else int(raw) if raw.strip().isdigit() else 0
+    if not 1 <= limit <= MAX_HISTORY_LIMIT:
+        raise ValidationFailed([FieldError("limit", f"must be a whole number from 1 to {MAX_HISTORY_LIMIT}")])
+    return limit, query.get("cursor") or None
+
+
+def header(headers: Mapping[str, str] | None, name: str) -> str:
+    """A request header's value by its case-insensitive name ("" when absent)."""
+    wanted = name.lower()
+    return next((value for key, value in (headers or {}).items() if key.lower() == wanted), "")
 
 
 def answer(status: int, body: dict[str, Any], headers: dict[str, str] | None = None) -> Response[str]:
     """A JSON response."""
+    from aws_lambda_powertools.event_handler import Response  # noqa: PLC0415 - loaded with the resolver
+
     return Response(status, "application/json", json.dumps(body), headers=headers or None)
 
 
@@ -32,38 +73,111 @@ def error_answer(exc: CrmError) -> tuple[int, dict[str, Any], dict[str, str]]:
     """(status, JSON body, headers) for a typed error, by the project's one mapping (crm_core.http)."""
     found = problem(exc)
     if found.status == 500:
+        from crm_core.observability import get_logger  # noqa: PLC0415
+
         get_logger().exception("unexpected domain error")
-    return found.status, found.body(), found.headers
-
-
-def validation_answer(errors: Sequence[Any]) -> tuple[int, dict[str, Any], dict[str, str]]:
-    """Powertools request validation errors as our 400 with one entry per field."""
-    found = field_errors(list(errors))
     return found.status, found.body(), found.headers
 
 
 def answer_errors(app: APIGatewayHttpResolver) -> None:
     """Answer every failure of the resolver's routes in the one error shape (crm_core.http): domain
-    errors, request validation (400), a body of another type (415) or not readable as JSON (400)."""
-    from aws_lambda_powertools.event_handler.openapi.exceptions import (  # noqa: PLC0415 - the event handler's OpenAPI code only in HTTP functions
-        RequestUnsupportedContentType,
-        RequestValidationError,
-    )
+    errors (invalid input 400, 404, 409, 503) and a body not readable as JSON (400)."""
 
     @app.exception_handler(CrmError)  # type: ignore[untyped-decorator]
     def _domain(exc: CrmError) -> Response[str]:
         return answer(*error_answer(exc))
 
-    @app.exception_handler(RequestValidationError)  # type: ignore[untyped-decorator]
-    def _invalid(exc: RequestValidationError) -> Response[str]:
-        return answer(*validation_answer(exc.errors()))
-
-    @app.exception_handler(RequestUnsupportedContentType)  # type: ignore[untyped-decorator]
-    def _unsupported(exc: RequestUnsupportedContentType) -> Response[str]:
-        found = unsupported_media_type("application/json")
-        return answer(found.status, found.body(), found.headers)
-
     @app.exception_handler(ValueError)  # type: ignore[untyped-decorator]
     def _unreadable(exc: ValueError) -> Response[str]:  # e.g. bytes that are not UTF-8 JSON
         found = problem(as_invalid_body(exc))
         return answer(found.status, found.body(), found.headers)
+
+
+# -- the OpenAPI description of what the routes read by hand (infra/openapi.py merges it) ----------
+
+_ERRORS = {
+    "type": "object",
+    "required": ["errors"],
+    "properties": {
+        "errors": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "required": ["field", "message"],
+                "properties": {"field": {"type": "string"}, "message": {"type": "string"}},
+            },
+        }
+    },
+}
+
+
+def _json(description: str, schema: dict[str, Any] | None = None) -> dict[str, Any]:
+    return {"description": description, "content": {"application/json": {"schema": schema or _ERRORS}}}
+
+
+HISTORY_DOC: dict[str, Any] = {
+    "x-crm-parameters": [
+        {
+            "name": "limit",
+            "in": "query",
+            "required": False,
+            "schema": {
+                "type": "integer",
+                "minimum": 1,
+                "maximum": MAX_HISTORY_LIMIT,
+                "default": HISTORY_LIMIT,
+            },
+        },
+        {"name": "cursor", "in": "query", "required": False, "schema": {"type": "string"}},
+    ]
+}
+HISTORY_RESPONSES: dict[int, Any] = {
+    200: _json("A page of ledger entries, newest first, with `next_cursor`.", {"type": "object"}),
+    400: _json("A limit out of 1-100 or a cursor that is not ours."),
+    404: _json("The contact does not exist."),
+}
+REDEMPTION_DOC: dict[str, Any] = {
+    "x-crm-parameters": [
+        {
+            "name": "Idempotency-Key",
+            "in": "header",
+            "required": True,
+            "description": "Names the redemption: the same key again replays the answer.",
+            "schema": {"type": "string", "maxLength": 128},
+        }
+    ],
+    "requestBody": {
+        "required": True,
+        "content": {
+            "application/json": {
+                "schema": {
+                    "type": "object",
+                    "additionalProperties": False,
+                    "required": ["points"],
+                    "properties": {
+                        "points": {
+                            "type": "integer",
+                            "minimum": 1,
+                            "maximum": MAX_REDEMPTION,
+                            "description": "Points to spend",
+                        },
+                        "order_id": {
+                            "type": "string",
+                            "maxLength": MAX_ORDER_ID,
+                            "description": "The order the points pay for",
+                        },
+                    },
+                }
+            }
+        },
+    },
+}
+REDEMPTION_RESPONSES: dict[int, Any] = {
+    201: _json("Points spent (`Idempotent-Replayed: true` on a replay).", {"type": "object"}),
+    400: _json("Invalid fields, each named (points, order_id, Idempotency-Key)."),
+    404: _json("The contact does not exist."),
+    409: _json(
+        "The balance is short (with `requested` and `available`), or the key was used for another order."
+    ),
+    503: _json("DynamoDB is throttling: nothing was spent; retry after `Retry-After` seconds."),
+}

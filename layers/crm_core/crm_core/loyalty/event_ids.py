@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from dataclasses import asdict
 from datetime import datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
@@ -37,7 +38,7 @@ def _canonical(value: Any) -> Any:
 
 def digest(event: Purchase | Refund | Adjustment) -> str:
     """A digest of what the event says (amounts compared by value, times by instant)."""
-    content = {k: _canonical(v) for k, v in sorted(event.model_dump().items()) if k != "event_id"}
+    content = {k: _canonical(v) for k, v in sorted(asdict(event).items()) if k != "event_id"}
     return hashlib.sha256(json.dumps(content, sort_keys=True, default=str).encode()).hexdigest()
 
 

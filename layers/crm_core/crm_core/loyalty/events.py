@@ -1,4 +1,4 @@
-"""Order events on the orders queue (docs/order-events.md): parser models (pydantic).
+"""Order events on the orders queue (docs/order-events.md): plain dataclasses, checked by hand.
 
 One JSON object per SQS message, told apart by `type`:
 
@@ -8,91 +8,181 @@ One JSON object per SQS message, told apart by `type`:
 `refund` adds `refund_id` (its `amount` is the refunded part of `order_id`); `adjustment` carries
 `points` (signed) and `reason`. `contact_id` may replace `email`. Amounts are decimal strings:
 a JSON number is refused, because a float has already lost the cents the shop meant.
+
+No schema library: pydantic cost the queue function about 250 ms of cold start for these three
+shapes. `parse_order_event` reports every bad field at once (ValidationFailed, one FieldError each).
 """
 
 from __future__ import annotations
 
+import json
 import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
 from decimal import Decimal, InvalidOperation
-from typing import Annotated, Any, Literal
+from typing import Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field, Json, model_validator
-
+from crm_core.checks import Problems
+from crm_core.errors import FieldError, ValidationFailed
+from crm_core.http.params import CONTACT_ID
 from crm_core.queues import SqsRecord
 
 _AMOUNT = re.compile(r"^\d{1,12}(\.\d{1,4})?$")
+_IDENTIFIER = re.compile(r"^[\x21-\x7e]+$")
+_CURRENCY = re.compile(r"^[A-Z]{3}$")
+_EMAIL = re.compile(r"^[^@\s<>\"]+@[^@\s<>\"]+\.[^@\s<>\"]+$")
+TYPES = ("purchase", "refund", "adjustment")
+MAX_POINTS = 1_000_000
 
 
-def _decimal_string(value: Any) -> Decimal:
-    if isinstance(value, Decimal):  # built in code rather than parsed from JSON
-        value = str(value)
-    if not isinstance(value, str) or not _AMOUNT.match(value.strip()):
-        raise ValueError('must be a decimal string such as "49.90" (up to 4 decimals, no sign, no float)')
-    try:
-        return Decimal(value.strip())
-    except InvalidOperation:  # pragma: no cover - the pattern already guarantees a decimal
-        raise ValueError("not a decimal") from None
+@dataclass(frozen=True, slots=True, kw_only=True)
+class _OrderEventBase:
+    event_id: str
+    email: str | None = None
+    contact_id: str | None = None
+    occurred_at: datetime
 
 
-Amount = Annotated[Decimal, BeforeValidator(_decimal_string), Field(gt=0)]
-Identifier = Annotated[str, Field(min_length=1, max_length=128, pattern=r"^[\x21-\x7e]+$")]
-Currency = Annotated[str, Field(pattern=r"^[A-Z]{3}$")]
-Email = Annotated[str, Field(max_length=254, pattern=r"^[^@\s<>\"]+@[^@\s<>\"]+\.[^@\s<>\"]+$")]
-
-
-class _OrderEventBase(BaseModel):
-    model_config = ConfigDict(extra="ignore", frozen=True, str_strip_whitespace=True)
-
-    event_id: Identifier
-    email: Email | None = None
-    contact_id: Annotated[str, Field(pattern=r"^ct_[a-z2-7]{26}$")] | None = None
-    occurred_at: AwareDatetime
-
-    @model_validator(mode="after")
-    def _names_a_contact(self) -> _OrderEventBase:
-        if self.email is None and self.contact_id is None:
-            raise ValueError("either email or contact_id is required")
-        return self
-
-
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Purchase(_OrderEventBase):
     """An order paid: earns points in the order's currency."""
 
-    type: Literal["purchase"]
-    order_id: Identifier
-    amount: Amount
-    currency: Currency
+    type: Literal["purchase"] = "purchase"
+    order_id: str
+    amount: Decimal
+    currency: str
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Refund(_OrderEventBase):
     """Part or all of an order refunded: takes back the points it earned, in proportion."""
 
-    type: Literal["refund"]
-    order_id: Identifier
-    refund_id: Identifier
-    amount: Amount  # the refunded part of the order
-    currency: Currency
+    type: Literal["refund"] = "refund"
+    order_id: str
+    refund_id: str
+    amount: Decimal  # the refunded part of the order
+    currency: str
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Adjustment(_OrderEventBase):
     """Points added or taken by hand, with the reason the ledger keeps."""
 
-    type: Literal["adjustment"]
-    order_id: Identifier | None = None
-    points: Annotated[int, Field(strict=True, ge=-1_000_000, le=1_000_000)]
-    reason: Annotated[str, Field(min_length=1, max_length=500)]
-
-    @model_validator(mode="after")
-    def _moves_points(self) -> Adjustment:
-        if self.points == 0:
-            raise ValueError("points must not be 0")
-        return self
+    type: Literal["adjustment"] = "adjustment"
+    order_id: str | None = None
+    points: int
+    reason: str
 
 
-OrderEvent = Annotated[Purchase | Refund | Adjustment, Field(discriminator="type")]
+OrderEvent = Purchase | Refund | Adjustment
 
 
-class OrderEventRecord(SqsRecord):
+def _identifier(p: Problems, where: str, value: object, *, required: bool = True) -> str | None:
+    hint = "printable ASCII without spaces"
+    return p.text(where, value, required=required, max_length=128, pattern=_IDENTIFIER, hint=hint)
+
+
+def _amount(p: Problems, where: str, value: object) -> Decimal:
+    if isinstance(value, Decimal):  # built in code rather than parsed from JSON
+        value = str(value)
+    if not isinstance(value, str) or not _AMOUNT.match(value.strip()):
+        p.add(where, 'must be a decimal string such as "49.90" (up to 4 decimals, no sign, no float)')
+        return Decimal(0)
+    try:
+        amount = Decimal(value.strip())
+    except InvalidOperation:  # pragma: no cover - the pattern already guarantees a decimal
+        amount = Decimal(0)
+    if amount <= 0:
+        p.add(where, "must be greater than 0")
+    return amount
+
+
+def _instant(p: Problems, where: str, value: object) -> datetime:
+    try:
+        at = value if isinstance(value, datetime) else datetime.fromisoformat(str(value).strip())
+    except ValueError:
+        p.add(where, "must be an ISO 8601 date and time, such as 2026-11-23T10:15:00Z")
+        return datetime.min
+    if at.tzinfo is None or at.utcoffset() is None:
+        p.add(where, "must have a time zone (Z or an offset such as +01:00)")
+    return at
+
+
+def _common(p: Problems, data: Mapping[str, Any]) -> dict[str, Any]:
+    found = {
+        "event_id": _identifier(p, "event_id", data.get("event_id")),
+        "email": p.text(
+            "email",
+            data.get("email"),
+            required=False,
+            max_length=254,
+            pattern=_EMAIL,
+            hint="an email address",
+        ),  # fmt: skip
+        "contact_id": p.text(
+            "contact_id",
+            data.get("contact_id"),
+            required=False,
+            pattern=CONTACT_ID,
+            hint="a contact id (ct_ and 26 letters or digits 2-7)",
+        ),  # fmt: skip
+        "occurred_at": _instant(p, "occurred_at", data.get("occurred_at")),
+    }
+    if data.get("email") is None and data.get("contact_id") is None:
+        p.add("email", "either email or contact_id is required")
+    return found
+
+
+def _purchase_or_refund(p: Problems, data: Mapping[str, Any], kind: str) -> dict[str, Any]:
+    found = {
+        "order_id": _identifier(p, "order_id", data.get("order_id")),
+        "amount": _amount(p, "amount", data.get("amount")),
+        "currency": p.text("currency", data.get("currency"), pattern=_CURRENCY, hint="3 capital letters"),
+    }
+    if kind == "refund":
+        found["refund_id"] = _identifier(p, "refund_id", data.get("refund_id"))
+    return found
+
+
+def _adjustment(p: Problems, data: Mapping[str, Any]) -> dict[str, Any]:
+    points = p.integer("points", data.get("points"), low=-MAX_POINTS, high=MAX_POINTS)
+    if points == 0 and "points" in data:
+        p.add("points", "must not be 0")
+    return {
+        "order_id": _identifier(p, "order_id", data.get("order_id"), required=False),
+        "points": points,
+        "reason": p.text("reason", data.get("reason"), max_length=500),
+    }
+
+
+def parse_order_event(data: object) -> OrderEvent:
+    """An order event from its JSON object; raises ValidationFailed naming every bad field."""
+    if not isinstance(data, Mapping):
+        raise ValidationFailed([FieldError("body", "must be a JSON object")])
+    kind = data.get("type")
+    if kind not in TYPES:
+        raise ValidationFailed([FieldError("type", f"must be one of {', '.join(TYPES)}, got {kind!r}")])
+    p = Problems()
+    fields = _common(p, data)
+    fields |= _adjustment(p, data) if kind == "adjustment" else _purchase_or_refund(p, data, kind)
+    p.raise_invalid()
+    if kind == "purchase":
+        return Purchase(**fields)
+    return Refund(**fields) if kind == "refund" else Adjustment(**fields)
+
+
+@dataclass(frozen=True, slots=True)
+class OrderEventRecord(SqsRecord[OrderEvent]):
     """An SQS record of the orders queue, its body parsed as an order event."""
 
-    body: Json[OrderEvent]  # type: ignore[assignment]
+    what = "order event"
+
+    @staticmethod
+    def parse_body(text: str) -> OrderEvent:
+        """The record's body as an order event; raises ValidationFailed naming each bad field."""
+        try:
+            data = json.loads(text)
+        except ValueError:
+            raise ValidationFailed([FieldError("body", "is not valid JSON")]) from None
+        return parse_order_event(data)

@@ -20,26 +20,21 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+from crm_core.checks import Problems
 from crm_core.errors import ConfigurationError, FieldError, ValidationFailed
 
 RULES_DIR = Path(__file__).parent / "earning_rules"
 
-# Plain validation, not pydantic: these rules are on the import path of four functions, and a
-# pydantic model costs its import and schema build at every cold start (see docs/benchmarks.md).
+# Plain checks (crm_core.checks), not pydantic: these rules are on the import path of four functions,
+# and a pydantic model costs its import and schema build at every cold start (docs/benchmarks.md).
 _TIER_NAME = re.compile(r"^[a-z][a-z0-9-]{0,30}$")
 _VERSION = re.compile(r"^[A-Za-z0-9._-]{1,40}$")
 _CURRENCY = re.compile(r"^[A-Z]{3}$")
 _MAX_POINTS = 1_000_000
 
 
-class _Problems:
-    """Every problem of one file, each with the path of the field it is about."""
-
-    def __init__(self) -> None:
-        self.found: list[str] = []
-
-    def add(self, where: str, message: str) -> None:
-        self.found.append(f"{where or '(file)'}: {message}")
+class _Problems(Problems):
+    """The shared collector (crm_core.checks), with the few checks these files add."""
 
     def fields(
         self, data: Any, where: str, required: set[str], optional: frozenset[str] | set[str] = frozenset()
@@ -78,7 +73,7 @@ class _Problems:
             self.add(where, "must be greater than 0")
         return number
 
-    def text(self, value: Any, where: str, pattern: re.Pattern[str] | None = None) -> str:
+    def string(self, value: Any, where: str, pattern: re.Pattern[str] | None = None) -> str:
         if not isinstance(value, str):
             self.add(where, "must be a string")
             return ""
@@ -198,8 +193,9 @@ def parse_rules(text: str, source: str) -> EarningRules:
         raise ConfigurationError(f"{source}: not valid JSON ({exc})") from None
     problems = _Problems()
     rules = _validate(data, problems)
-    if problems.found or rules is None:
-        raise ConfigurationError(f"{source}: {'; '.join(problems.found)}")
+    problems.raise_if_any(source)
+    if rules is None:  # pragma: no cover - a missing field is always a problem too
+        raise ConfigurationError(f"{source}: incomplete")
     return rules
 
 
@@ -220,7 +216,7 @@ def _validate(data: Any, p: _Problems) -> EarningRules | None:  # one check per 
     fields = p.fields(data, "", _REQUIRED, _OPTIONAL)
     if not fields or any(name not in fields for name in _REQUIRED):
         return None
-    version = p.text(fields["version"], "version", _VERSION)
+    version = p.string(fields["version"], "version", _VERSION)
     try:
         effective_from = date.fromisoformat(str(fields["effective_from"]))
     except ValueError:
@@ -232,7 +228,7 @@ def _validate(data: Any, p: _Problems) -> EarningRules | None:  # one check per 
         p.add("points_per_unit", "must be an object")
     else:
         for currency, rate in rates.items():
-            p.text(currency, f"points_per_unit.{currency}", _CURRENCY)
+            p.string(currency, f"points_per_unit.{currency}", _CURRENCY)
             points_per_unit[currency] = p.positive(rate, f"points_per_unit.{currency}")
         if not rates:
             p.add("points_per_unit", "must name at least one currency")
@@ -258,7 +254,7 @@ def _validate(data: Any, p: _Problems) -> EarningRules | None:  # one check per 
     )
     if goodwill.default_points > goodwill.max_points:
         p.add("goodwill", "default_points exceeds max_points")
-    description = p.text(fields.get("description", ""), "description")
+    description = p.string(fields.get("description", ""), "description")
     return EarningRules(
         version=version,
         effective_from=effective_from,
@@ -285,7 +281,7 @@ def _tiers(data: Any, p: _Problems) -> tuple[TierRule, ...]:
             continue
         tiers.append(
             TierRule(
-                p.text(fields["name"], f"{where}.name", _TIER_NAME),
+                p.string(fields["name"], f"{where}.name", _TIER_NAME),
                 p.points(fields["qualifying_points"], f"{where}.qualifying_points"),
                 p.positive(fields["multiplier"], f"{where}.multiplier"),
             )

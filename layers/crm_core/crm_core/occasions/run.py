@@ -232,8 +232,7 @@ class _Run:
     def record(self, item: Due, outcome: Outcome, retry_at: datetime | None) -> None:
         report = self.report
         if outcome is Outcome.SENT:
-            report.sent += 1
-            count(f"{item.kind.capitalize()}GreetingsSent")
+            report.sent += 1  # counted once, as MessagesSent (crm_core.messaging.delivery)
         elif outcome is Outcome.DUPLICATE:
             report.already += 1
         elif outcome is Outcome.SUPPRESSED:
