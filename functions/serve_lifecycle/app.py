@@ -11,7 +11,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from crm_core import lifecycle
 from crm_core.http import params
 from crm_core.loyalty.api import answer_errors
-from crm_core.observability import count, lambda_entry
+from crm_core.observability import lambda_entry
 
 app = APIGatewayHttpResolver()  # the id is checked by crm_core.http.params: no pydantic at cold start
 
@@ -26,5 +26,4 @@ answer_errors(app)  # unknown contact 404, malformed id 400: the one error shape
 
 @lambda_entry(correlation_paths.API_GATEWAY_HTTP)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    count("LifecycleApiRequests")
     return app.resolve(event, context)

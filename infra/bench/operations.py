@@ -10,16 +10,16 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from email.message import EmailMessage
-from email.utils import make_msgid
 from typing import Any
 
 from infra.bench.wire import Tally, Wire
+from infra.mail import find_key, message
 from infra.template import Template
 
 LEAD = "bench.lead@example.com"
 BUYER = "bench.buyer@example.com"
 CUSTOMER = "bench.customer@example.com"
+SENDER = f"Bench Customer <{CUSTOMER}>"
 SUPPORT = "support@example.com"
 
 
@@ -225,13 +225,14 @@ def _occasions(local: Any, measure: Measure) -> None:
 
 def _complaints(local: Any, measure: Measure) -> None:
     local.set_clock("2027-05-18T08:00:00Z")
-    complaint = _email("Parcel not arrived - order A-1", "My parcel has not arrived. Can you help?", SUPPORT)
+    text = "My parcel has not arrived. Can you help?"
+    complaint = message(SENDER, SUPPORT, "Parcel not arrived - order A-1", text)
     received = measure("inbound email to a new case", lambda: local.deliver_email(complaint))
-    case_id = _find(received, "case_id")
+    case_id = find_key(received, "case_id")
     assert case_id, received
     ack = next(m for m in local.outbox() if f"#{case_id}" in str(m.get("subject")))
     reply_to = _header(ack, "Reply-To")
-    reply = _email(f"Re: {ack['subject']}", "The tracking number is 1Z999.", reply_to)
+    reply = message(SENDER, reply_to, f"Re: {ack['subject']}", "The tracking number is 1Z999.")
     measure("threaded reply", lambda: local.deliver_email(reply))
     assert local.get(f"/cases/{case_id}").status == 200
     measure("escalation run, nothing due", lambda: _run(local, "EscalateCasesFunction"))
@@ -282,29 +283,6 @@ def _run(local: Any, function: str) -> dict[str, Any]:
     run: dict[str, Any] = local.run_schedule(function)
     assert run["status"] == "succeeded", run
     return run
-
-
-def _email(subject: str, body: str, to: str) -> bytes:
-    msg = EmailMessage()
-    msg["From"] = f"Bench Customer <{CUSTOMER}>"
-    msg["To"] = to
-    msg["Subject"] = subject
-    msg["Message-ID"] = make_msgid(domain="mail.example.com")
-    msg.set_content(body)
-    return msg.as_bytes()
-
-
-def _find(value: Any, key: str) -> Any:
-    if isinstance(value, dict):
-        if key in value:
-            return value[key]
-        value = list(value.values())
-    if isinstance(value, list):
-        for item in value:
-            found = _find(item, key)
-            if found is not None:
-                return found
-    return None
 
 
 def _header(message: dict[str, Any], name: str) -> str:
