@@ -212,54 +212,26 @@ _REQUIRED = {
 _OPTIONAL = {"description", "first_purchase_minimum_points"}
 
 
-def _validate(data: Any, p: _Problems) -> EarningRules | None:  # one check per field
+def _validate(data: Any, p: _Problems) -> EarningRules | None:
+    """The rules in `data`, each field checked in the file's order; None when a field is missing."""
     fields = p.fields(data, "", _REQUIRED, _OPTIONAL)
     if not fields or any(name not in fields for name in _REQUIRED):
         return None
     version = p.string(fields["version"], "version", _VERSION)
-    try:
-        effective_from = date.fromisoformat(str(fields["effective_from"]))
-    except ValueError:
-        p.add("effective_from", "must be a date (YYYY-MM-DD)")
-        effective_from = date.min
-    rates = fields["points_per_unit"]
-    points_per_unit: dict[str, Decimal] = {}
-    if not isinstance(rates, dict):
-        p.add("points_per_unit", "must be an object")
-    else:
-        for currency, rate in rates.items():
-            p.string(currency, f"points_per_unit.{currency}", _CURRENCY)
-            points_per_unit[currency] = p.positive(rate, f"points_per_unit.{currency}")
-        if not rates:
-            p.add("points_per_unit", "must name at least one currency")
-    lifetime = fields["lot_lifetime_months"]
-    if isinstance(lifetime, bool) or not isinstance(lifetime, int) or not 1 <= lifetime <= 120:
-        p.add("lot_lifetime_months", "must be a whole number between 1 and 120")
+    effective_from = _effective_from(fields["effective_from"], p)
+    points_per_unit = _points_per_unit(fields["points_per_unit"], p)
+    lifetime = _lot_lifetime_months(fields["lot_lifetime_months"], p)
     tiers = _tiers(fields["tiers"], p)
     first_bonus = p.points(fields["first_purchase_bonus"], "first_purchase_bonus")
     minimum = p.points(fields.get("first_purchase_minimum_points", 1), "first_purchase_minimum_points", 1)
-    bonus = fields["birthday_bonus"]
-    birthday: dict[str, int] = {}
-    if not isinstance(bonus, dict):
-        p.add("birthday_bonus", "must be an object")
-    else:
-        birthday = {str(k): p.points(v, f"birthday_bonus.{k}") for k, v in bonus.items()}
-        names = [t.name for t in tiers]
-        if tiers and set(birthday) != set(names):
-            p.add("birthday_bonus", f"must name exactly the tiers {names}")
-    goodwill_fields = p.fields(fields["goodwill"], "goodwill", {"default_points", "max_points"})
-    goodwill = GoodwillRule(
-        p.points(goodwill_fields.get("default_points", 0), "goodwill.default_points"),
-        p.points(goodwill_fields.get("max_points", 0), "goodwill.max_points"),
-    )
-    if goodwill.default_points > goodwill.max_points:
-        p.add("goodwill", "default_points exceeds max_points")
+    birthday = _birthday_bonus(fields["birthday_bonus"], tiers, p)
+    goodwill = _goodwill(fields["goodwill"], p)
     description = p.string(fields.get("description", ""), "description")
     return EarningRules(
         version=version,
         effective_from=effective_from,
         points_per_unit=points_per_unit,
-        lot_lifetime_months=lifetime if isinstance(lifetime, int) else 0,
+        lot_lifetime_months=lifetime,
         tiers=tiers,
         first_purchase_bonus=first_bonus,
         birthday_bonus=birthday,
@@ -269,23 +241,87 @@ def _validate(data: Any, p: _Problems) -> EarningRules | None:  # one check per 
     )
 
 
+def _effective_from(value: Any, p: _Problems) -> date:
+    """The first day these rules apply (an ISO date)."""
+    try:
+        return date.fromisoformat(str(value))
+    except ValueError:
+        p.add("effective_from", "must be a date (YYYY-MM-DD)")
+        return date.min
+
+
+def _points_per_unit(rates: Any, p: _Problems) -> dict[str, Decimal]:
+    """Points per unit of each currency: at least one, each a three-letter code with a positive rate."""
+    points_per_unit: dict[str, Decimal] = {}
+    if not isinstance(rates, dict):
+        p.add("points_per_unit", "must be an object")
+        return points_per_unit
+    for currency, rate in rates.items():
+        p.string(currency, f"points_per_unit.{currency}", _CURRENCY)
+        points_per_unit[currency] = p.positive(rate, f"points_per_unit.{currency}")
+    if not rates:
+        p.add("points_per_unit", "must name at least one currency")
+    return points_per_unit
+
+
+def _lot_lifetime_months(lifetime: Any, p: _Problems) -> int:
+    """How long earned points last: a whole number of months from 1 to 120."""
+    if isinstance(lifetime, bool) or not isinstance(lifetime, int) or not 1 <= lifetime <= 120:
+        p.add("lot_lifetime_months", "must be a whole number between 1 and 120")
+    return lifetime if isinstance(lifetime, int) else 0
+
+
+def _birthday_bonus(bonus: Any, tiers: tuple[TierRule, ...], p: _Problems) -> dict[str, int]:
+    """The birthday bonus of each tier, naming exactly the tiers (once they are valid)."""
+    if not isinstance(bonus, dict):
+        p.add("birthday_bonus", "must be an object")
+        return {}
+    birthday = {str(k): p.points(v, f"birthday_bonus.{k}") for k, v in bonus.items()}
+    names = [t.name for t in tiers]
+    if tiers and set(birthday) != set(names):
+        p.add("birthday_bonus", f"must name exactly the tiers {names}")
+    return birthday
+
+
+def _goodwill(value: Any, p: _Problems) -> GoodwillRule:
+    """The goodwill grant of a complaint case: a default no larger than the most one case may get."""
+    goodwill_fields = p.fields(value, "goodwill", {"default_points", "max_points"})
+    goodwill = GoodwillRule(
+        p.points(goodwill_fields.get("default_points", 0), "goodwill.default_points"),
+        p.points(goodwill_fields.get("max_points", 0), "goodwill.max_points"),
+    )
+    if goodwill.default_points > goodwill.max_points:
+        p.add("goodwill", "default_points exceeds max_points")
+    return goodwill
+
+
+_TIER_FIELDS = ("name", "qualifying_points", "multiplier")
+
+
 def _tiers(data: Any, p: _Problems) -> tuple[TierRule, ...]:
+    """The tiers, lowest first: at least one, each complete, in a valid ladder."""
     if not isinstance(data, list) or not data:
         p.add("tiers", "must be a list of at least one tier")
         return ()
-    tiers = []
-    for n, raw in enumerate(data):
-        where = f"tiers.{n}"
-        fields = p.fields(raw, where, {"name", "qualifying_points", "multiplier"})
-        if len(fields) < 3 or any(k not in fields for k in ("name", "qualifying_points", "multiplier")):
-            continue
-        tiers.append(
-            TierRule(
-                p.string(fields["name"], f"{where}.name", _TIER_NAME),
-                p.points(fields["qualifying_points"], f"{where}.qualifying_points"),
-                p.positive(fields["multiplier"], f"{where}.multiplier"),
-            )
-        )
+    tiers = [tier for n, raw in enumerate(data) if (tier := _tier(raw, f"tiers.{n}", p)) is not None]
+    _check_ladder(tiers, p)
+    return tuple(tiers)
+
+
+def _tier(raw: Any, where: str, p: _Problems) -> TierRule | None:
+    """One tier; None when it is not an object or misses a field (reported by `fields`)."""
+    fields = p.fields(raw, where, set(_TIER_FIELDS))
+    if len(fields) < len(_TIER_FIELDS) or any(k not in fields for k in _TIER_FIELDS):
+        return None
+    return TierRule(
+        p.string(fields["name"], f"{where}.name", _TIER_NAME),
+        p.points(fields["qualifying_points"], f"{where}.qualifying_points"),
+        p.positive(fields["multiplier"], f"{where}.multiplier"),
+    )
+
+
+def _check_ladder(tiers: list[TierRule], p: _Problems) -> None:
+    """The base tier starts at 0, thresholds strictly increase, and names are unique."""
     thresholds = [t.qualifying_points for t in tiers]
     if thresholds and thresholds[0] != 0:
         p.add("tiers", "the first tier must start at 0 qualifying points")
@@ -294,7 +330,6 @@ def _tiers(data: Any, p: _Problems) -> tuple[TierRule, ...]:
     names = [t.name for t in tiers]
     if len(set(names)) != len(names):
         p.add("tiers", "tier names must be unique")
-    return tuple(tiers)
 
 
 def load_rulebook(folder: Path | None = None) -> RuleBook:
