@@ -54,7 +54,7 @@ test: $(STAMP) ## run the test suite (unit, integration, infrastructure, e2e)
 	$(PY) -m pytest
 
 fuzz: $(STAMP) ## the public routes' fuzz suite with many more examples (hypothesis profile "fuzz")
-	CRM_HYPOTHESIS_PROFILE=fuzz $(PY) -m pytest tests/integration/test_public_routes_fuzz.py tests/e2e/test_openapi_fuzz.py -p no:cacheprovider -q
+	CRM_HYPOTHESIS_PROFILE=fuzz $(PY) -m pytest tests/integration/leads/test_public_routes_fuzz.py tests/e2e/test_openapi_fuzz.py -p no:cacheprovider -q
 
 lint: $(STAMP) $(TOOLS)/checkov/bin/checkov validate ## ruff, mypy, cfn-lint, checkov and sam validate
 	$(VENV)/bin/ruff check .

@@ -53,11 +53,11 @@ class SqsRecord(Generic[B]):
     """
 
     messageId: str  # noqa: N815 - the Lambda event's own names
-    receiptHandle: str  # noqa: N815
+    receiptHandle: str  # noqa: N815 - the Lambda event's own names
     body: B
-    eventSourceARN: str  # noqa: N815
+    eventSourceARN: str  # noqa: N815 - the Lambda event's own names
     attributes: Mapping[str, Any]
-    messageAttributes: Mapping[str, Any]  # noqa: N815
+    messageAttributes: Mapping[str, Any]  # noqa: N815 - the Lambda event's own names
 
     what: ClassVar[str] = "message"  # how a reason names a body that could not be read
 

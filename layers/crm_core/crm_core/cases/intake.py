@@ -450,14 +450,14 @@ def _tell_owner_and_lifecycle(case: Case, event: CaseEvent, detail: dict[str, An
     if case.status == "quarantined":
         return
     if opened:
-        from crm_core.lifecycle.bus import tell_case  # noqa: PLC0415
-        from crm_core.owners.service import on_complaint  # noqa: PLC0415
+        from crm_core.lifecycle.bus import tell_case  # noqa: PLC0415 - EventBridge only for a new case
+        from crm_core.owners.service import on_complaint  # noqa: PLC0415 - owners only for a new case
 
         on_complaint(case.contact_id, case.case_id, vip=bool(case.vip))
         if not case.unverified:  # forged or unverifiable mail is no complaint of the contact's
             tell_case("opened", case.contact_id, case.case_id, case.opened_at)
     elif not detail.get("automated") and not case.unverified:
-        from crm_core.lifecycle.bus import tell_engagement  # noqa: PLC0415
+        from crm_core.lifecycle.bus import tell_engagement  # noqa: PLC0415 - EventBridge only for a reply
 
         tell_engagement(
             case.contact_id, f"{case.case_id}#{event.event_key}", event.at, "reply"

@@ -1,6 +1,6 @@
 """The contact 360: everything known about one person, in one answer, from key lookups and Queries only.
 
-DynamoDB calls for one view (asserted by tests/integration/test_contact_360.py), in two rounds:
+DynamoDB calls for one view (asserted by tests/integration/owners/test_contact_owners.py), in two rounds:
 1. BatchGetItem: the contact (contacts table) and the points balance (loyalty table);
 2. GetItem of the address's suppression (keyed by the address, known from round 1); Query enrollments
    (the contact's partition); Query the sent-message ledger's `by-contact` index (a page, newest

@@ -23,7 +23,7 @@ class HttpAnswer:
 
     def response(self) -> Response[str]:
         """The answer as the Powertools resolver's Response."""
-        from aws_lambda_powertools.event_handler import Response  # noqa: PLC0415
+        from aws_lambda_powertools.event_handler import Response  # noqa: PLC0415 - the event handler only when answering
 
         return Response(self.status, self.content_type, self.body, headers=self.headers)
 
@@ -34,10 +34,10 @@ def answer_every_error(
     """Answer every exception of the resolver's routes in the one error shape (crm_core.http.errors):
     `bad_body` exceptions (a body that is not the JSON object a route reads) as 400 on `body`; an
     unexpected error is logged as `failed` with its traceback and answered 500 without its text."""
-    from aws_lambda_powertools.event_handler import Response  # noqa: PLC0415
+    from aws_lambda_powertools.event_handler import Response  # noqa: PLC0415 - the event handler only when answering
 
-    from crm_core.http.errors import as_invalid_body, problem  # noqa: PLC0415
-    from crm_core.observability import get_logger  # noqa: PLC0415
+    from crm_core.http.errors import as_invalid_body, problem  # noqa: PLC0415 - error shapes only on an error
+    from crm_core.observability import get_logger  # noqa: PLC0415 - logging only on an error
 
     @app.exception_handler(Exception)  # type: ignore[untyped-decorator]
     def _errors(exc: Exception) -> Response[str]:

@@ -256,7 +256,7 @@ def _region_of(locale: str | None) -> str | None:
 def _phone(value: str | None, region: str | None) -> tuple[str | None, str | None]:
     if not value:
         return None, None
-    import phonenumbers  # noqa: PLC0415
+    import phonenumbers  # noqa: PLC0415 - heavy metadata, only for a lead with a phone
 
     try:
         number = phonenumbers.parse(value, region)
@@ -305,7 +305,7 @@ def _birthday_parts(known: dict[str, Value], errors: list[FieldError]) -> str | 
 def _time_zone(value: str | None, errors: list[FieldError]) -> str | None:
     if not value:
         return None
-    from zoneinfo import ZoneInfo  # noqa: PLC0415
+    from zoneinfo import ZoneInfo  # noqa: PLC0415 - only for a lead that gives a time zone
 
     try:
         ZoneInfo(value)

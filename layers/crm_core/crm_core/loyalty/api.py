@@ -73,7 +73,7 @@ def error_answer(exc: CrmError) -> tuple[int, dict[str, Any], dict[str, str]]:
     """(status, JSON body, headers) for a typed error, by the project's one mapping (crm_core.http)."""
     found = problem(exc)
     if found.status == 500:
-        from crm_core.observability import get_logger  # noqa: PLC0415
+        from crm_core.observability import get_logger  # noqa: PLC0415 - logging only on an error
 
         get_logger().exception("unexpected domain error")
     return found.status, found.body(), found.headers

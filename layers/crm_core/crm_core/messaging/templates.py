@@ -23,7 +23,7 @@ FALLBACK_LOCALE = "en"
 LAYOUT = "_layout/email.html.j2"
 
 # The layout's colours. Each text colour meets WCAG AA (4.5:1) on the background it is drawn on:
-# tests/unit/test_email_layout.py computes the ratios, so a new colour cannot slip below it.
+# tests/unit/messaging/test_email_layout.py computes the ratios, so a new colour cannot slip below it.
 PALETTE: dict[str, str] = {
     "page": "#f4f4f5",  # around the card; the footer sits on it
     "header": "#1e3a8a",  # the brand's band

@@ -23,8 +23,8 @@ from crm_core.models import SentMessage, contact_id_for
 from crm_core.models.cases import Case
 from tests.complaints import compose, ses_event
 from tests.helpers import load_handler
-from tests.integration.test_followup_sender import lead, run
-from tests.integration.test_ses_notifications import sns_event
+from tests.integration.campaigns.test_followup_sender import lead, run
+from tests.integration.messaging.test_ses_notifications import sns_event
 
 BCC_IN_ENCODED_WORD = "=?utf-8?q?Ana=0D=0ABcc:_victim@example.com?="
 INTENDED = {"From", "To", "Subject", "MIME-Version", "Content-Type", "Auto-Submitted"}

@@ -366,7 +366,7 @@ def test_a_bounce_or_unsubscribe_after_erasure_does_not_write_the_address_again(
     _worker(template, lambda_context).drain()
 
     # the last welcome message bounces an hour later; SES reports it
-    from tests.integration.test_ses_notifications import example, sns_event
+    from tests.integration.messaging.test_ses_notifications import example, sns_event
 
     bounce = example("bounce-permanent.json")
     bounce["bounce"]["bouncedRecipients"][0]["emailAddress"] = EMAIL

@@ -11,7 +11,7 @@ from crm_core.cases import store
 from tests.complaints import ses_event
 from tests.helpers import load_handler
 
-CORPUS = Path(__file__).resolve().parent.parent / "fixtures" / "mail"
+CORPUS = Path(__file__).resolve().parents[2] / "fixtures" / "mail"
 EXPECTED = {
     k: v for k, v in json.loads((CORPUS / "expected.json").read_text()).items() if not k.startswith("_")
 }

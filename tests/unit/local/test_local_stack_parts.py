@@ -13,7 +13,7 @@ from infra.local.server import advance
 from infra.local.triggers import Schedules, _failed_ids
 from infra.template import Template
 
-FIXTURE = Path(__file__).resolve().parent.parent / "fixtures" / "local_stack" / "template.yaml"
+FIXTURE = Path(__file__).resolve().parents[2] / "fixtures" / "local_stack" / "template.yaml"
 
 
 def at(text: str) -> datetime:

@@ -16,7 +16,7 @@ from crm_core.cases.parsing import LARGE_MESSAGE_BYTES, Unreadable, decode_bytes
 from crm_core.cases.screening import screen
 from crm_core.cases.skeleton import skeleton
 
-CORPUS = Path(__file__).resolve().parent.parent / "fixtures" / "mail"
+CORPUS = Path(__file__).resolve().parents[2] / "fixtures" / "mail"
 EXPECTED = {
     k: v for k, v in json.loads((CORPUS / "expected.json").read_text()).items() if not k.startswith("_")
 }

@@ -11,7 +11,7 @@ import pytest
 from crm_core.models import Enrollment, contact_id_for
 from infra.cli import main
 from infra.commands import target
-from tests.integration.test_followup_sender import lead
+from tests.integration.campaigns.test_followup_sender import lead
 
 
 @pytest.fixture(autouse=True)
@@ -69,7 +69,7 @@ def test_an_unknown_campaign_or_filter_is_refused(stack, capsys) -> None:
 
 
 def test_status_counts_enrollments_by_campaign_and_state(stack, frozen_clock, capsys) -> None:
-    from tests.integration.test_followup_sender import run
+    from tests.integration.campaigns.test_followup_sender import run
 
     for address in ("s1@example.com", "s2@example.com"):
         lead(address)

@@ -17,7 +17,7 @@ from crm_core.messaging import Outcome, Outgoing, deliver, suppressions, tokens
 from crm_core.messaging.delivery import unsubscribe_url
 from crm_core.models import Contact, Enrollment, contact_id_for
 from tests.followups_kit import http_event, load_handler, outbox
-from tests.integration.test_followup_sender import TIPS, WELCOME, lead, run
+from tests.integration.campaigns.test_followup_sender import TIPS, WELCOME, lead, run
 
 ADDRESS = "giulia@example.it"
 

@@ -29,7 +29,7 @@ from crm_core.models import Contact
 from crm_core.models.contacts import occasion_day
 from crm_core.privacy import registry
 from tests.helpers import http_event, load_handler
-from tests.integration.test_data_rights import (
+from tests.integration.contacts.test_data_rights import (
     EMAIL,
     _everything,
     _privacy,

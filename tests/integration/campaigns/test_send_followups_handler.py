@@ -6,7 +6,7 @@ from typing import Any
 
 from crm_core.campaigns.enrollment import enroll
 from tests.followups_kit import load_handler, outbox
-from tests.integration.test_followup_sender import WELCOME, lead
+from tests.integration.campaigns.test_followup_sender import WELCOME, lead
 
 SCHEDULED = {
     "version": "0",

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from crm_core.errors import ValidationFailed
-from crm_core.leads import fields as F
+from crm_core.leads import fields
 from crm_core.leads.validation import Lead, read_submission
 
 NOW = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
@@ -144,7 +144,7 @@ def test_form_plumbing_is_ignored_and_other_fields_are_custom() -> None:
 
 
 def test_the_honeypot_short_cuts_validation() -> None:
-    submission = read_submission({"email": "not even valid", F.HONEYPOT: "http://spam"}, now=NOW)
+    submission = read_submission({"email": "not even valid", fields.HONEYPOT: "http://spam"}, now=NOW)
     assert submission.honeypot and submission.lead is None and submission.email_hint == "not even valid"
 
 
@@ -163,6 +163,6 @@ def test_thank_you_url_is_kept_as_posted_for_the_web_layer_to_resolve() -> None:
 
 
 def test_every_field_is_in_the_published_schema() -> None:
-    schema = F.json_schema()
-    assert set(schema["properties"]) == {f.name for f in F.FIELDS}
+    schema = fields.json_schema()
+    assert set(schema["properties"]) == {f.name for f in fields.FIELDS}
     assert schema["required"] == ["email"]

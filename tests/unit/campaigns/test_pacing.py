@@ -55,7 +55,8 @@ def test_the_deadline_keeps_a_safety_margin() -> None:
 
 def test_the_sender_paces_ten_thousand_due_messages_under_the_rate(monkeypatch: pytest.MonkeyPatch) -> None:
     # The run loop with its real limiter; each message's DynamoDB and SES work is faked here (under
-    # moto 10,000 would take minutes; tests/integration/test_followup_sender.py shows it end to end).
+    # moto 10,000 would take minutes; tests/integration/campaigns/test_followup_sender.py shows it
+    # end to end).
     from crm_core.campaigns import sender
     from crm_core.campaigns.definitions import Catalog
 
