@@ -120,3 +120,10 @@ def from_dynamodb(item: Mapping[str, Any]) -> dict[str, Any]:
     """A low-level client's item as plain Python (numbers as Decimal, sets as sets)."""
     deserializer = _codec()[1]
     return {k: deserializer.deserialize(v) for k, v in item.items()}
+
+
+def read_item(table: str, key: Mapping[str, Any]) -> dict[str, Any] | None:
+    """One item by its key, read consistently, as plain Python values (numbers as Decimal); None when
+    there is none. For the code paths that keep pynamodb's import out of their cold start."""
+    raw = dynamodb().get_item(TableName=table, Key=to_dynamodb(key), ConsistentRead=True).get("Item")
+    return None if raw is None else from_dynamodb(raw)

@@ -12,7 +12,7 @@ import yaml
 from crm_core.cases.addressing import case_from_address, link_key, referenced_case, ses_message_id_header
 from crm_core.cases.language import guess_language
 from crm_core.cases.mail import human_duration
-from crm_core.cases.rules import RULES_PATH, get_policy, load_policy, parse_policy, route
+from crm_core.cases.rules import RULES_PATH, get_policy, load_policy, parse_policy
 from crm_core.cases.sla import SlaState, due_now, next_checkpoint
 from crm_core.errors import ConfigurationError
 
@@ -81,15 +81,15 @@ def test_a_file_that_is_not_yaml_is_refused(tmp_path: Path) -> None:
     ],
 )
 def test_routing_by_category_domain_tier_and_value(text, sender, tier, vip, expected) -> None:
-    routing = route(get_policy(), text=text, sender=sender, tier=tier, vip=vip)
+    routing = get_policy().route(text=text, sender=sender, tier=tier, vip=vip)
     assert (routing.category, routing.team, routing.priority) == expected
 
 
 def test_a_most_valuable_customer_is_raised_like_a_gold_one_and_tiers_still_count() -> None:
     text, sender = "Rückerstattung bitte", "a@x.de"
-    plain = route(get_policy(), text=text, sender=sender)
-    valued = route(get_policy(), text=text, sender=sender, most_valuable=True)
-    both = route(get_policy(), text=text, sender=sender, tier="gold", most_valuable=True)
+    plain = get_policy().route(text=text, sender=sender)
+    valued = get_policy().route(text=text, sender=sender, most_valuable=True)
+    both = get_policy().route(text=text, sender=sender, tier="gold", most_valuable=True)
     assert (plain.priority, plain.valued_customer) == ("P3", False)
     assert (valued.priority, valued.valued_customer) == ("P2", True)
     assert both.priority == "P2"  # one raise for value, however many signals say so

@@ -9,6 +9,7 @@ language when known, else the browser's.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import datetime
 from functools import cache
 from pathlib import Path
@@ -72,9 +73,12 @@ def browser_locales(accept_language: str | None) -> list[str]:
     return [tag for _, _, tag in sorted(ranked)]
 
 
-def page_locale(contact: Contact | None, accept_language: str | None) -> str:
-    """The pages' language: the contact's, else the browser's, else the default."""
-    known = _strings()
+def page_locale(
+    contact: Contact | None, accept_language: str | None, known: Collection[str] | None = None
+) -> str:
+    """The pages' language: the contact's, else the browser's, else the default; among the `known`
+    locales (those of these pages' strings when not given)."""
+    known = _strings() if known is None else known
     wanted = [contact.locale] if contact is not None and contact.locale else []
     for tag in [*wanted, *browser_locales(accept_language)]:
         for candidate in locale_chain(tag, tag)[:2]:

@@ -25,7 +25,7 @@ from crm_core import aws, clock
 from crm_core.cases import addressing, lifecycle, limits, mail, notify, store
 from crm_core.cases.language import guess_language
 from crm_core.cases.parsing import ParsedMail, Unreadable, parse
-from crm_core.cases.rules import get_policy, route
+from crm_core.cases.rules import get_policy
 from crm_core.cases.screening import Screening, screen
 from crm_core.cases.ses_event import SesEvent, SesMessage
 from crm_core.cases.sla import SlaState, due_times, next_checkpoint
@@ -334,7 +334,7 @@ def _open_case(inbound: _Inbound) -> tuple[str, str] | None:
     policy, customer = get_policy(), _customer(inbound.contact_id)
     tier, vip, most_valuable = customer.tier, customer.vip, customer.most_valuable
     text = inbound.text
-    routing = route(policy, text=text, sender=inbound.sender, tier=tier, vip=vip, most_valuable=most_valuable)
+    routing = policy.route(text=text, sender=inbound.sender, tier=tier, vip=vip, most_valuable=most_valuable)
     case = _new_case(policy, inbound, customer, routing)
     event = _event(inbound, case.case_id, opened=True, routing=asdict(routing))
     quarantined = case.status == "quarantined"

@@ -32,26 +32,12 @@ __all__ = [
     "get_policy",
     "load_policy",
     "normalize_text",
-    "route",
 ]
 
 
 def classify(policy: Policy, text: str) -> str:
     """The category of a message's text (Policy.classify)."""
     return policy.classify(text)
-
-
-def route(
-    policy: Policy,
-    *,
-    text: str,
-    sender: str,
-    tier: str | None = None,
-    vip: bool = False,
-    most_valuable: bool = False,
-) -> Routing:
-    """Classify and route a message (Policy.route)."""
-    return policy.route(text=text, sender=sender, tier=tier, vip=vip, most_valuable=most_valuable)
 
 
 def parse_policy(data: Mapping[str, Any], source: str = "rules") -> Policy:

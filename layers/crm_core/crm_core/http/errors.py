@@ -82,3 +82,19 @@ __all__ = [
     "problem",
     "unsupported_media_type",
 ]
+
+
+def errors_schema(**extra: dict[str, Any]) -> dict[str, Any]:
+    """The OpenAPI schema of the one error body, `{"errors": [{"field", "message"}]}`, with any `extra`
+    properties an API adds to each error (the lead form's worded `text`)."""
+    item = {"field": {"type": "string"}, "message": {"type": "string"}, **extra}
+    return {
+        "type": "object",
+        "required": ["errors"],
+        "properties": {
+            "errors": {
+                "type": "array",
+                "items": {"type": "object", "required": ["field", "message"], "properties": item},
+            }
+        },
+    }

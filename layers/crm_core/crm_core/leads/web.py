@@ -17,7 +17,7 @@ from crm_core import clock
 from crm_core.errors import CrmError, FieldError, ValidationFailed
 from crm_core.http import page
 from crm_core.http.answer import HttpAnswer
-from crm_core.http.errors import problem
+from crm_core.http.errors import errors_schema, problem
 from crm_core.http.redirects import safe_redirect
 from crm_core.leads import visitor
 from crm_core.leads.fields import BY_NAME, MAX_BODY_BYTES, canonical, json_schema
@@ -219,28 +219,13 @@ def _json_content(schema: dict[str, Any]) -> dict[str, Any]:
     return {"application/json": {"schema": schema}}
 
 
-_ERRORS_SCHEMA = {
-    "type": "object",
-    "required": ["errors"],
-    "properties": {
-        "errors": {
-            "type": "array",
-            "items": {
-                "type": "object",
-                "required": ["field", "message"],
-                "properties": {
-                    "field": {"type": "string"},
-                    "message": {"type": "string"},
-                    "text": {
-                        "type": "string",
-                        "description": "The problem worded for the person who filled in the form, in the "
-                        "form's language (its `locale` field, else Accept-Language).",
-                    },
-                },
-            },
-        }
-    },
-}
+_ERRORS_SCHEMA = errors_schema(
+    text={
+        "type": "string",
+        "description": "The problem worded for the person who filled in the form, in the "
+        "form's language (its `locale` field, else Accept-Language).",
+    }
+)
 _CONTACT_SCHEMA = {
     "type": "object",
     "required": ["contact_id"],

@@ -53,18 +53,7 @@ def review_key(day: Any, contact_id: str) -> str:
 
 def read_contact(contact_id: str) -> dict[str, Any] | None:
     """The contact item as plain Python (numbers as Decimal), or None."""
-    item = (
-        aws.dynamodb()
-        .get_item(
-            TableName=get_settings().contacts_table,
-            Key={"contact_id": {"S": contact_id}},
-            ConsistentRead=True,
-        )
-        .get("Item")
-    )
-    if item is None:
-        return None
-    return aws.from_dynamodb(item)
+    return aws.read_item(get_settings().contacts_table, {"contact_id": contact_id})
 
 
 def _write(contact: dict[str, Any], sets: dict[str, Any], removes: tuple[str, ...] = ()) -> bool:

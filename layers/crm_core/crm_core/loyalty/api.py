@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from crm_core.checks import Problems
 from crm_core.errors import CrmError, FieldError, ValidationFailed
-from crm_core.http.errors import as_invalid_body, problem
+from crm_core.http.errors import as_invalid_body, errors_schema, problem
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
@@ -95,20 +95,7 @@ def answer_errors(app: APIGatewayHttpResolver) -> None:
 
 # -- the OpenAPI description of what the routes read by hand (infra/openapi.py merges it) ----------
 
-_ERRORS = {
-    "type": "object",
-    "required": ["errors"],
-    "properties": {
-        "errors": {
-            "type": "array",
-            "items": {
-                "type": "object",
-                "required": ["field", "message"],
-                "properties": {"field": {"type": "string"}, "message": {"type": "string"}},
-            },
-        }
-    },
-}
+_ERRORS = errors_schema()
 
 
 def _json(description: str, schema: dict[str, Any] | None = None) -> dict[str, Any]:

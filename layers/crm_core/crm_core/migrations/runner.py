@@ -401,17 +401,3 @@ class Runner:
 
 def _now() -> str:
     return clock.now().astimezone(UTC).isoformat().replace("+00:00", "Z")
-
-
-__all__ = [
-    "DONE",
-    "PENDING",
-    "RUNNING",
-    "Migration",
-    "Outcome",
-    "Pace",
-    "Progress",
-    "Rekey",
-    "Rewrite",
-    "Runner",
-]

@@ -20,10 +20,10 @@ from pynamodb.exceptions import DoesNotExist, TransactWriteError
 from pynamodb.transactions import TransactWrite
 
 from crm_core import clock
-from crm_core.campaigns.unsubscribe import browser_locales, page_answer
+from crm_core.campaigns.unsubscribe import page_answer, page_locale
 from crm_core.errors import FieldError, InvalidToken, RetryableError, ValidationFailed
 from crm_core.http.page import environment as page_environment
-from crm_core.messaging.templates import brand, locale_chain
+from crm_core.messaging.templates import brand
 from crm_core.models import Contact
 from crm_core.models.base import condition_failed
 from crm_core.models.surveys import SurveyAnswer, SurveyStats, answer_key, history_key
@@ -63,13 +63,7 @@ def _strings() -> dict[str, dict[str, str]]:
 
 
 def _locale(contact: Contact | None, accept_language: str | None) -> str:
-    known = _strings()
-    wanted = [contact.locale] if contact is not None and contact.locale else []
-    for tag in [*wanted, *browser_locales(accept_language)]:
-        for candidate in locale_chain(tag, tag)[:2]:
-            if candidate in known:
-                return candidate
-    return get_settings().default_locale if get_settings().default_locale in known else "en"
+    return page_locale(contact, accept_language, known=_strings())
 
 
 def _render(status: int, locale: str, title: str, paragraphs: list[str], **form: Any) -> HttpAnswer:

@@ -17,7 +17,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from crm_core.cases import addressing, lifecycle, limits, notify, store
-from crm_core.cases.rules import Routing, get_policy, route
+from crm_core.cases.rules import Routing, get_policy
 from crm_core.cases.sla import SlaState, due_times, next_checkpoint
 from crm_core.clock import iso
 from crm_core.errors import RetryableError
@@ -70,7 +70,7 @@ def _subject(answer: SurveyAnswer, survey: Survey) -> str:
 def _routing(answer: SurveyAnswer, contact: Contact) -> Routing:
     """The routing rules on the comment, as for an email from the contact (tier and VIP included)."""
     text, vip = answer.comment or "", bool(contact.vip)
-    return route(get_policy(), text=text, sender=contact.email, tier=contact.tier, vip=vip)
+    return get_policy().route(text=text, sender=contact.email, tier=contact.tier, vip=vip)
 
 
 def _raised_priority(answer: SurveyAnswer, contact: Contact) -> str:

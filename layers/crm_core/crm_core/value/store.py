@@ -159,16 +159,7 @@ def _attempt(
 
 def _read_contact(contact_id: str) -> dict[str, Any] | None:
     """The contact item, plain (consistent read); None when it does not exist."""
-    raw = (
-        aws.dynamodb()
-        .get_item(
-            TableName=get_settings().contacts_table,
-            Key={"contact_id": {"S": contact_id}},
-            ConsistentRead=True,
-        )
-        .get("Item")
-    )
-    return None if raw is None else aws.from_dynamodb(raw)
+    return aws.read_item(get_settings().contacts_table, {"contact_id": contact_id})
 
 
 def _same_value(value: dict[str, Any], current: dict[str, Any]) -> bool:
