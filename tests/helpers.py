@@ -242,3 +242,14 @@ def bus_received(url: str) -> list[dict[str, Any]]:
             found.append(json.loads(message["Body"]))
             sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
     return found
+
+
+def scheduled(rule: str, at: str = "2026-11-23T10:00:00Z") -> dict[str, Any]:
+    """The Scheduled Event an EventBridge rule of the stack (`crm-<rule>`) delivers at `at`, built as the
+    local stack builds it."""
+    return events.scheduled_event(
+        at=clock.parse_instant(at),
+        region="eu-west-1",
+        resource_arn=f"arn:aws:events:eu-west-1:123456789012:rule/crm-{rule}",
+        scheduler=False,
+    )

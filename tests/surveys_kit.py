@@ -13,19 +13,9 @@ import boto3
 from crm_core.models import Contact
 from crm_core.models.surveys import SurveyAnswer, SurveyStats
 from crm_core.settings import get_settings
-from tests.helpers import Mail, http_event, load_handler, outbox
+from tests.helpers import Mail, http_event, load_handler, outbox, scheduled
 
-SCHEDULED = {
-    "version": "0",
-    "id": "53dc4d37-cffa-4f76-80c9-8b7d4a4d2eaa",
-    "detail-type": "Scheduled Event",
-    "source": "aws.events",
-    "account": "123456789012",
-    "time": "2026-11-23T10:00:00Z",
-    "region": "eu-west-1",
-    "resources": ["arn:aws:events:eu-west-1:123456789012:rule/crm-SendFollowupsFunctionEveryFiveMinutes"],
-    "detail": {},
-}
+SCHEDULED = scheduled("SendFollowupsFunctionEveryFiveMinutes")
 _LINK = re.compile(r"https?://[^\s\"<>]+/surveys/answer\?[^\s\"<>]+")
 
 

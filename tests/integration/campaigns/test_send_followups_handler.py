@@ -6,19 +6,10 @@ from typing import Any
 
 from crm_core.campaigns.enrollment import enroll
 from tests.followups_kit import load_handler, outbox
+from tests.helpers import scheduled
 from tests.integration.campaigns.test_followup_sender import WELCOME, lead
 
-SCHEDULED = {
-    "version": "0",
-    "id": "53dc4d37-cffa-4f76-80c9-8b7d4a4d2eaa",
-    "detail-type": "Scheduled Event",
-    "source": "aws.events",
-    "account": "123456789012",
-    "time": "2026-11-23T10:00:00Z",
-    "region": "eu-west-1",
-    "resources": ["arn:aws:events:eu-west-1:123456789012:rule/crm-SendFollowupsFunctionEveryFiveMinutes"],
-    "detail": {},
-}
+SCHEDULED = scheduled("SendFollowupsFunctionEveryFiveMinutes")
 
 
 def test_the_schedule_sends_what_is_due_once_however_often_it_fires(

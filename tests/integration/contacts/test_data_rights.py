@@ -25,24 +25,14 @@ from crm_core.contacts.identity import contact_id_for
 from crm_core.messaging import suppressions
 from crm_core.privacy import registry
 from tests.complaints import compose, ses_event
-from tests.helpers import http_event, load_handler
+from tests.helpers import http_event, load_handler, scheduled
 from tests.loyalty_helpers import EventSource, send
 from tests.surveys_kit import answer as answer_survey
 from tests.surveys_kit import score_links, send_due, surveys_in
 
 EMAIL = "Annunziata.Quagliarella@Example.it"
 FIRST, LAST, PHONE_DIGITS = "Annunziata", "Quagliarella", "3471234567"
-SCHEDULED = {
-    "version": "0",
-    "id": "e1",
-    "detail-type": "Scheduled Event",
-    "source": "aws.events",
-    "account": "123456789012",
-    "time": "2026-11-23T10:00:00Z",
-    "region": "eu-west-1",
-    "resources": [],
-    "detail": {},
-}
+SCHEDULED = scheduled("SendFollowupsFunctionEveryFiveMinutes")
 
 
 def _staff_api(method: str, path: str, route: str, lambda_context, body: Any, *, key: str = "") -> int:

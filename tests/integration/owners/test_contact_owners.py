@@ -19,19 +19,9 @@ from crm_core.models.contacts import Contact
 from crm_core.models.owners import OwnerAssignment, Task
 from infra.local.events import sqs_record
 from tests.complaints import compose, ses_event
-from tests.helpers import http_event, load_handler
+from tests.helpers import http_event, load_handler, scheduled
 
-SCHEDULED = {
-    "version": "0",
-    "id": "53dc4d37-cffa-4f76-80c9-8b7d4a4d2eab",
-    "detail-type": "Scheduled Event",
-    "source": "aws.events",
-    "account": "123456789012",
-    "time": "2026-11-24T07:00:00Z",
-    "region": "eu-west-1",
-    "resources": ["arn:aws:events:eu-west-1:123456789012:rule/crm-SendOwnerDigestsFunctionHourly"],
-    "detail": {},
-}
+SCHEDULED = scheduled("SendOwnerDigestsFunctionHourly", "2026-11-24T07:00:00Z")
 
 
 def api(
