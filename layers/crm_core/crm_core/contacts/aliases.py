@@ -10,13 +10,11 @@ DynamoDB TTL (`expires_at`) of ALIAS_DAYS. Token verification resolves a token's
 from __future__ import annotations
 
 import base64
-import hashlib
-import hmac
 from datetime import datetime, timedelta
 from typing import Any
 
 from crm_core import aws, clock
-from crm_core.contacts.identity import identity_key
+from crm_core.contacts.identity import keyed_digest
 from crm_core.settings import get_settings
 
 ALIAS_PREFIX = "alias#"
@@ -27,8 +25,7 @@ ALIAS_DAYS = 400
 
 def alias_key(old_id: str, *, key: bytes | None = None) -> str:
     """The messages-table key of the alias of `old_id`: `alias#` + a keyed hash of it (never the id)."""
-    secret = identity_key() if key is None else key
-    digest = hmac.new(secret, b"alias\x00" + old_id.encode("utf-8"), hashlib.sha256).digest()
+    digest = keyed_digest(b"alias\x00" + old_id.encode("utf-8"), key=key)
     return ALIAS_PREFIX + base64.b32encode(digest).decode("ascii").lower().rstrip("=")[:32]
 
 

@@ -97,14 +97,21 @@ def id_from_digest(digest: bytes) -> str:
     return "ct_" + base64.b32encode(digest).decode("ascii").lower().rstrip("=")[:26]
 
 
+def keyed_digest(data: bytes, *, key: bytes | None = None) -> bytes:
+    """HMAC-SHA256 of `data` under the identity key (or `key`): what ids and their aliases are made of.
+
+    Raises botocore's ClientError when the identity key cannot be read.
+    """
+    return hmac.new(identity_key() if key is None else key, data, hashlib.sha256).digest()
+
+
 def contact_id_for(address: str, *, key: bytes | None = None) -> str:
     """The stable contact id of an address: a keyed hash, so an id in a key, a log line or a URL cannot be
     turned back into the address by hashing a list of addresses. `key` defaults to the identity key.
 
     Raises botocore's ClientError when the identity key cannot be read.
     """
-    secret = identity_key() if key is None else key
-    return id_from_digest(hmac.new(secret, normalize_email(address).encode("utf-8"), hashlib.sha256).digest())
+    return id_from_digest(keyed_digest(normalize_email(address).encode("utf-8"), key=key))
 
 
 def deliverable_address(text: str, field: str = "email") -> str:
