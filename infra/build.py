@@ -2,6 +2,9 @@
 
 pynamodb depends on botocore, so pip puts botocore (and jmespath, urllib3, dateutil, six) into
 the layer: ~30 MB that the python3.12 runtime already has, patched by AWS. They go.
+
+The business files (campaigns, rules, page wording) are checked, and each YAML file of the layer is
+replaced by its data as JSON, so no function imports PyYAML at cold start (`infra.business_files`).
 """
 
 from __future__ import annotations
@@ -10,6 +13,8 @@ import argparse
 import re
 import shutil
 from pathlib import Path
+
+from infra import business_files
 
 RUNTIME_PROVIDED = (
     "boto3",
@@ -44,11 +49,14 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("build_dir", type=Path, nargs="?", default=Path(".aws-sam/build"))
     args = parser.parse_args()
+    business_files.check()  # a broken business file fails the build, not a function's first event
     for site in sorted(args.build_dir.glob("*Layer/python")):
         before = size_mb(site)
         removed = prune(site)
+        converted = business_files.write_json(site / "crm_core")
         print(
-            f"{site.parent.name}: {before:.1f} MB -> {size_mb(site):.1f} MB (removed {len(removed)} entries)"
+            f"{site.parent.name}: {before:.1f} MB -> {size_mb(site):.1f} MB (removed {len(removed)} entries,"
+            f" {len(converted)} business files as JSON)"
         )
 
 

@@ -7,7 +7,9 @@ traceback when a function first reads it. A new business-edited file gets one li
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
+from pathlib import Path
 
 from crm_core.errors import ConfigurationError
 
@@ -85,3 +87,30 @@ def check() -> None:
     found = problems()
     if found:
         raise ConfigurationError("\n".join(found))
+
+
+def write_json(package: Path) -> list[Path]:
+    """Replace every YAML file under `package` (a built layer's crm_core) with its data as JSON.
+
+    A deployed function then reads its business files with the standard library's json, which
+    boto3 has imported already, instead of importing PyYAML (its import compiles ~40 regular
+    expressions) and parsing YAML at cold start: `crm_core.checks.read_yaml` takes the `.json`
+    when the `.yaml` is gone. Run after `check()`, so only files that load are converted. Raises
+    ConfigurationError for data JSON cannot carry unchanged (an unquoted date, a number as a key).
+    """
+    import yaml  # build time only
+
+    written = []
+    for source in sorted(package.rglob("*.yaml")):
+        data = yaml.safe_load(source.read_text(encoding="utf-8"))
+        try:
+            text = json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+        except TypeError as exc:
+            raise ConfigurationError(f"{source.name}: {exc}; quote the value") from None
+        if json.loads(text) != data:
+            raise ConfigurationError(f"{source.name}: keys must be text (quote numbers used as keys)")
+        target = source.with_suffix(".json")
+        target.write_text(text, encoding="utf-8")
+        source.unlink()
+        written.append(target)
+    return written

@@ -19,6 +19,7 @@ from pynamodb.exceptions import DoesNotExist
 from crm_core import clock
 from crm_core.campaigns import definitions
 from crm_core.campaigns.reactions import stop_marketing
+from crm_core.checks import read_yaml
 from crm_core.contacts import aliases, history
 from crm_core.errors import InvalidToken
 from crm_core.http import page
@@ -50,10 +51,7 @@ def page_answer(status: int, html: str) -> HttpAnswer:
 
 @cache
 def _strings() -> dict[str, dict[str, str]]:
-    import yaml  # noqa: PLC0415 - only a page needs the strings
-
-    with (PAGES_DIR / "strings.yaml").open(encoding="utf-8") as stream:
-        data: dict[str, dict[str, str]] = yaml.safe_load(stream)
+    data: dict[str, dict[str, str]] = read_yaml(PAGES_DIR / "strings.yaml")
     return data
 
 

@@ -10,6 +10,7 @@ from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from crm_core.checks import read_yaml
 from crm_core.leads.fields import BY_NAME, MAX_CUSTOM_VALUE, label
 from crm_core.messaging.templates import locale_chain
 from crm_core.settings import get_settings
@@ -29,10 +30,7 @@ WORDED = frozenset(
 
 @cache
 def _strings() -> dict[str, dict[str, Any]]:
-    import yaml  # noqa: PLC0415 - only a refused post or a result page needs it
-
-    with STRINGS.open(encoding="utf-8") as stream:
-        data: dict[str, dict[str, Any]] = yaml.safe_load(stream)
+    data: dict[str, dict[str, Any]] = read_yaml(STRINGS)
     return data
 
 

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from crm_core.checks import read_yaml
 from crm_core.errors import ConfigurationError
 
 PATH = Path(__file__).with_name("owners.yaml")
@@ -163,6 +164,4 @@ def parse(data: Mapping[str, Any]) -> Directory:
 @cache
 def load() -> Directory:
     """The deployment's owners file, parsed once per process."""
-    import yaml  # noqa: PLC0415 - only functions that use owners pay for it
-
-    return parse(yaml.safe_load(PATH.read_text(encoding="utf-8")) or {})
+    return parse(read_yaml(PATH) or {})

@@ -21,6 +21,7 @@ from pynamodb.transactions import TransactWrite
 
 from crm_core import clock
 from crm_core.campaigns.unsubscribe import page_answer, page_locale
+from crm_core.checks import read_yaml
 from crm_core.errors import FieldError, InvalidToken, RetryableError, ValidationFailed
 from crm_core.http.page import environment as page_environment
 from crm_core.messaging.templates import brand
@@ -55,10 +56,7 @@ class Recorded:
 
 @cache
 def _strings() -> dict[str, dict[str, str]]:
-    import yaml  # noqa: PLC0415 - only a survey page needs it
-
-    with (PAGES_DIR / "strings.yaml").open(encoding="utf-8") as stream:
-        data: dict[str, dict[str, str]] = yaml.safe_load(stream)
+    data: dict[str, dict[str, str]] = read_yaml(PAGES_DIR / "strings.yaml")
     return data
 
 
