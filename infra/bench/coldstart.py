@@ -142,7 +142,9 @@ class Target:
         return source if self.build is None else self.build / logical_id / source.name
 
     def command(self, *args: str) -> list[str]:
-        """The interpreter's command line; `-s`: no user site-packages, as in Lambda."""
+        """The interpreter's command line. Built: `-s`, no user site-packages, as in Lambda; not `-I`
+        (it ignores PYTHONPATH, where the build is) nor `-S` (it drops the site-packages that stand for
+        the runtime's, where boto3 is, and that Lambda's python has on its path after the layer)."""
         return [self.python, *args] if self.build is None else [self.python, "-s", *args]
 
     def environment(self, logical_id: str, env: dict[str, str]) -> dict[str, str]:
