@@ -24,6 +24,7 @@ from infra.bench import bill as billing
 from infra.bench import coldstart
 from infra.bench.operations import Scenario, play
 from infra.bench.rows import HEADER, Row, markdown_table, text_table
+from infra.build import layer_size
 from infra.template import ROOT
 
 DOC = ROOT / "docs" / "benchmarks.md"
@@ -39,23 +40,35 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--no-throughput", action="store_true", help="skip tests/perf (throughput and scaling against moto)"
     )
+    parser.add_argument(
+        "--source-tree",
+        action="store_true",
+        help="measure cold start on the source tree, not make build's output",
+    )
     args = parser.parse_args(argv)
     started = time.perf_counter()
     say = _stderr
+    where = coldstart.target(args.source_tree)
+    measured_on = where.describe()
+    say(f"Cold start is measured on {measured_on}.")
+    if where.build is not None and (changed := coldstart.stale(where.build)):
+        say(f"  The build is older than {len(changed)} source file(s) ({changed[0]}, ...): run make build.")
     say("Playing every operation through a local stack, counting AWS calls on the wire...")
     samples: dict[str, coldstart.Sample] = {}
 
     def cold_start(stack: Any, scenario: Scenario) -> None:
         say(f"Cold start: {args.rounds} interleaved rounds of fresh processes per function...")
         samples.update(
-            coldstart.measure(stack.runtime, scenario.events, stack.moto_url, args.rounds, say, args.profile)
+            coldstart.measure(
+                stack.runtime, scenario.events, stack.moto_url, args.rounds, say, args.profile, where
+            )
         )
 
     scenario = play(cold_start)
     cold_rows = coldstart.rows(samples)
     init = {f: statistics.median(s.handler_first) for f, s in samples.items()}
     sections = {
-        "Cold start": _cold_table(cold_rows),
+        "Cold start": _cold_table(cold_rows, measured_on, _layer_line()),
         "AWS calls per operation": _calls_table(scenario),
         "Monthly bill": _bill_table(scenario, init),
     }
@@ -67,7 +80,7 @@ def main(argv: list[str] | None = None) -> int:
     missed = _report(sections, cold_rows, started)
     if not args.no_write:
         DOC.parent.mkdir(exist_ok=True)
-        DOC.write_text(_document({t: md for t, (_, md) in sections.items()}, args.rounds))
+        DOC.write_text(_document({t: md for t, (_, md) in sections.items()}, args.rounds, measured_on))
         print(f"Wrote {DOC.relative_to(ROOT)}.")
     if broken:
         print("A throughput bench itself failed (see pytest's output above): that is a bug, not noise.")
@@ -117,9 +130,21 @@ def _stderr(text: str, flush: bool = True) -> None:
     print(text, file=sys.stderr, flush=flush)
 
 
-def _cold_table(rows: list[Row]) -> tuple[str, str]:
+def _layer_line() -> str:
+    """The built layer's size, or why there is none."""
+    site = coldstart.BUILD / coldstart.LAYER / "python"
+    if not site.is_dir():
+        return f"{coldstart.LAYER}: no build output to size (make build)."
+    return layer_size(site).line(coldstart.LAYER) + "."
+
+
+def _cold_table(rows: list[Row], measured_on: str, layer: str) -> tuple[str, str]:
     lines = [row.cells() for row in rows]
-    return text_table(HEADER, lines), markdown_table(HEADER, lines)
+    preface = f"Measured on {measured_on}.\n{layer}"
+    return (
+        f"{preface}\n\n{text_table(HEADER, lines)}",
+        f"{preface.replace(chr(10), chr(10) * 2)}\n\n{markdown_table(HEADER, lines)}",
+    )
 
 
 def _calls_table(scenario: Scenario) -> tuple[str, str]:
@@ -138,8 +163,6 @@ def _calls_table(scenario: Scenario) -> tuple[str, str]:
             made,
             m.operation.why,
         ))  # fmt: skip
-    missing = "survey answer, contact 360"
-    lines.append((missing, "-", "-", "-", "-", "not on this branch yet", "rows are added when they land"))
     return text_table(header, lines), markdown_table(header, lines)
 
 
@@ -163,7 +186,7 @@ def _bill_table(scenario: Scenario, init: dict[str, float]) -> tuple[str, str]:
     return text_table(header, lines), markdown_table(header, lines)
 
 
-def _document(tables: dict[str, str], rounds: int) -> str:
+def _document(tables: dict[str, str], rounds: int, measured_on: str) -> str:
     prices = billing.describe_prices()
     now = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
     machine = f"{platform.system()} {platform.machine()}, {os.cpu_count()} CPU(s)"
@@ -175,8 +198,8 @@ def _document(tables: dict[str, str], rounds: int) -> str:
         "",
         "[Documentation](index.md) · [README](../README.md)",
         "",
-        f"Generated {now} on {machine}; cold start from {rounds} interleaved rounds; prices "
-        f"{prices['region']}, {prices['as_of']} (infra/bench/prices.json).",
+        f"Generated {now} on {machine}; cold start from {rounds} interleaved rounds of {measured_on}; "
+        f"prices {prices['region']}, {prices['as_of']} (infra/bench/prices.json).",
         "",
         intro.strip(),
     ]

@@ -44,7 +44,8 @@ class Business:
         those post again with new details and a tenth twice the same; every contact has a birthday
         on file (12 greetings a year per 12 contacts); 60% of complaint emails open a case, 40% are
         replies; 5% of orders are refunded and a tenth of orders redeem; every purchase's lot
-        expires unused a year later (an upper bound); 1% of emails are unsubscribed, 1% bounce."""
+        expires unused a year later (an upper bound); 1% of emails are unsubscribed, 1% bounce; staff
+        open a contact 360 once per complaint email and for a tenth of orders."""
         greetings = self.contacts / 12
         cases = 0.6 * self.complaint_emails
         return {
@@ -61,6 +62,8 @@ class Business:
             "daily expiry, one lot": self.orders,
             "unsubscribe (one-click POST)": 0.01 * self.emails,
             "bounce notification": 0.01 * self.emails,
+            "survey answer (POST, score 4 of 5)": self.survey_answers,
+            "contact 360 (GET /contacts/{id})": self.complaint_emails + 0.1 * self.orders,
         }
 
 
@@ -272,7 +275,11 @@ def _requests(m: _Month) -> list[Line]:
     lines: list[Line] = []
 
     assert usage.invocations is not None
-    http = {"CaptureLeadFunction", "UnsubscribeFunction", "ServeLoyaltyFunction", "ServeCasesFunction"}
+    http = {
+        logical_id
+        for logical_id, function in template.functions().items()
+        if any(event.get("Type") == "HttpApi" for event in function.events.values())
+    }
     api_requests = (
         sum(n for f, n in usage.invocations.items() if f in http) + volumes["purchase"]
     )  # + shop reads

@@ -8,9 +8,12 @@ successfully is kept: the cold-start bench replays it in a fresh process.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from html import unescape
 from typing import Any
+from urllib.parse import parse_qsl, urlsplit
 
 from infra.bench.wire import Tally, Wire
 from infra.mail import find_key, message
@@ -21,6 +24,8 @@ BUYER = "bench.buyer@example.com"
 CUSTOMER = "bench.customer@example.com"
 SENDER = f"Bench Customer <{CUSTOMER}>"
 SUPPORT = "support@example.com"
+SURVEY_PATH = "/surveys/answer"
+SURVEY_LINK = re.compile(r"https?://\S+/surveys/answer\?\S+")
 
 
 @dataclass(frozen=True)
@@ -118,6 +123,48 @@ OPERATIONS = [
         "stopped (one here)",
     ),
     Operation("bounce notification", 1, "one conditional write of the suppression"),
+    Operation(
+        "survey answer (POST, score 4 of 5)",
+        4,
+        "the answer so far (GetItem: the transaction is conditional on its revision) + the invitation "
+        "(GetItem: its day and groups key the counters) + one TransactWriteItems (answer, history, a counter "
+        "per group) + PutEvents (crm.survey.answered); +2 the link's signing and identity keys (once per "
+        "container), +1 the alias check (a contact re-keyed since the link went out), +1 the contact (its "
+        "language; gone if erased since), +2 the lifecycle reacting to the event (contact read and updated)",
+    ),
+    Operation(
+        "contact 360 (GET /contacts/{id})",
+        7,
+        "contact + balance (one BatchGetItem), then the suppression (GetItem) and 5 Queries: enrollments, "
+        "messages, cases, ledger entries, owner and timeline; +1 Query per case shown (its last event)",
+    ),
+    Operation(
+        "survey results (GET)",
+        1,
+        "one Query of the survey's partition for the grouping: one counter item per day and group",
+    ),
+    Operation("lifecycle (GET)", 1, "the contact (GetItem): stage, history and value are on its item"),
+    Operation(
+        "export request (POST)",
+        3,
+        "the contact (GetItem: an unknown one is a 404) + the request claimed by its Idempotency-Key "
+        "(conditional PutItem) + queued (SendMessage); +1 the signing key of the status and download links "
+        "(once per container), +2 the request read before the claim (a retried POST answers from it) and "
+        "again after it: one could go",
+    ),
+    Operation(
+        "export run",
+        None,
+        "one lookup per store by the person's keys and indexes, one archive to S3, the request's status "
+        "twice (running, done): grows with what is stored about the person. The cases index and the "
+        "acknowledgement-rate item are read twice (once per part of the archive): 2 calls that could go",
+    ),
+    Operation(
+        "owner digest run, two mornings, nothing to tell",
+        8,
+        "per owner whose local hour is 08:00 (two here): the ledger's claim of the day (GetItem), the "
+        "owner's contacts and open tasks (2 Queries), the day marked skipped (PutItem)",
+    ),
 ]
 
 
@@ -196,7 +243,7 @@ def _story(local: Any, wire: Wire, scenario: Scenario) -> None:
         scenario.measured.append(Measured(operation, tally, ""))
         return result
 
-    for chapter in (_leads, _occasions, _complaints, _orders, _opting_out):
+    for chapter in (_leads, _occasions, _complaints, _orders, _surveys, _expiry, _contacts, _opting_out):
         chapter(local, measure)
 
 
@@ -256,10 +303,55 @@ def _orders(local: Any, measure: Measure) -> None:
     assert redeem.status == 201, redeem.text
     assert local.get(base).status == 200
 
+
+def _surveys(local: Any, measure: Measure) -> None:
+    """The purchase's survey email on day 5 (the follow-up schedule, played once a day), then an answer."""
+    for day in range(24, 29):
+        local.set_clock(f"2026-11-{day}T10:00:00Z")
+        _run(local, "SendFollowupsFunction")
+    surveys = [m for m in local.outbox() if BUYER in str(m.get("to")) and SURVEY_PATH in str(m.get("text"))]
+    assert surveys, "the purchase's survey email did not go out"
+    link = unescape(next(u for u in SURVEY_LINK.findall(str(surveys[-1]["text"]))))
+    token = dict(parse_qsl(urlsplit(link).query))["token"]
+    answered = measure(
+        "survey answer (POST, score 4 of 5)",
+        lambda: local.post(SURVEY_PATH, params={"token": token}, data={"score": "4", "comment": "Quick."}),
+    )
+    assert answered.status == 200, answered.text
+    results = measure(
+        "survey results (GET)",
+        lambda: local.get("/surveys/results", params={"survey": "after-purchase", "from": "2026-11-01"}),
+    )
+    assert results.status == 200 and results.json()["answered"] >= 1, results.text
+
+
+def _expiry(local: Any, measure: Measure) -> None:
     local.set_clock("2027-01-10T02:30:00Z")
     measure("expiry run, nothing due", lambda: _run(local, "ExpirePointsFunction"))
     local.set_clock("2027-11-23T02:30:00Z")
     measure("daily expiry, one lot", lambda: _run(local, "ExpirePointsFunction"))
+
+
+def _contacts(local: Any, measure: Measure) -> None:
+    """What staff tools read and ask for: the 360, the lifecycle, an export; the owners' morning digest."""
+    from crm_core.models.contacts import contact_id_for
+
+    contact = f"/contacts/{contact_id_for(BUYER)}"
+    view = measure("contact 360 (GET /contacts/{id})", lambda: local.get(contact))
+    assert view.status == 200 and view.json()["loyalty"], view.text
+    stage = measure("lifecycle (GET)", lambda: local.get(f"{contact}/lifecycle"))
+    assert stage.status == 200, stage.text
+    asked = measure(
+        "export request (POST)",
+        lambda: local.post(f"{contact}/export", headers={"Idempotency-Key": "bench-export-1"}),
+    )
+    assert asked.status == 202, asked.text
+    measure("export run", lambda: local.drain_queue("PrivacyQueue"))
+    assert local.get(asked.json()["status_url"]).json()["status"] == "done"
+    local.set_clock("2027-11-24T07:00:00Z")  # 08:00 in Rome and Berlin, where two owners work
+    measure(
+        "owner digest run, two mornings, nothing to tell", lambda: _run(local, "SendOwnerDigestsFunction")
+    )
 
 
 def _opting_out(local: Any, measure: Measure) -> None:
