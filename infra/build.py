@@ -84,11 +84,12 @@ def main() -> None:
     parser.add_argument("build_dir", type=Path, nargs="?", default=Path(".aws-sam/build"))
     parser.add_argument("--size", action="store_true", help="only print each layer's size (after compiling)")
     args = parser.parse_args()
+    if args.size:
+        for site in sorted(args.build_dir.glob("*Layer/python")):
+            print(layer_size(site).line(site.parent.name))
+        return
     business_files.check()  # a broken business file fails the build, not a function's first event
     for site in sorted(args.build_dir.glob("*Layer/python")):
-        if args.size:
-            print(layer_size(site).line(site.parent.name))
-            continue
         before = size_mb(site)
         removed = prune(site)
         converted = business_files.write_json(site / "crm_core")
