@@ -44,8 +44,8 @@ def mutated(old: str, new: str) -> str:
             id="alarm-topic-on-the-aws-managed-key",
         ),
         pytest.param(
-            "      SqsManagedSseEnabled: true\n\n  AsyncFailureQueuePolicy:",
-            "      KmsMasterKeyId: alias/aws/sqs\n\n  AsyncFailureQueuePolicy:",
+            "      SqsManagedSseEnabled: true\n",
+            "      KmsMasterKeyId: alias/aws/sqs\n",
             "AWS managed key alias/aws/sqs, which events.amazonaws.com cannot use",
             id="rule-dead-letters-on-the-aws-managed-key",
         ),
