@@ -43,3 +43,5 @@ def test_a_complaint_ses_puts_on_the_default_bus_reaches_the_function(local_stac
     results = [(delivery["function"], delivery.get("result")) for delivery in outcome["deliveries"]]
     assert results == [("HandleSesNotificationsFunction", {"complaints": 1, "suppressed": 1})]
     assert local_stack.ses_event(complaint)["deliveries"][0]["result"] == {"complaints": 1}
+    refused = local_stack.post("/_local/ses-events", json={"eventType": "Complained"})
+    assert refused.status == 400 and "eventType must be one of" in refused.json()["message"]
