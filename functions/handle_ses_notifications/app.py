@@ -1,13 +1,14 @@
-"""SNS topic of SES feedback: bounces and complaints suppress addresses (crm_core.messaging.feedback).
+"""SES feedback from EventBridge's default bus: bounces and complaints suppress addresses, sends and
+deliveries settle the ledger (crm_core.messaging.feedback).
 
-SNS invokes asynchronously and may deliver a message twice; every write behind it is idempotent.
+The rule matches SES's events of our configuration set; each invocation carries one, whose `detail` is
+the record SES publishes. EventBridge and Lambda's async retries may deliver it twice; every write
+behind it is idempotent.
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
-
-from aws_lambda_powertools.utilities.data_classes import SNSEvent
 
 from crm_core.messaging import feedback
 from crm_core.observability import lambda_entry
@@ -16,7 +17,6 @@ if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.typing import LambdaContext
 
 
-@lambda_entry("Records[0].Sns.MessageId")
+@lambda_entry("detail.mail.messageId")
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, int]:
-    messages = [record.sns.message for record in SNSEvent(event).records]
-    return feedback.record_notifications(messages).as_dict()
+    return feedback.record_event(event).as_dict()

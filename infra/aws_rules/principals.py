@@ -1,10 +1,10 @@
 """Service-to-service paths of a transformed template, checked on the receiving side as AWS checks them.
 
 Each path the template declares (SES storing mail in S3 and invoking a function, SES and CloudWatch
-publishing to SNS, SNS, EventBridge and API Gateway invoking functions, SQS feeding a function,
-a function's on-failure destination) must be allowed by whoever receives it: a bucket or topic
-policy, a Lambda permission, a KMS key policy, or the function's own role. `problems()` lists what
-AWS would refuse, each in a sentence naming both ends.
+publishing to SNS, SNS, EventBridge and API Gateway invoking functions, EventBridge's dead letters,
+SQS feeding a function, a function's on-failure destination) must be allowed by whoever receives it:
+a bucket, topic or queue policy, a Lambda permission, a KMS key policy, or the function's own role.
+`problems()` lists what AWS would refuse, each in a sentence naming both ends.
 """
 
 from __future__ import annotations
@@ -126,6 +126,7 @@ class Paths:
                 *self.alarm_actions(),
                 *self.subscriptions(),
                 *self.schedules(),
+                *self.rule_dead_letters(),
                 *self.event_source_mappings(),
                 *self.destinations(),
                 *self.http_routes(),
@@ -237,6 +238,34 @@ class Paths:
                 arn = str(target["Arn"])
                 if ":function:" in arn and not self._invoke_allowed(arn, "events.amazonaws.com", rule_arn):
                     yield f"EventBridge rule {logical_id} cannot invoke {arn}: no Lambda permission"
+
+    def rule_dead_letters(self) -> Iterator[str]:
+        """An EventBridge rule's target DLQ: its queue policy must let EventBridge send for that rule, and
+        its key must be one EventBridge may use (not the AWS managed alias/aws/sqs)."""
+        for logical_id, _ in self.t.of_type("AWS::Events::Rule"):
+            props = self.props(logical_id)
+            rule_arn = f"arn:aws:events:{self.region}:{ACCOUNT_ID}:rule/{self.t.physical_name(logical_id)}"
+            for target in props.get("Targets", []):
+                arn = str(target.get("DeadLetterConfig", {}).get("Arn", ""))
+                if arn:
+                    yield from self._dead_letter_problems(logical_id, rule_arn, arn)
+
+    def _dead_letter_problems(self, rule_id: str, rule_arn: str, arn: str) -> Iterator[str]:
+        queue = self.logical_of("AWS::SQS::Queue", arn)
+        if queue is None:
+            yield f"EventBridge rule {rule_id} sends dead letters to {arn}, which the template lacks"
+            return
+        statements: list[Statement] = []
+        for policy_id, _ in self.t.of_type("AWS::SQS::QueuePolicy"):
+            policy = self.props(policy_id)
+            if queue in {self.logical_of("AWS::SQS::Queue", str(q)) for q in policy.get("Queues", [])}:
+                statements += service_statements(policy["PolicyDocument"], "events.amazonaws.com", policy_id)
+        context = {"aws:SourceArn": rule_arn, "aws:SourceAccount": ACCOUNT_ID}
+        if not evaluate(statements, Request("sqs:SendMessage", (arn,), context)).allowed:
+            yield f"EventBridge rule {rule_id} cannot send dead letters to {queue}: its queue policy"
+        key = self.props(queue).get("KmsMasterKeyId")
+        what = f"queue {queue} (dead letters of rule {rule_id})"
+        yield from self._key_problems(key, "events.amazonaws.com", what, context)
 
     def event_source_mappings(self) -> Iterator[str]:
         for logical_id, _ in self.t.of_type("AWS::Lambda::EventSourceMapping"):

@@ -189,7 +189,13 @@ class _Month:
 
     @property
     def publishes(self) -> float:
-        return self.inbound + self.volumes["bounce notification"] * 2  # inbound notices; bounces + complaints
+        """SNS publishes the functions make (SLA alerts); SES feedback goes through EventBridge (free)."""
+        return float(self.usage.calls["sns:Publish"])
+
+    @property
+    def queued(self) -> float:
+        """Messages on the stack's queues: order events, and what the functions send (privacy requests)."""
+        return self.volumes["purchase"] + self.volumes["refund"] + self.usage.calls["sqs:SendMessage"]
 
 
 MAIL_KB = 50  # assumption: an average complaint email with a small attachment
@@ -270,7 +276,7 @@ def _lambda(m: _Month) -> list[Line]:
 
 
 def _requests(m: _Month) -> list[Line]:
-    """API Gateway, SQS (with the empty polls of event-source mappings), SNS and S3."""
+    """API Gateway, SQS (with the empty polls of event-source mappings), SNS, EventBridge and S3."""
     prices, usage, volumes, template = m.prices, m.usage, m.volumes, m.template
     lines: list[Line] = []
 
@@ -293,12 +299,14 @@ def _requests(m: _Month) -> list[Line]:
     )
 
     sqs = prices["sqs"]
-    queued = volumes["purchase"] + volumes["refund"] + usage.calls["sqs:SendMessage"]
-    sqs_requests = 3 * queued  # send + receive + delete per message
+    sqs_requests = 3 * m.queued  # send + receive + delete per message
     pollers = sum(
         1 for f in template.functions().values() for e in f.events.values() if e.get("Type") == "SQS"
     )
-    polling = pollers * 5 * 3 * MINUTES  # five long-pollers per mapping, one 20 s poll each
+    # Lambda long-polls an idle queue with five pollers (one 20 s poll each); it "can optimize to as
+    # few as 2" only without ScalingConfig.MaximumConcurrency, which both mappings set to bound their
+    # share of a small account's concurrency (Lambda developer guide, SQS scaling).
+    polling = pollers * 5 * 3 * MINUTES
     lines.append(
         Line(
             "SQS",
@@ -320,9 +328,19 @@ def _requests(m: _Month) -> list[Line]:
     lines.append(
         Line(
             "SNS",
-            "publishes (inbound mail, SES feedback); Lambda deliveries free",
+            "publishes counted (SLA alerts); SES feedback comes through EventBridge, free",
             f"{publishes:,.0f}",
             publishes / 1e6 * prices["sns"]["publishes_per_million"],
+        )
+    )
+
+    bus_events = usage.calls["events:PutEvents"]  # one entry per call: the CRM's own events
+    lines.append(
+        Line(
+            "EventBridge",
+            "custom events on CrmEventBus; SES's events on the default bus are free",
+            f"{bus_events:,.0f}",
+            bus_events / 1e6 * prices["eventbridge"]["custom_events_per_million"],
         )
     )
 
@@ -362,11 +380,14 @@ def _keys(m: _Month) -> list[Line]:
 
     kms = prices["kms"]
     keys = sum(1 for _ in template.of_type("AWS::KMS::Key"))
-    kms_requests = 2 * m.publishes  # an encrypted topic: a data key per publish, a decrypt per delivery
+    # Queues and the alerts topic use AWS managed keys (no monthly fee); their requests are billed. An
+    # upper bound: a data key per message sent or published and a decrypt per message received (SQS
+    # and SNS reuse a data key for up to 5 minutes).
+    kms_requests = 2 * (m.queued + m.publishes)
     lines.append(
         Line(
             "KMS",
-            f"{keys} customer managed key(s) + requests",
+            f"{keys} customer managed key(s) + requests to AWS managed keys",
             f"{kms_requests:,.0f} requests",
             keys * kms["customer_managed_key_month"] + kms_requests / 1e4 * kms["requests_per_10k"],
         )
@@ -380,13 +401,13 @@ def _cloudwatch(m: _Month) -> list[Line]:
     lines: list[Line] = []
 
     cw = prices["cloudwatch"]
-    emitted = metric_emissions(m.scenario, m.business)
-    metric_months = sum(1 - math.exp(-n / HOURS) for n in emitted.values())
-    names = sorted({name for _, name, _ in emitted})
+    hours = metric_hours(m.scenario, m.business)
+    metric_months = sum(hours.values()) / HOURS
+    names = sorted({name for _, name, _ in hours})
     lines.append(
         Line(
             "CloudWatch",
-            f"custom metrics: {len(emitted)} (name x dimension set, from EMF; "
+            f"custom metrics: {len(hours)} (name x dimension set, from EMF; "
             f"{len(names)} names), prorated by the hours they receive data",
             f"{metric_months:.1f} metric-months",
             metric_months * cw["custom_metric_month"],
@@ -452,18 +473,34 @@ def _ses(m: _Month) -> list[Line]:
     return lines
 
 
-def metric_emissions(
+def _hours_possible(operation: str) -> float:
+    """The hours of the month in which an operation can happen: every hour, or those of its schedule's
+    runs (a lot expires only in the daily run's hour; a run every 5 minutes touches every hour)."""
+    schedule = operation if operation in SCHEDULED else MARGINAL_OF.get(operation)
+    return HOURS if schedule is None else min(SCHEDULED[schedule][1], HOURS)
+
+
+def metric_hours(
     scenario: Scenario, business: Business
-) -> Counter[tuple[str, str, tuple[tuple[str, str], ...]]]:
-    """How often a month each metric (name + dimension set) receives data. A metric is billed for
-    the hours it receives data in: with n data points spread over the month, 730 x (1 - e^(-n/730))."""
+) -> dict[tuple[str, str, tuple[tuple[str, str], ...]], float]:
+    """The hours of the month in which each metric (name + dimension set) receives data, which is what
+    CloudWatch bills (prorated by the hour). A scheduled run that emits a metric gives it data in every
+    hour it runs; n data points of other operations, spread at random over the H hours the operation
+    can happen in, reach H x (1 - e^(-n/H)) of them. Operations are independent: an hour is quiet
+    for a metric only if it is quiet for each operation emitting it."""
     runs = {name: n for name, (_, n) in SCHEDULED.items()}
     volumes = {**business.volumes(), **runs}
-    emitted: Counter[tuple[str, str, tuple[tuple[str, str], ...]]] = Counter()
+    quiet: dict[tuple[str, str, tuple[tuple[str, str], ...]], float] = {}
     for measured in scenario.measured:
+        name = measured.operation.name
+        possible = _hours_possible(name)
         for metric, n in measured.tally.metrics.items():
-            emitted[metric] += n * volumes.get(measured.operation.name, 0)  # type: ignore[assignment] # float volumes, as above
-    return emitted
+            points = n * volumes.get(name, 0)
+            if points <= 0:
+                continue
+            reached = 1.0 if name in SCHEDULED else 1 - math.exp(-points / possible)
+            quiet[metric] = quiet.get(metric, 1.0) * (1 - possible / HOURS * reached)
+    return {metric: HOURS * (1 - q) for metric, q in quiet.items()}
 
 
 def describe_prices() -> dict[str, Any]:

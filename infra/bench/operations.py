@@ -362,13 +362,13 @@ def _opting_out(local: Any, measure: Measure) -> None:
             "unsubscribe (one-click POST)", lambda: local.post(link, data={"List-Unsubscribe": "One-Click"})
         )
     bounce = {
-        "notificationType": "Bounce",
+        "eventType": "Bounce",
         "bounce": {"feedbackId": "bench-1", "bounceType": "Permanent", "bounceSubType": "General",
                    "bouncedRecipients": [{"emailAddress": BUYER, "status": "5.1.1", "action": "failed"}],
                    "timestamp": "2027-11-23T02:31:00Z"},
         "mail": {"messageId": "bench-message-1", "destination": [BUYER], "timestamp": "2027-11-23T02:30:00Z"},
     }  # fmt: skip
-    measure("bounce notification", lambda: local.publish("SesFeedbackTopic", bounce))
+    measure("bounce notification", lambda: local.ses_event(bounce))
 
 
 def _run(local: Any, function: str) -> dict[str, Any]:

@@ -110,6 +110,8 @@ def _event_sources(stack: LocalStack) -> list[str]:
     lines.append("Topics (POST /_local/topics/{LogicalId}):")
     for topic, subscribers in parts.topics.subscribers.items():
         lines.append(f"  {topic:28} -> {', '.join(subscribers) or 'no subscriber'}")
+    ses_feedback = ", ".join(f for f, _ in parts.buses.subscribers.get("default", [])) or "no rule"
+    lines.append(f"SES events, on the default bus (POST /_local/ses-events): -> {ses_feedback}")
     rules = ", ".join(rule_id for rule_id, _ in parts.inbox.rules) or "no receipt rule yet"
     lines.append(f"SES inbound (POST /_local/inbox): {rules}")
     return lines

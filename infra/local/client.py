@@ -162,6 +162,11 @@ class LocalClient:
             headers={"content-type": "text/plain; charset=utf-8"},
         )
 
+    def ses_event(self, record: dict[str, Any]) -> dict[str, Any]:
+        """Deliver one SES event record (bounce, complaint, delivery, send) as SES does: on EventBridge's
+        default bus, to the functions whose rule matches the template's configuration set."""
+        return self._control("POST", "/_local/ses-events", json=record)  # type: ignore[no-any-return]
+
     def deliver_email(self, raw: bytes | str, **verdicts: str) -> dict[str, Any]:
         """Deliver a raw RFC 5322 message as SES inbound would; verdicts: spam, virus, spf, dkim, dmarc."""
         body = raw.encode() if isinstance(raw, str) else raw

@@ -1,4 +1,5 @@
-"""`/_local/...`: the local stack's control routes (outbox, inbox, clock, schedules, queues, topics, buses).
+"""`/_local/...`: the local stack's control routes (outbox, inbox, clock, schedules, queues, topics, buses,
+SES events).
 
 They depend on the small `Controlled` protocol, not on the stack that implements it.
 """
@@ -69,6 +70,7 @@ class ControlRoutes:
             ("POST", re.compile(r"/_local/topics/(?P<name>[^/]+)"), self.publish),
             ("GET", re.compile(r"/_local/buses"), self.buses),
             ("POST", re.compile(r"/_local/buses/(?P<name>[^/]+)"), self.put_event),
+            ("POST", re.compile(r"/_local/ses-events"), self.ses_event),
             ("POST", re.compile(r"/_local/buckets/(?P<name>[^/]+)/(?P<key>.+)"), self.put_object),
             ("GET", re.compile(r"/_local/iam"), self.iam),
         ]
@@ -232,6 +234,11 @@ class ControlRoutes:
         detail = entry.get("Detail", {})
         entry = {**entry, "Detail": detail if isinstance(detail, str) else json.dumps(detail)}
         return json_answer(200, self.parts.buses.put(name, entry))
+
+    def ses_event(self, body: bytes, **_: Any) -> Answer:
+        # one SES event record: {"eventType": "Bounce", "bounce": ..., "mail": ...}
+        record = _json_object(body)
+        return json_answer(200, self.parts.buses.ses_event(record))
 
     def put_object(self, name: str, key: str, body: bytes, **_: Any) -> Answer:
         return json_answer(200, self.parts.buckets.put(name, key, body))

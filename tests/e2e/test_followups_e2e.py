@@ -37,9 +37,11 @@ def test_a_forged_unsubscribe_link_gets_a_400_page_over_http(local_stack) -> Non
         assert "<h1>" in answer.text
 
 
-def test_a_complaint_published_on_the_feedback_topic_reaches_the_function(local_stack) -> None:
+def test_a_complaint_ses_puts_on_the_default_bus_reaches_the_function(local_stack) -> None:
     complaint = json.loads((ROOT / "examples/ses-notifications/complaint-event.json").read_text())
-    outcome = local_stack.publish("SesFeedbackTopic", complaint)
-    results = [delivery.get("result") for delivery in outcome["deliveries"]]
-    assert results == [{"complaints": 1, "suppressed": 1}]
-    assert local_stack.publish("SesFeedbackTopic", complaint)["deliveries"][0]["result"] == {"complaints": 1}
+    outcome = local_stack.ses_event(complaint)
+    results = [(delivery["function"], delivery.get("result")) for delivery in outcome["deliveries"]]
+    assert results == [("HandleSesNotificationsFunction", {"complaints": 1, "suppressed": 1})]
+    assert local_stack.ses_event(complaint)["deliveries"][0]["result"] == {"complaints": 1}
+    refused = local_stack.post("/_local/ses-events", json={"eventType": "Complained"})
+    assert refused.status == 400 and "eventType must be one of" in refused.json()["message"]

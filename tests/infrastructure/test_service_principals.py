@@ -1,8 +1,8 @@
 """Every service-to-service path of the template is allowed by its receiving side, as AWS checks it:
-SES -> S3 bucket policy and Lambda permission, SES and CloudWatch -> SNS (topic policy, KMS key
-policy), EventBridge, SNS and API Gateway -> Lambda permissions, SQS -> the function's role,
-on-failure destinations -> the role. Each mutation below is a real mistake that deploys fine and
-then silently fails on AWS; the check must name it."""
+SES -> S3 bucket policy and Lambda permission, CloudWatch -> SNS (topic policy, KMS key), EventBridge,
+SNS and API Gateway -> Lambda permissions, EventBridge -> its dead-letter queue (queue policy, key),
+SQS -> the function's role, on-failure destinations -> the role. Each mutation below is a real
+mistake that deploys fine and then silently fails on AWS; the check must name it."""
 
 from __future__ import annotations
 
@@ -38,28 +38,28 @@ def mutated(old: str, new: str) -> str:
     ("old", "new", "named"),
     [
         pytest.param(
-            "KmsMasterKeyId: !Ref NotificationsKey\n",
-            "KmsMasterKeyId: alias/aws/sns\n",
+            "  AlarmTopic:\n    Type: AWS::SNS::Topic\n",
+            "  AlarmTopic:\n    Type: AWS::SNS::Topic\n    Properties: { KmsMasterKeyId: alias/aws/sns }\n",
             "AWS managed key alias/aws/sns, which cloudwatch.amazonaws.com cannot use",
             id="alarm-topic-on-the-aws-managed-key",
         ),
         pytest.param(
-            "Principal: { Service: cloudwatch.amazonaws.com }",
-            "Principal: { Service: events.amazonaws.com }",
-            "does not allow cloudwatch.amazonaws.com to kms:",
-            id="key-policy-without-cloudwatch",
+            "      SqsManagedSseEnabled: true\n",
+            "      KmsMasterKeyId: alias/aws/sqs\n",
+            "AWS managed key alias/aws/sqs, which events.amazonaws.com cannot use",
+            id="rule-dead-letters-on-the-aws-managed-key",
         ),
         pytest.param(
-            "          - Sid: SesPublishesToTheEncryptedTopic\n            Effect: Allow",
-            "          - Sid: SesPublishesToTheEncryptedTopic\n            Effect: Deny",
-            "does not allow ses.amazonaws.com to kms:",
-            id="key-policy-without-ses",
+            'ArnEquals: { "aws:SourceArn": !GetAtt HandleSesNotificationsFunctionSesFeedback.Arn }',
+            'ArnEquals: { "aws:SourceArn": !GetAtt TrackLifecycleFunctionSignals.Arn }',
+            "cannot send dead letters to AsyncFailureQueue: its queue policy",
+            id="dead-letter-policy-for-another-rule",
         ),
         pytest.param(
-            "            Principal: { Service: ses.amazonaws.com }\n            Action: sns:Publish",
-            "            Principal: { Service: sns.amazonaws.com }\n            Action: sns:Publish",
-            "cannot publish to SesFeedbackTopic",
-            id="topic-policy-without-ses",
+            "            DeadLetterConfig:\n              Arn: !GetAtt AsyncFailureQueue.Arn\n",
+            "            DeadLetterConfig:\n              Arn: !GetAtt OrdersDeadLetterQueue.Arn\n",
+            "cannot send dead letters to OrdersDeadLetterQueue: its queue policy",
+            id="dead-letters-to-a-queue-without-policy",
         ),
         pytest.param(
             'Action: s3:PutObject\n            Resource: !Sub "${InboundMailBucket.Arn}/inbound/*"',

@@ -7,7 +7,7 @@ from collections import Counter
 
 import pytest
 
-from infra.bench.bill import Business, metric_emissions
+from infra.bench.bill import HOURS, Business, metric_hours
 from infra.bench.operations import OPERATIONS, Measured, Scenario
 from infra.bench.rows import Row
 from infra.bench.wire import TableShape, Tally, Wire, item_size, value_size
@@ -86,15 +86,21 @@ def test_the_reference_business_and_ten_times_it() -> None:
     assert sent == pytest.approx(reference.emails)
 
 
-def test_metrics_are_counted_per_name_and_dimension_set_times_how_often_they_are_emitted() -> None:
-    runs = Tally(metrics=Counter({("Crm", "OccasionsDue", (("service", "SendOccasionsFunction"),)): 1}))
-    cases = Tally(metrics=Counter({("Crm", "CasesOpened", (("service", "RouteComplaintFunction"),)): 1}))
+def test_metrics_are_billed_for_the_hours_they_can_receive_data_in() -> None:
+    def measured(operation: str, metric: str) -> Measured:
+        tally = Tally(metrics=Counter({("Crm", metric, (("environment", "dev"),)): 1}))
+        return Measured(next(o for o in OPERATIONS if o.name == operation), tally)
+
     scenario = Scenario(
         measured=[
-            Measured(next(o for o in OPERATIONS if o.name == "occasion run, nothing due"), runs),
-            Measured(next(o for o in OPERATIONS if o.name == "inbound email to a new case"), cases),
+            measured("follow-up run, nothing due", "Heartbeat"),  # every 5 minutes: every hour
+            measured("daily expiry, one lot", "LoyaltyExpiredPoints"),  # 2,000 lots, all in the daily run
+            measured("inbound email to a new case", "CasesOpened"),  # 300 at any hour
+            measured("threaded reply", "CasesOpened"),  # 200 more, same metric
         ]
     )
-    emitted = metric_emissions(scenario, Business())
-    assert emitted[("Crm", "OccasionsDue", (("service", "SendOccasionsFunction"),))] == 30 * 24  # hourly
-    assert emitted[("Crm", "CasesOpened", (("service", "RouteComplaintFunction"),))] == 300  # 60% of 500
+    hours = {name: h for (_, name, _), h in metric_hours(scenario, Business()).items()}
+
+    assert hours["Heartbeat"] == pytest.approx(HOURS)
+    assert hours["LoyaltyExpiredPoints"] == pytest.approx(30, rel=1e-6)  # not 2,000 hours: 30 runs
+    assert hours["CasesOpened"] == pytest.approx(HOURS * (1 - math.exp(-500 / HOURS)))

@@ -86,7 +86,7 @@ def _welcome(local: LocalClient) -> None:
 
 def _bounce(local: LocalClient) -> None:
     bounce = {
-        "notificationType": "Bounce",
+        "eventType": "Bounce",
         "bounce": {
             "feedbackId": "demo-bounce-1",
             "bounceType": "Permanent",
@@ -96,7 +96,7 @@ def _bounce(local: LocalClient) -> None:
         },
         "mail": {"messageId": "demo-message-1", "destination": [MARCO], "timestamp": MONDAY},
     }
-    delivered = local.publish("SesFeedbackTopic", bounce).get("deliveries", [])
+    delivered = local.ses_event(bounce).get("deliveries", [])
     answers = [d.get("result", d) for d in delivered] if isinstance(delivered, list) else [delivered]
     suppressed = sum(int(a.get("suppressed", 0)) for a in answers if isinstance(a, dict))
     assert suppressed == 1, answers

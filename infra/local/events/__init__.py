@@ -5,7 +5,7 @@ The local stack's triggers and the tests build their events here, and nowhere el
 """
 
 from infra.local.events.destinations import destination_record
-from infra.local.events.eventbridge import bus_event, scheduled_event
+from infra.local.events.eventbridge import bus_event, scheduled_event, ses_event
 from infra.local.events.http import http_event, is_text
 from infra.local.events.s3 import s3_event
 from infra.local.events.ses import (
@@ -30,6 +30,7 @@ __all__ = [
     "recipients_of",
     "s3_event",
     "scheduled_event",
+    "ses_event",
     "ses_inbound_event",
     "ses_mail_and_receipt",
     "ses_message_id",

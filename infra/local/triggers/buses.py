@@ -22,15 +22,20 @@ def matches(pattern: Any, event: Any) -> bool:
     return bool(pattern == event)
 
 
+DEFAULT = "default"  # the account's default bus: AWS services' events (SES feedback) arrive there
+
+
 class Buses:
     """EventBridge buses: events put on a bus (by a function through PutEvents, or on
     `POST /_local/buses/{LogicalId}`) are delivered to every function whose `EventBridgeRule` event on
     that bus matches, asynchronously (retries, then the on-failure destination), after the invocation
-    that put them has finished, as on AWS."""
+    that put them has finished, as on AWS. The template's buses and the default one (`default`), where
+    SES's events of the template's configuration set arrive (`POST /_local/ses-events`)."""
 
     def __init__(self, template: Template, runtime: Runtime) -> None:
         self.template, self.runtime = template, runtime
         self.names = {template.physical_name(b): b for b, _ in template.of_type("AWS::Events::EventBus")}
+        self.names[DEFAULT] = DEFAULT
         self.subscribers: dict[str, list[tuple[str, dict[str, Any]]]] = {b: [] for b in self.names.values()}
         for function_id, function in template.functions().items():
             for event in function.events.values():
@@ -45,8 +50,13 @@ class Buses:
 
     def describe(self) -> list[dict[str, Any]]:
         return [
-            {"logical_id": b, "name": self.template.physical_name(b), "subscribers": [f for f, _ in s]}
+            {
+                "logical_id": b,
+                "name": DEFAULT if b == DEFAULT else self.template.physical_name(b),
+                "subscribers": [f for f, _ in s],
+            }
             for b, s in self.subscribers.items()
+            if b != DEFAULT or s  # the default bus is listed when a rule of the template listens on it
         ]
 
     def listen(self, session: Any) -> None:
@@ -73,8 +83,31 @@ class Buses:
             )
         return {"bus": logical_id, "deliveries": self.deliver(logical_id, entry)}
 
+    def ses_event(self, record: dict[str, Any]) -> dict[str, Any]:
+        """Deliver one SES event record (as SES publishes it) the way SES does: on the default bus, as
+        an event of the configuration set that the template sends it to EventBridge from.
+        Raises NotFoundError when no configuration set of the template does, ValueError for a record
+        that is not an SES event."""
+        sets = [
+            str(self.template.resolve(resource["Properties"]["ConfigurationSetName"]))
+            for _, resource in self.template.of_type("AWS::SES::ConfigurationSetEventDestination")
+            if "EventBridgeDestination" in resource["Properties"].get("EventDestination", {})
+        ]
+        if not sets:
+            raise NotFoundError(
+                "no SES configuration set of the template publishes its events to EventBridge"
+            )
+        event = events.ses_event(
+            record, configuration_set=sets[0], at=clock.now(), region=self.template.region
+        )
+        return {"bus": DEFAULT, "id": event["id"], "deliveries": self.deliver_event(DEFAULT, event)}
+
     def deliver(self, logical_id: str, entry: dict[str, Any]) -> list[dict[str, Any]]:
-        event = events.bus_event(entry, at=clock.now(), region=self.template.region)
+        return self.deliver_event(
+            logical_id, events.bus_event(entry, at=clock.now(), region=self.template.region)
+        )
+
+    def deliver_event(self, logical_id: str, event: dict[str, Any]) -> list[dict[str, Any]]:
         return [
             self.runtime.invoke_async(function, event).as_dict()
             for function, pattern in self.subscribers[logical_id]

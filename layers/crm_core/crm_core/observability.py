@@ -1,7 +1,8 @@
 """Logging and metrics set up once, with email addresses and phone numbers masked in every log line.
 
-Powertools Tracer is left out on purpose: it imports aws_xray_sdk (~350 ms of cold start) and
-active tracing in the template already records each invocation and every AWS call's segment.
+Powertools Tracer is left out on purpose: it imports aws_xray_sdk (~350 ms of cold start). Active
+tracing in the template still records each invocation (Lambda's own segments: init, invocation,
+overhead); the AWS calls a function makes are not traced without the SDK.
 """
 
 from __future__ import annotations

@@ -356,12 +356,12 @@ def test_a_bounce_or_unsubscribe_after_erasure_does_not_write_the_address_again(
     _worker(template, lambda_context).drain()
 
     # the last welcome message bounces an hour later; SES reports it
-    from tests.integration.messaging.test_ses_notifications import example, sns_event
+    from tests.integration.messaging.test_ses_notifications import bus_event, example
 
     bounce = example("bounce-permanent.json")
     bounce["bounce"]["bouncedRecipients"][0]["emailAddress"] = EMAIL
     bounce["mail"]["destination"] = [EMAIL]
-    load_handler("handle_ses_notifications").lambda_handler(sns_event(bounce), lambda_context)
+    load_handler("handle_ses_notifications").lambda_handler(bus_event(bounce), lambda_context)
     assert not suppressions.suppress(EMAIL, scope="marketing", reason="unsubscribed", now=frozen_clock.now())
     assert suppressions.count_transient_bounce(EMAIL, "feedback-1", now=frozen_clock.now()) == 0
 

@@ -24,7 +24,7 @@ from crm_core.models.cases import Case
 from tests.complaints import compose, ses_event
 from tests.helpers import load_handler
 from tests.integration.campaigns.test_followup_sender import lead, run
-from tests.integration.messaging.test_ses_notifications import sns_event
+from tests.integration.messaging.test_ses_notifications import bus_event
 
 BCC_IN_ENCODED_WORD = "=?utf-8?q?Ana=0D=0ABcc:_victim@example.com?="
 INTENDED = {"From", "To", "Subject", "MIME-Version", "Content-Type", "Auto-Submitted"}
@@ -226,7 +226,7 @@ def test_a_send_timed_out_after_ses_accepted_it_is_not_sent_again_within_the_win
 
     ses_id = stack.sent_emails()[0].id
     handler = load_handler("handle_ses_notifications").lambda_handler
-    assert handler(sns_event(_send_event(tag["Value"], ses_id)), lambda_context) == {"sends_recorded": 1}
+    assert handler(bus_event(_send_event(tag["Value"], ses_id)), lambda_context) == {"sends_recorded": 1}
     item = SentMessage.get(key)
     assert (item.status, item.ses_message_id, item.confirmed_by) == ("sent", ses_id, "Send")
 
@@ -282,5 +282,5 @@ def test_a_send_event_for_a_message_we_never_claimed_changes_nothing(
     handler = load_handler("handle_ses_notifications").lambda_handler
     forged = ledger.tag_value("ct_x#welcome.1#1")
     assert forged is not None
-    assert handler(sns_event(_send_event(forged, "m-1")), lambda_context) == {}
+    assert handler(bus_event(_send_event(forged, "m-1")), lambda_context) == {}
     assert list(SentMessage.scan()) == []

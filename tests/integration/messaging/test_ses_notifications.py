@@ -1,8 +1,10 @@
-"""SES feedback through SNS: hard bounces and complaints suppress at once, soft bounces after a few."""
+"""SES feedback from EventBridge's default bus: hard bounces and complaints suppress at once, soft bounces
+after a few."""
 
 from __future__ import annotations
 
 import json
+from collections import Counter
 from pathlib import Path
 from typing import Any
 from unittest import mock
@@ -11,9 +13,11 @@ import pytest
 from botocore.exceptions import ClientError
 from pynamodb.exceptions import UpdateError
 
+from crm_core import clock
 from crm_core.messaging import Outcome, Outgoing, deliver, suppressions
 from crm_core.models import contact_id_for
 from crm_core.models.messages import Suppression
+from infra.local.events import ses_event
 from infra.template import ROOT
 from tests.followups_kit import load_handler
 
@@ -31,38 +35,34 @@ def example(name: str, **changes: Any) -> dict[str, Any]:
     return data
 
 
-def sns_event(*messages: dict[str, Any] | str) -> dict[str, Any]:
-    """An SNS event as Lambda receives it from a topic subscription."""
-    topic = "arn:aws:sns:eu-west-1:123456789012:crm-local-SesFeedbackTopic"
-    return {
-        "Records": [
-            {
-                "EventSource": "aws:sns",
-                "EventVersion": "1.0",
-                "EventSubscriptionArn": f"{topic}:2bcfbf39-05c3-41de-beaa-fcfcc21c8f55",
-                "Sns": {
-                    "Type": "Notification",
-                    "MessageId": f"95df01b4-ee98-5cb9-9903-4c221d41eb5{i}",
-                    "TopicArn": topic,
-                    "Subject": None,
-                    "Message": message if isinstance(message, str) else json.dumps(message),
-                    "Timestamp": "2026-11-23T10:05:02.000Z",
-                    "SignatureVersion": "1",
-                    "Signature": "EXAMPLE",
-                    "SigningCertUrl": "https://sns.eu-west-1.amazonaws.com/SimpleNotificationService-0000.pem",
-                    "UnsubscribeUrl": "https://sns.eu-west-1.amazonaws.com/?Action=Unsubscribe",
-                    "MessageAttributes": {},
-                },
-            }
-            for i, message in enumerate(messages)
-        ]
-    }
+CONFIGURATION_SET = "crm-local-SesConfigurationSet"
+
+
+def bus_event(record: Any) -> dict[str, Any]:
+    """The event EventBridge's default bus delivers for one SES record, built by the local stack. A
+    record SES never publishes (not an object, no known type) rides in a Bounce event's detail as is."""
+
+    def built(of: Any) -> dict[str, Any]:
+        return ses_event(of, configuration_set=CONFIGURATION_SET, at=clock.now(), region="eu-west-1")
+
+    try:
+        return built(record)
+    except ValueError:
+        return {**built({"eventType": "Bounce"}), "detail": record}
 
 
 @pytest.fixture
 def handler(stack, frozen_clock, lambda_context):
+    """Handle each record as its own EventBridge event (one per invocation); the summed counts."""
     module = load_handler("handle_ses_notifications")
-    return lambda event: module.lambda_handler(event, lambda_context)
+
+    def handle(*records: Any) -> dict[str, int]:
+        total: Counter[str] = Counter()
+        for record in records:
+            total.update(module.lambda_handler(bus_event(record), lambda_context))
+        return dict(total)
+
+    return handle
 
 
 def scope_of(address: str) -> str | None:
@@ -71,9 +71,9 @@ def scope_of(address: str) -> str | None:
 
 
 def test_a_hard_bounce_suppresses_the_address_for_every_kind_of_mail(handler) -> None:
-    event = sns_event(example("bounce-permanent.json"))
+    event = example("bounce-permanent.json")
     assert handler(event) == {"hard_bounces": 1, "suppressed": 1}
-    assert handler(event) == {"hard_bounces": 1}  # SNS redelivered it: nothing changes
+    assert handler(event) == {"hard_bounces": 1}  # delivered again: nothing changes
 
     item = Suppression.get("nobody@example.com")
     assert (item.scope, item.reason, item.contact_id) == (
@@ -86,7 +86,7 @@ def test_a_hard_bounce_suppresses_the_address_for_every_kind_of_mail(handler) ->
 
 
 def test_a_complaint_in_the_event_publishing_format_suppresses_the_address(handler) -> None:
-    assert handler(sns_event(example("complaint-event.json"))) == {"complaints": 1, "suppressed": 1}
+    assert handler(example("complaint-event.json")) == {"complaints": 1, "suppressed": 1}
     assert (Suppression.get("angry@example.com").scope, Suppression.get("angry@example.com").reason) == (
         "all",
         "complaint",
@@ -95,7 +95,7 @@ def test_a_complaint_in_the_event_publishing_format_suppresses_the_address(handl
 
 def test_a_complaint_report_that_says_not_spam_suppresses_nothing(handler) -> None:
     not_spam = example("complaint-event.json", **{"complaint.complaintFeedbackType": "not-spam"})
-    assert handler(sns_event(not_spam)) == {"not_spam": 1}
+    assert handler(not_spam) == {"not_spam": 1}
     assert scope_of("angry@example.com") is None
 
 
@@ -103,21 +103,21 @@ def test_soft_bounces_suppress_only_after_the_limit_and_count_each_notification_
     def soft(n: int) -> dict[str, Any]:
         return example("bounce-transient-event.json", **{"bounce.feedbackId": f"fb-{n}"})
 
-    handler(sns_event(soft(1), soft(2)))
-    handler(sns_event(soft(2)))  # redelivered
+    handler(soft(1), soft(2))
+    handler(soft(2))  # redelivered
     assert scope_of("full@example.com") == "none"
     assert Suppression.get("full@example.com").transient_bounces == 2
 
-    assert handler(sns_event(soft(3))) == {"soft_bounces": 1, "suppressed": 1}  # TRANSIENT_BOUNCE_LIMIT=3
+    assert handler(soft(3)) == {"soft_bounces": 1, "suppressed": 1}  # TRANSIENT_BOUNCE_LIMIT=3
     item = Suppression.get("full@example.com")
     assert (item.scope, item.reason) == ("all", "transient-bounces")
 
 
 def test_a_delivery_forgives_earlier_soft_bounces(handler) -> None:
-    handler(sns_event(example("bounce-transient-event.json")))
+    handler(example("bounce-transient-event.json"))
     assert scope_of("full@example.com") == "none"
 
-    assert handler(sns_event(example("delivery.json"))) == {"deliveries": 1}
+    assert handler(example("delivery.json")) == {"deliveries": 1}
     assert scope_of("full@example.com") is None
 
 
@@ -130,9 +130,7 @@ def test_unreadable_and_other_notifications_are_skipped_without_failing(handler)
     }
     bounce_without_body = {"eventType": "Bounce"}
 
-    result = handler(
-        sns_event("not json at all", {"hello": "world"}, bounce_without_body, subscribed, opened)
-    )
+    result = handler("not json at all", {"hello": "world"}, bounce_without_body, subscribed, opened)
     assert result == {"unreadable": 3, "ignored": 2}
     assert list(Suppression.scan()) == []  # nothing was suppressed (a test may scan)
 
@@ -147,9 +145,9 @@ def test_a_dynamodb_fault_fails_the_invocation_so_lambda_retries_it(handler) -> 
         ),
     )
     with mock.patch.object(Suppression, "update", side_effect=throttled), pytest.raises(UpdateError):
-        handler(sns_event(example("bounce-permanent.json")))
+        handler(example("bounce-permanent.json"))
 
-    assert handler(sns_event(example("bounce-permanent.json"))) == {"hard_bounces": 1, "suppressed": 1}
+    assert handler(example("bounce-permanent.json")) == {"hard_bounces": 1, "suppressed": 1}
 
 
 def test_every_example_notification_parses() -> None:
@@ -176,7 +174,7 @@ def test_notifications_of_an_unexpected_shape_are_dropped_with_a_reason_not_retr
         {"eventType": ["Bounce"]},
         "[" * 100_000,  # nests deeper than json's recursion limit
     ]
-    assert handler(sns_event(*shapes)) == {"unreadable": 5}  # nothing raised: no retry, no failure queue
+    assert handler(*shapes) == {"unreadable": 5}  # nothing raised: no retry, no failure queue
     assert list(Suppression.scan()) == []
 
 
@@ -185,9 +183,9 @@ def test_a_replayed_old_delivery_does_not_forgive_a_newer_soft_bounce(handler) -
     old_delivery = example("delivery.json", **{"delivery.timestamp": "2026-11-23T09:00:00.000Z"})
     new_delivery = example("delivery.json", **{"delivery.timestamp": "2026-11-23T11:00:00.000Z"})
 
-    handler(sns_event(bounce))
-    assert handler(sns_event(old_delivery)) == {"deliveries": 1}  # SNS replays an earlier notification
+    handler(bounce)
+    assert handler(old_delivery) == {"deliveries": 1}  # an earlier event, delivered late
     assert Suppression.get("full@example.com").transient_bounces == 1
 
-    handler(sns_event(new_delivery))
+    handler(new_delivery)
     assert scope_of("full@example.com") is None

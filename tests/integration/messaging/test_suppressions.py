@@ -22,7 +22,7 @@ def test_suppression_widens_from_marketing_to_all_and_never_narrows(stack, froze
 def test_soft_bounces_count_once_per_notification_and_block_nothing(stack, frozen_clock) -> None:
     now = frozen_clock.now()
     assert suppressions.count_transient_bounce(ADDRESS, "fb-1", now=now) == 1
-    assert suppressions.count_transient_bounce(ADDRESS, "fb-1", now=now) == 1  # SNS redelivered it
+    assert suppressions.count_transient_bounce(ADDRESS, "fb-1", now=now) == 1  # the event delivered again
     assert suppressions.count_transient_bounce(ADDRESS, "fb-2", now=now) == 2
 
     counted = suppressions.suppression_for(ADDRESS)

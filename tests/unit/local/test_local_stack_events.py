@@ -15,6 +15,8 @@ from aws_lambda_powertools.utilities.parser.models import (
 )
 
 from infra.local import events, gateway
+from infra.local.triggers.buses import matches
+from infra.template import Template
 
 AT = datetime(2027, 2, 28, 9, 30, 5, 123000, tzinfo=UTC)
 RAW = (
@@ -131,3 +133,24 @@ def test_s3_events_parse_as_an_s3_event() -> None:
     parsed = S3Model(**event)
 
     assert parsed.Records[0].s3.object.key == "inbound/x"
+
+
+def test_ses_events_are_eventbridge_events_that_match_the_rule_of_the_configuration_set() -> None:
+    template = Template()
+    (rule,) = [e for e in template.functions()["HandleSesNotificationsFunction"].events.values()]
+    pattern = template.resolve(rule["Properties"]["Pattern"])
+    ours = template.physical_name("SesConfigurationSet")
+    bounce = {"eventType": "Bounce", "bounce": {"bounceType": "Permanent"}, "mail": {"messageId": "m-1"}}
+
+    event = events.ses_event(bounce, configuration_set=ours, at=AT, region="eu-west-1")
+    others = events.ses_event(bounce, configuration_set="someone-elses", at=AT, region="eu-west-1")
+    opened = events.ses_event(
+        {"eventType": "Open", "mail": {}}, configuration_set=ours, at=AT, region="eu-west-1"
+    )
+
+    assert EventBridgeModel(**event).detail_type == "Email Bounced"
+    assert event["source"] == "aws.ses" and event["detail"]["mail"]["tags"]["ses:configuration-set"] == [ours]
+    assert event["detail"]["bounce"] == bounce["bounce"]
+    assert matches(pattern, event)
+    assert not matches(pattern, others)  # another stack's (or tool's) set on the same default bus
+    assert not matches(pattern, opened)  # kinds the function does not read are not delivered

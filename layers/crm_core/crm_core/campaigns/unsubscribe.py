@@ -164,8 +164,7 @@ def unsubscribe(
     """POST (the page's button or RFC 8058 one-click): suppress marketing to the address, mark the
     contact opted out and end its marketing sequences, at once. Safe to repeat. 400 for a bad token;
     DynamoDB errors pass (the client may retry)."""
-    count("UnsubscribeRequests")
-    try:
+    try:  # each POST counts as Unsubscribed or UnsubscribeRefused (a contact erased since: a log line)
         contact_id, kind = _verified(token)
     except InvalidToken:
         count("UnsubscribeRefused")
@@ -196,4 +195,6 @@ def unsubscribe(
         get_logger().info(
             "unsubscribed", extra={"contact_id": contact_id, "kind": kind, "sequences_ended": ended}
         )
+    else:
+        get_logger().info("unsubscribe for a contact no longer on file", extra={"contact_id": contact_id})
     return _page(200, "done", page_locale(contact, accept_language))

@@ -56,6 +56,7 @@ def run_daily() -> DailyOutcome:
                 outcome.reviewed += 1
                 if stage:
                     outcome.changed[stage] = outcome.changed.get(stage, 0) + 1
-    count("LifecycleReviewed", outcome.reviewed)
+    if outcome.reviewed:  # that the run ran is AWS/Lambda Invocations (free); a zero here would be billed
+        count("LifecycleReviewed", outcome.reviewed)
     get_logger().info("lifecycle daily run", extra={"reviewed": outcome.reviewed, "changed": outcome.changed})
     return outcome

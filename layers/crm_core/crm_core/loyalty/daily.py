@@ -76,7 +76,8 @@ def run_daily() -> DailyReport:
     _expire_lots(report, _days(today, catch_up))
     _remind_expiring(report, _days(today + timedelta(days=settings.points_reminder_days), catch_up))
     _review_tiers(report, _days(today, catch_up))
-    count("LoyaltyExpiredPoints", report.expired_points)
+    if report.expired_points:  # a zero would be a billed metric-hour that says nothing the log does not
+        count("LoyaltyExpiredPoints", report.expired_points)
     get_logger().info("daily loyalty run", extra=report.as_dict())
     if report.failures:
         raise RetryableError(f"{len(report.failures)} loyalty steps failed: {report.failures[:5]}")

@@ -1,7 +1,8 @@
-"""SES feedback: bounces, complaints, deliveries and sends, as SES publishes them to SNS.
+"""SES feedback: bounces, complaints, deliveries and sends, as SES publishes them.
 
-Both of SES's formats are read: identity notifications (`notificationType`) and configuration-set
-event publishing (`eventType`); their Bounce, Complaint and Delivery bodies are the same shape.
+The stack receives configuration-set event publishing (`eventType`) through EventBridge, whose event
+carries SES's record as its `detail`. Identity notifications (`notificationType`, SNS only) are read
+too: their Bounce, Complaint and Delivery bodies are the same shape.
 - A permanent bounce or a complaint suppresses the address for every kind of mail.
 - A transient (or undetermined) bounce is counted, once per SES feedback id; TRANSIENT_BOUNCE_LIMIT
   of them suppress the address too. A delivery clears the count of bounces older than itself (by
@@ -9,8 +10,8 @@ event publishing (`eventType`); their Bounce, Complaint and Delivery bodies are 
 - A Send or Delivery event tagged with a ledger key (event publishing only) records on that
   sent-message item that SES accepted it: the settlement of a send whose outcome we did not see.
 A notification of an unexpected shape is logged with the reason, counted and dropped (a retry would
-not make it readable). Every step is an idempotent conditional write, so SNS redelivering a
-notification changes nothing.
+not make it readable). Every step is an idempotent conditional write, so a redelivered event changes
+nothing.
 """
 
 from __future__ import annotations
@@ -106,13 +107,13 @@ def _ledger_key(mail: Mapping[str, Any]) -> str | None:
     return None
 
 
-def parse(message: str | Mapping[str, Any]) -> Notification:
-    """Read one SES notification (the SNS message text or its JSON).
+def parse(message: object) -> Notification:
+    """Read one SES notification (its JSON text or the parsed object).
 
     Raises Unreadable (a ValueError) when it is not of the shape SES publishes, json's ValueError
     when it is not JSON, RecursionError when it nests deeper than the parser goes.
     """
-    data = json.loads(message) if isinstance(message, str) else message
+    data = json.loads(message) if isinstance(message, str | bytes) else message
     if not isinstance(data, Mapping):
         raise Unreadable("an SES notification is a JSON object")
     kind = data.get("notificationType") or data.get("eventType") or ""
@@ -218,12 +219,18 @@ def _apply(note: Notification, now: datetime, summary: Summary) -> None:
                 suppressions.clear_transient_bounces(address, delivered_at=note.at)
 
 
-def record_notifications(messages: Iterable[str | Mapping[str, Any]]) -> Summary:
+def record_event(event: Mapping[str, Any]) -> Summary:
+    """Apply the SES event EventBridge delivered: its `detail` is the record SES published. An event
+    without one is counted as unreadable and dropped, like any unreadable notification."""
+    return record_notifications([event.get("detail")])
+
+
+def record_notifications(messages: Iterable[object]) -> Summary:
     """Apply each SES notification; unreadable ones are logged with the reason, counted and dropped,
     not raised (a retry would not make them readable). Raises DynamoDB errors, so the invocation is
     retried."""
     summary, now, log = Summary(), clock.now(), get_logger()
-    for message in messages:  # how many arrived is SNS's free NumberOfNotificationsDelivered
+    for message in messages:  # how many arrived is the rule's free AWS/Events Invocations
         try:
             note = parse(message)
         except (ValueError, RecursionError) as exc:  # Unreadable and json's errors are ValueErrors
