@@ -28,7 +28,6 @@ from typing import Any
 from crm_core import aws
 from crm_core.contacts.identity import contact_id_for, normalize_email
 from crm_core.errors import FieldError, NotFound, ValidationFailed
-from crm_core.observability import count
 from crm_core.settings import get_settings
 
 MAX_ID_BYTES = 512  # ids are ~30 characters; a longer one is no contact (and no valid DynamoDB key part)
@@ -178,7 +177,6 @@ def contact_360(contact_id: str, cursors: Mapping[str, str | None] | None = None
     owned = _owned(own)
     for case in cases:
         case["last_event"] = _last_event(case["pk"])
-    count("Contact360Views")
     notes = owned.pop("notes")
     return {
         "contact_id": contact_id,

@@ -196,7 +196,6 @@ def page(token: str | None, score: str | None, accept_language: str | None = Non
 
 def submit(token: str | None, form: dict[str, str], accept_language: str | None = None) -> HttpAnswer:
     """POST: record the answer (see `record`) and thank the person, in their language."""
-    count("SurveyAnswersPosted")
     now = clock.now()
     try:
         ticket, survey = _resolve(token, now)
