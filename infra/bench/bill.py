@@ -43,7 +43,8 @@ class Business:
         """Operations a month. Assumptions: a tenth of the base is new leads each month, a fifth of
         those post again with new details and a tenth twice the same; every contact has a birthday
         on file (12 greetings a year per 12 contacts); 60% of complaint emails open a case, 40% are
-        replies; 5% of orders are refunded and a tenth of orders redeem; every purchase's lot
+        replies; a tenth of orders are a customer's first (a fifth of the month's new leads buy), the
+        rest repeat purchases; 5% of orders are refunded and a tenth of orders redeem; every purchase's lot
         expires unused a year later (an upper bound); 1% of emails are unsubscribed, 1% bounce; staff
         open a contact 360 once per complaint email and for a tenth of orders."""
         greetings = self.contacts / 12
@@ -56,7 +57,8 @@ class Business:
             "occasion greeting": greetings,
             "inbound email to a new case": cases,
             "threaded reply": 0.4 * self.complaint_emails,
-            "purchase": self.orders,
+            "first purchase (new customer)": 0.1 * self.orders,
+            "repeat purchase": 0.9 * self.orders,
             "refund": 0.05 * self.orders,
             "redemption (POST)": 0.1 * self.orders,
             "daily expiry, one lot": self.orders,
@@ -195,7 +197,7 @@ class _Month:
     @property
     def queued(self) -> float:
         """Messages on the stack's queues: order events, and what the functions send (privacy requests)."""
-        return self.volumes["purchase"] + self.volumes["refund"] + self.usage.calls["sqs:SendMessage"]
+        return self.business.orders + self.volumes["refund"] + self.usage.calls["sqs:SendMessage"]
 
 
 MAIL_KB = 50  # assumption: an average complaint email with a small attachment
@@ -287,7 +289,7 @@ def _requests(m: _Month) -> list[Line]:
         if any(event.get("Type") == "HttpApi" for event in function.events.values())
     }
     api_requests = (
-        sum(n for f, n in usage.invocations.items() if f in http) + volumes["purchase"]
+        sum(n for f, n in usage.invocations.items() if f in http) + m.business.orders
     )  # + shop reads
     lines.append(
         Line(

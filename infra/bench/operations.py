@@ -92,11 +92,18 @@ OPERATIONS = [
     ),
     Operation("escalation run, nothing due", 4, "one Query per shard of the sla-due index (4 shards)"),
     Operation(
-        "purchase",
+        "first purchase (new customer)",
         2,
         "account + contact (one BatchGetItem) + one TransactWriteItems (entry, balance, lot, contact); +1 "
         "the event-id claim (a shop's retry finds it), +3 the thank-you and win-back enrollments (a PutItem "
-        "each, a Query to reschedule the win-back)",
+        "each, a Query to reschedule the win-back); the rest: the buyer becomes a customer (lifecycle and "
+        "value records)",
+    ),
+    Operation(
+        "repeat purchase",
+        2,
+        "account + contact (one BatchGetItem) + one TransactWriteItems (entry, balance, lot, contact); +1 "
+        "the event-id claim, +3 the thank-you and win-back enrollments",
     ),
     Operation(
         "refund",
@@ -289,7 +296,7 @@ def _orders(local: Any, measure: Measure) -> None:
     local.set_clock("2026-11-23T10:00:00Z")
     order = {"email": BUYER, "currency": "EUR", "occurred_at": "2026-11-23T09:15:00Z"}
     buy = {**order, "event_id": "evt-b1", "type": "purchase", "order_id": "B-1", "amount": "120.00"}
-    measure("purchase", lambda: local.send_to_queue("OrdersQueue", buy))
+    measure("first purchase (new customer)", lambda: local.send_to_queue("OrdersQueue", buy))
     back = {**order, "event_id": "evt-b2", "type": "refund", "order_id": "B-1", "refund_id": "R-1",
             "amount": "20.00"}  # fmt: skip
     measure("refund", lambda: local.send_to_queue("OrdersQueue", back))
@@ -302,6 +309,10 @@ def _orders(local: Any, measure: Measure) -> None:
     )
     assert redeem.status == 201, redeem.text
     assert local.get(base).status == 200
+    local.set_clock("2026-11-23T16:00:00Z")
+    again = {**order, "event_id": "evt-b3", "type": "purchase", "order_id": "B-2", "amount": "45.00",
+             "occurred_at": "2026-11-23T15:40:00Z"}  # fmt: skip
+    measure("repeat purchase", lambda: local.send_to_queue("OrdersQueue", again))
 
 
 def _surveys(local: Any, measure: Measure) -> None:

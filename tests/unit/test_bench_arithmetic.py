@@ -77,8 +77,8 @@ def test_the_reference_business_and_ten_times_it() -> None:
     reference, tenfold = Business(), Business().scaled(10)
     assert (tenfold.contacts, tenfold.emails, tenfold.orders) == (100_000, 200_000, 20_000)
     volumes, bigger = reference.volumes(), tenfold.volumes()
-    assert volumes["purchase"] == 2_000
-    assert bigger["purchase"] == 20_000
+    assert volumes["first purchase (new customer)"] + volumes["repeat purchase"] == 2_000
+    assert bigger["first purchase (new customer)"] + bigger["repeat purchase"] == 20_000
     # every outbound email is one operation: follow-ups, greetings and case acknowledgements
     sent = (
         volumes["follow-up step sent"] + volumes["occasion greeting"] + volumes["inbound email to a new case"]
