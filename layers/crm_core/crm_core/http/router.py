@@ -72,7 +72,7 @@ class HttpEvent:
 
     def __init__(self, event: Mapping[str, Any]) -> None:
         self.raw_event = event
-        self.headers = Headers(event.get("headers"))
+        self.headers: dict[str, str] = Headers(event.get("headers"))  # looked up in any case
         self._json: tuple[Any] | None = None
 
     @property
