@@ -1,15 +1,20 @@
 """The HTTP API's OpenAPI document, generated from the code.
 
-Every function of template.yaml with an `HttpApi` event is imported by file path, its Powertools
-resolver (any module-level `ApiGatewayResolver`, usually `app`) asked for its OpenAPI, and the
-documents merged: paths, component schemas and tags. Routes the template authorizes with IAM are
-marked with a SigV4 security scheme, since the resolvers do not know about API Gateway's auth.
+Every function of template.yaml with an `HttpApi` event is imported by file path, and each of its
+module-level routers (`crm_core.http.router.HttpRouter`, usually `app`) replayed into a Powertools
+`APIGatewayHttpResolver`: the same methods, rules, route functions and OpenAPI keywords. Powertools
+writes each function's OpenAPI at development time only (the functions do not import it), and the
+documents are merged: paths, component schemas and tags. Routes the template authorizes with IAM are
+marked with a SigV4 security scheme, since the routers do not know about API Gateway's auth.
 """
 
 from __future__ import annotations
 
+import inspect
 import json
 import re
+import typing
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -28,9 +33,46 @@ _SIGV4 = {
 
 
 def _resolvers(module: Any) -> list[Any]:
-    from aws_lambda_powertools.event_handler.api_gateway import ApiGatewayResolver
+    """A Powertools resolver for each of the module's routers, with the same routes in the same order."""
+    from aws_lambda_powertools.event_handler import APIGatewayHttpResolver
 
-    return [value for value in vars(module).values() if isinstance(value, ApiGatewayResolver)]
+    from crm_core.http.router import HttpRouter
+
+    resolvers = []
+    for router in (value for value in vars(module).values() if isinstance(value, HttpRouter)):
+        resolver = APIGatewayHttpResolver()
+        for route in router.routes:
+            resolver.route(route.rule, route.method, **route.openapi)(_described(route.func))
+        resolvers.append(resolver)
+    return resolvers
+
+
+def _described(func: Callable[..., Any]) -> Callable[..., Any]:
+    """`func` as Powertools reads a route function: its name (the operation id) and its signature with
+    the annotations evaluated, a `Response[T]` of the router read as Powertools' own `Response[T]`."""
+    from aws_lambda_powertools.event_handler import Response as PowertoolsResponse
+
+    from crm_core.http.router import Response
+
+    def powertools(annotation: Any) -> Any:
+        if typing.get_origin(annotation) is Response:
+            return PowertoolsResponse[typing.get_args(annotation)]  # type: ignore[misc]
+        return annotation
+
+    hints = typing.get_type_hints(func)
+    signature = inspect.signature(func)
+    parameters = [
+        each.replace(annotation=hints.get(each.name, each.annotation))
+        for each in signature.parameters.values()
+    ]
+    returns = powertools(hints.get("return", signature.return_annotation))
+
+    def route(*args: Any, **kwargs: Any) -> Any:
+        return func(*args, **kwargs)
+
+    route.__name__, route.__qualname__, route.__doc__ = func.__name__, func.__qualname__, func.__doc__
+    route.__signature__ = signature.replace(parameters=parameters, return_annotation=returns)  # type: ignore[attr-defined]
+    return route
 
 
 def http_functions(template: Template) -> dict[str, tuple[Path, list[tuple[str, str, bool]]]]:
@@ -52,7 +94,7 @@ def http_functions(template: Template) -> dict[str, tuple[Path, list[tuple[str, 
 
 
 def build_document(template: Template | None = None) -> dict[str, Any]:
-    """The merged OpenAPI document of every HttpApi function's resolver; raises ValueError on a clash."""
+    """The merged OpenAPI document of every HttpApi function's router; raises ValueError on a clash."""
     template = template or Template()
     document: dict[str, Any] = {
         "openapi": "3.1.0",
@@ -84,7 +126,7 @@ def build_document(template: Template | None = None) -> dict[str, Any]:
 
 
 def _placeholder(template: Template, logical_id: str, method: str, route: str) -> dict[str, Any]:
-    """A minimal operation for a route whose handler has no resolver to describe it."""
+    """A minimal operation for a route whose handler has no router to describe it."""
     description = template.resources[logical_id].get("Properties", {}).get("Description", logical_id)
     operation: dict[str, Any] = {
         "summary": str(description),

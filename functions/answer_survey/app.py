@@ -6,17 +6,17 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl
 
-from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.logging import correlation_paths
 
 from crm_core.http.forms import form_text
+from crm_core.http.router import HttpRouter, Response
 from crm_core.observability import lambda_entry
 from crm_core.surveys import answers
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.typing import LambdaContext
 
-app = APIGatewayHttpResolver()
+app = HttpRouter()
 HTML: Any = {"text/html": {"schema": {"type": "string"}}}
 PAGES: dict[int, Any] = {
     200: {"description": "The survey or thank-you page, in the contact's language", "content": HTML},

@@ -4,17 +4,17 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.logging import correlation_paths
 
 from crm_core.errors import CrmError
+from crm_core.http.router import HttpRouter, Response
 from crm_core.leads import web
 from crm_core.observability import lambda_entry
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.typing import LambdaContext
 
-app = APIGatewayHttpResolver()
+app = HttpRouter()
 
 
 def _request() -> web.Request:
@@ -34,7 +34,7 @@ def post_lead() -> Response[str]:
     return web.post_lead(_request()).response()
 
 
-@app.exception_handler(CrmError)  # type: ignore[untyped-decorator]
+@app.exception_handler(CrmError)
 def answer_lead_error(exc: CrmError) -> Response[str]:
     return web.error_answer(exc, _request()).response()
 

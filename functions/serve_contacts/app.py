@@ -4,16 +4,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from crm_core.contacts import view
-from crm_core.contacts.api import body, created, query, resolver
+from crm_core.contacts.api import body, created, query, router
+from crm_core.http.router import Response
 from crm_core.observability import lambda_entry
 from crm_core.owners import service
 
-app = resolver()
+app = router()
 
 
 @app.get("/contacts/<contact_id>")

@@ -4,16 +4,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_lambda_powertools.event_handler import APIGatewayHttpResolver
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from crm_core import lifecycle
 from crm_core.http import params
+from crm_core.http.router import HttpRouter
 from crm_core.loyalty.api import answer_errors
 from crm_core.observability import lambda_entry
 
-app = APIGatewayHttpResolver()  # the id is checked by crm_core.http.params: no pydantic at cold start
+app = HttpRouter()  # the id is checked by crm_core.http.params: no pydantic at cold start
 
 
 @app.get("/contacts/<contact_id>/lifecycle")

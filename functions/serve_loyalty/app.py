@@ -4,16 +4,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from crm_core import loyalty
+from crm_core.http.router import HttpRouter, Response
 from crm_core.loyalty import api
 from crm_core.loyalty.api import RedemptionRequest, answer, answer_errors
 from crm_core.observability import lambda_entry
 
-app = APIGatewayHttpResolver()  # inputs are checked by crm_core.loyalty.api: no pydantic at cold start
+app = HttpRouter()  # inputs are checked by crm_core.loyalty.api: no pydantic at cold start
 
 
 @app.get("/contacts/<contact_id>/loyalty")

@@ -4,15 +4,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from crm_core.http.answer import answer_every_error
+from crm_core.http.router import HttpRouter, Response
 from crm_core.observability import lambda_entry
 from crm_core.privacy import api, jobs
 
-app = APIGatewayHttpResolver()
+app = HttpRouter()
 
 
 def _accepted(kind: str, contact_id: str) -> Response[Any]:

@@ -7,18 +7,18 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.logging import correlation_paths
 
 from crm_core.campaigns import unsubscribe
 from crm_core.contacts import consent
 from crm_core.http.answer import HttpAnswer
+from crm_core.http.router import HttpRouter, Response
 from crm_core.observability import lambda_entry
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.typing import LambdaContext
 
-app = APIGatewayHttpResolver()
+app = HttpRouter()
 HTML: Any = {"text/html": {"schema": {"type": "string"}}}
 PAGES: dict[int, Any] = {
     200: {"description": "An HTML page in the contact's language", "content": HTML},

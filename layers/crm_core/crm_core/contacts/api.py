@@ -6,11 +6,10 @@ import json
 from typing import TYPE_CHECKING, Any
 
 from crm_core.http.errors import as_invalid_body, problem
+from crm_core.http.router import HttpRouter, Response
 from crm_core.observability import get_logger
 
 if TYPE_CHECKING:
-    from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
-
     from crm_core.owners.service import Created
 
 BAD_INPUT = (ValueError, TypeError)  # a body that is not a JSON object is bad input too
@@ -18,17 +17,14 @@ BAD_INPUT = (ValueError, TypeError)  # a body that is not a JSON object is bad i
 
 def created(done: Created) -> Response[str]:
     """201 with the created (or replayed: `Idempotent-Replayed: true`) resource."""
-    from aws_lambda_powertools.event_handler import Response  # noqa: PLC0415 - the event handler only in HTTP functions
-
     headers = {"Idempotent-Replayed": "true"} if done.replay else None
     return Response(201, "application/json", json.dumps(done.task), headers=headers)
 
 
-def answer_errors(app: APIGatewayHttpResolver) -> None:
+def answer_errors(app: HttpRouter) -> None:
     """Every failure of the app's routes in the one error shape (crm_core.http.errors)."""
-    from aws_lambda_powertools.event_handler import Response  # noqa: PLC0415 - the event handler only in HTTP functions
 
-    @app.exception_handler(Exception)  # type: ignore[untyped-decorator]
+    @app.exception_handler(Exception)
     def _errors(exc: Exception) -> Response[Any]:
         found = problem(exc) if not isinstance(exc, BAD_INPUT) else problem(as_invalid_body(exc))
         if found.status == 500:
@@ -36,20 +32,18 @@ def answer_errors(app: APIGatewayHttpResolver) -> None:
         return Response(found.status, "application/json", found.json(), headers=found.headers or None)
 
 
-def resolver() -> APIGatewayHttpResolver:
-    """The contacts API's resolver, answering every failure in the one error shape."""
-    from aws_lambda_powertools.event_handler import APIGatewayHttpResolver  # noqa: PLC0415 - the event handler only in HTTP functions
-
-    app = APIGatewayHttpResolver()
+def router() -> HttpRouter:
+    """The contacts API's router, answering every failure in the one error shape."""
+    app = HttpRouter()
     answer_errors(app)
     return app
 
 
-def query(app: APIGatewayHttpResolver) -> dict[str, str]:
+def query(app: HttpRouter) -> dict[str, str]:
     """The current request's query parameters."""
     return dict(app.current_event.query_string_parameters or {})
 
 
-def body(app: APIGatewayHttpResolver) -> dict[str, Any]:
+def body(app: HttpRouter) -> dict[str, Any]:
     """The current request's JSON object; ValueError/TypeError (so 400 on `body`) when it is not one."""
     return dict(app.current_event.json_body)

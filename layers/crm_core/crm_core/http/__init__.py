@@ -1,1 +1,2 @@
-"""What every HTTP API shares: one error mapping (errors) and safe redirects (redirects)."""
+"""What every HTTP API shares: the functions' router (router), one error mapping (errors) and safe
+redirects (redirects)."""

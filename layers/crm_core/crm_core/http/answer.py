@@ -1,15 +1,12 @@
 """The one form of an HTTP answer that crm_core gives a handler (a lead post's JSON or page, an
 unsubscribe, consent or survey page): status, body, content type, headers; and the one way a
-resolver answers its routes' errors."""
+router answers its routes' errors."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
 
-if TYPE_CHECKING:
-    from aws_lambda_powertools.event_handler import Response
-    from aws_lambda_powertools.event_handler.api_gateway import ApiGatewayResolver
+from crm_core.http.router import HttpRouter, Response
 
 
 @dataclass(frozen=True, slots=True)
@@ -22,24 +19,18 @@ class HttpAnswer:
     headers: dict[str, str] = field(default_factory=dict)
 
     def response(self) -> Response[str]:
-        """The answer as the Powertools resolver's Response."""
-        from aws_lambda_powertools.event_handler import Response  # noqa: PLC0415 - the event handler only when answering
-
+        """The answer as the router's Response."""
         return Response(self.status, self.content_type, self.body, headers=self.headers)
 
 
-def answer_every_error(
-    app: ApiGatewayResolver, failed: str, *, bad_body: tuple[type[Exception], ...] = ()
-) -> None:
-    """Answer every exception of the resolver's routes in the one error shape (crm_core.http.errors):
+def answer_every_error(app: HttpRouter, failed: str, *, bad_body: tuple[type[Exception], ...] = ()) -> None:
+    """Answer every exception of the router's routes in the one error shape (crm_core.http.errors):
     `bad_body` exceptions (a body that is not the JSON object a route reads) as 400 on `body`; an
     unexpected error is logged as `failed` with its traceback and answered 500 without its text."""
-    from aws_lambda_powertools.event_handler import Response  # noqa: PLC0415 - the event handler only when answering
-
     from crm_core.http.errors import as_invalid_body, problem  # noqa: PLC0415 - error shapes only on an error
     from crm_core.observability import get_logger  # noqa: PLC0415 - logging only on an error
 
-    @app.exception_handler(Exception)  # type: ignore[untyped-decorator]
+    @app.exception_handler(Exception)
     def _errors(exc: Exception) -> Response[str]:
         found = problem(as_invalid_body(exc) if isinstance(exc, bad_body) else exc)
         if found.status == 500:

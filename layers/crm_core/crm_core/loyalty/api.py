@@ -10,14 +10,12 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from crm_core.checks import Problems
 from crm_core.errors import CrmError, FieldError, ValidationFailed
 from crm_core.http.errors import as_invalid_body, errors_schema, problem
-
-if TYPE_CHECKING:
-    from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
+from crm_core.http.router import HttpRouter, Response
 
 MAX_REDEMPTION = 10_000_000
 MAX_ORDER_ID = 128
@@ -64,8 +62,6 @@ def header(headers: Mapping[str, str] | None, name: str) -> str:
 
 def answer(status: int, body: dict[str, Any], headers: dict[str, str] | None = None) -> Response[str]:
     """A JSON response."""
-    from aws_lambda_powertools.event_handler import Response  # noqa: PLC0415 - loaded with the resolver
-
     return Response(status, "application/json", json.dumps(body), headers=headers or None)
 
 
@@ -79,15 +75,15 @@ def error_answer(exc: CrmError) -> tuple[int, dict[str, Any], dict[str, str]]:
     return found.status, found.body(), found.headers
 
 
-def answer_errors(app: APIGatewayHttpResolver) -> None:
-    """Answer every failure of the resolver's routes in the one error shape (crm_core.http): domain
+def answer_errors(app: HttpRouter) -> None:
+    """Answer every failure of the router's routes in the one error shape (crm_core.http): domain
     errors (invalid input 400, 404, 409, 503) and a body not readable as JSON (400)."""
 
-    @app.exception_handler(CrmError)  # type: ignore[untyped-decorator]
+    @app.exception_handler(CrmError)
     def _domain(exc: CrmError) -> Response[str]:
         return answer(*error_answer(exc))
 
-    @app.exception_handler(ValueError)  # type: ignore[untyped-decorator]
+    @app.exception_handler(ValueError)
     def _unreadable(exc: ValueError) -> Response[str]:  # e.g. bytes that are not UTF-8 JSON
         found = problem(as_invalid_body(exc))
         return answer(found.status, found.body(), found.headers)
