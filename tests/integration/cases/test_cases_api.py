@@ -218,3 +218,13 @@ def test_a_complaint_opened_and_resolved_is_told_to_the_lifecycle_on_every_pass(
         first.get("contact_id") or opened[0]["contact_id"]
     }
     assert all(d["opened_at"] for d in opened) and all(d["resolved_at"] for d in resolved)
+
+
+@pytest.mark.parametrize(("method", "path"), [("GET", "/cases/c-1/unknown"), ("DELETE", "/cases/c-1")])
+def test_a_request_no_route_takes_is_a_404_not_an_internal_error(
+    stack, lambda_context, method: str, path: str
+) -> None:
+    status, body = _http(method, path, lambda_context)
+
+    assert status == 404
+    assert body == {"errors": [{"field": "", "message": "no such route"}]}  # was a 500 "internal error"

@@ -5,9 +5,8 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING, Any
 
-from crm_core.http.errors import as_invalid_body, problem
+from crm_core.http.answer import answer_every_error
 from crm_core.http.router import HttpRouter, Response
-from crm_core.observability import get_logger
 
 if TYPE_CHECKING:
     from crm_core.owners.service import Created
@@ -21,21 +20,10 @@ def created(done: Created) -> Response[str]:
     return Response(201, "application/json", json.dumps(done.task), headers=headers)
 
 
-def answer_errors(app: HttpRouter) -> None:
-    """Every failure of the app's routes in the one error shape (crm_core.http.errors)."""
-
-    @app.exception_handler(Exception)
-    def _errors(exc: Exception) -> Response[Any]:
-        found = problem(exc) if not isinstance(exc, BAD_INPUT) else problem(as_invalid_body(exc))
-        if found.status == 500:
-            get_logger().exception("contacts API failed")
-        return Response(found.status, "application/json", found.json(), headers=found.headers or None)
-
-
 def router() -> HttpRouter:
     """The contacts API's router, answering every failure in the one error shape."""
     app = HttpRouter()
-    answer_errors(app)
+    answer_every_error(app, "contacts API failed", bad_body=BAD_INPUT)
     return app
 
 
