@@ -60,7 +60,14 @@ def main(argv: list[str] | None = None) -> int:
         say(f"Cold start: {args.rounds} interleaved rounds of fresh processes per function...")
         samples.update(
             coldstart.measure(
-                stack.runtime, scenario.events, stack.moto_url, args.rounds, say, args.profile, where
+                stack.runtime,
+                scenario.events,
+                stack.moto_url,
+                args.rounds,
+                say,
+                args.profile,
+                where,
+                instants=scenario.instants,
             )
         )
 

@@ -279,7 +279,7 @@ def _lambda(m: _Month) -> list[Line]:
 
 def _requests(m: _Month) -> list[Line]:
     """API Gateway, SQS (with the empty polls of event-source mappings), SNS, EventBridge and S3."""
-    prices, usage, volumes, template = m.prices, m.usage, m.volumes, m.template
+    prices, usage, template = m.prices, m.usage, m.template
     lines: list[Line] = []
 
     assert usage.invocations is not None

@@ -15,6 +15,7 @@ from html import unescape
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
+from crm_core import clock
 from infra.bench.wire import Tally, Wire
 from infra.mail import find_key, message
 from infra.template import Template
@@ -94,16 +95,19 @@ OPERATIONS = [
     Operation(
         "first purchase (new customer)",
         2,
-        "account + contact (one BatchGetItem) + one TransactWriteItems (entry, balance, lot, contact); +1 "
-        "the event-id claim (a shop's retry finds it), +3 the thank-you and win-back enrollments (a PutItem "
-        "each, a Query to reschedule the win-back); the rest: the buyer becomes a customer (lifecycle and "
-        "value records)",
+        "account + contact (one BatchGetItem) + one TransactWriteItems (entry, balance, lot, contact); as a "
+        "repeat purchase (below), plus the buyer becoming a customer: the lifecycle stage and the value flag "
+        "(a GetItem and a conditional UpdateItem each), the lifecycle event (PutEvents), and the value "
+        "sketch's first item (PutItem, once per deployment)",
     ),
     Operation(
         "repeat purchase",
         2,
         "account + contact (one BatchGetItem) + one TransactWriteItems (entry, balance, lot, contact); +1 "
-        "the event-id claim, +3 the thank-you and win-back enrollments",
+        "the event-id claim (PutItem: a shop's retry finds it), +2 the thank-you enrollment (PutItem) and "
+        "the win-back rescheduled (Query), +1 the buyer's owner (GetItem), +2 the customer-value record "
+        "(sketch GetItem, TransactWriteItems), +1 the identity key (once per container); the contact is "
+        "read three times (owner, lifecycle, value): 2 GetItem that could go",
     ),
     Operation(
         "refund",
@@ -188,6 +192,7 @@ class Scenario:
 
     measured: list[Measured] = field(default_factory=list)
     events: dict[str, Any] = field(default_factory=dict)
+    instants: dict[str, str] = field(default_factory=dict)  # the local stack's time when each was handled
     memory_mb: dict[str, int] = field(default_factory=dict)
     template: Template | None = None
 
@@ -223,6 +228,7 @@ def play(while_up: Callable[[Any, Scenario], None] | None = None) -> Scenario:
         wire.invoked(logical_id, invocation.duration_ms)
         if invocation.ok and logical_id not in scenario.events:
             scenario.events[logical_id] = event
+            scenario.instants[logical_id] = clock.iso(clock.now(), milliseconds=True)
         scenario.memory_mb[logical_id] = int(runtime.setting(logical_id, "MemorySize"))
         return invocation
 
