@@ -43,16 +43,23 @@ OPERATIONS = [
         "new lead",
         2,
         "suppression GetItem (a consent must not override an unsubscribe) + one TransactWriteItems "
-        "(contact + welcome enrollment)",
+        "(contact + welcome enrollment); +4: the erased-address check (GetItem of the keyed hash an "
+        "erasure leaves, so an erased person is never mailed or re-identified) and the keys it and the id "
+        "need (signing key current and previous, identity key: 3 GetSecretValue once per container; each "
+        "operation here runs in a cold one)",
     ),
     Operation(
         "merge (second post, new details)",
         3,
         "suppression GetItem + the contact transaction, cancelled by its condition (it returns the stored "
-        "contact: no read) + one conditional UpdateItem",
+        "contact: no read) + one conditional UpdateItem; +4: the erased-address check and its keys, as a "
+        "new lead",
     ),
     Operation(
-        "replay (same post again)", 2, "suppression GetItem + the cancelled transaction; nothing written"
+        "replay (same post again)",
+        2,
+        "suppression GetItem + the cancelled transaction; nothing written; +4: the erased-address check and "
+        "its keys, as a new lead",
     ),
     Operation(
         "follow-up run, nothing due",
@@ -64,7 +71,8 @@ OPERATIONS = [
         "follow-up step sent",
         14,
         "the run's 8 Queries + contact and suppression GetItem + ledger claim (PutItem) + SendEmail + "
-        "record the SES id + advance the enrollment (2 UpdateItem); +1: GetSendQuota once per run",
+        "record the SES id + advance the enrollment (2 UpdateItem); +1: GetSendQuota once per run; +3: the "
+        "erased-address check (GetItem) and the signing key's two versions it needs (once per container)",
     ),
     Operation(
         "occasion run, nothing due",
@@ -112,7 +120,9 @@ OPERATIONS = [
     Operation(
         "refund",
         2,
-        "account + contact (BatchGetItem) + one TransactWriteItems; +1 the event-id claim",
+        "account + contact (BatchGetItem) + one TransactWriteItems; +1 the event-id claim, +2 the "
+        "customer-value record lowered (sketch GetItem, TransactWriteItems), +1 the identity key (once per "
+        "container); the contact is read twice more (value flag): 2 GetItem that could go",
     ),
     Operation("redemption (POST)", 2, "read the account (BatchGetItem) + one conditional TransactWriteItems"),
     Operation(
@@ -133,7 +143,12 @@ OPERATIONS = [
         "(Query) + UpdateItem of the suppression, of the contact's consent and of each active enrollment "
         "stopped (one here)",
     ),
-    Operation("bounce notification", 1, "one conditional write of the suppression"),
+    Operation(
+        "bounce notification",
+        1,
+        "one conditional write of the suppression; +4: the erased-address check (an erased person's address "
+        "is never written back) and its keys, as a new lead",
+    ),
     Operation(
         "survey answer (POST, score 4 of 5)",
         4,
