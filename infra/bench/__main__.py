@@ -2,7 +2,8 @@
 
 Prints cold start (import, and import + first event, beside boto3 doing the same calls), AWS calls
 per operation beside the data model's minimum, and the monthly bill; writes them to
-docs/benchmarks.md. Exit status 0 whatever the figures, unless `--strict` and a row misses its target.
+docs/benchmarks.md, and their short form to the README's figures block (infra/bench/readme.py).
+Exit status 0 whatever the figures, unless `--strict` and a row misses its target.
 """
 
 from __future__ import annotations
@@ -21,13 +22,14 @@ from pathlib import Path
 from typing import Any
 
 from infra.bench import bill as billing
-from infra.bench import coldstart
+from infra.bench import coldstart, readme
 from infra.bench.operations import Scenario, play
 from infra.bench.rows import HEADER, Row, markdown_table, text_table
 from infra.build import layer_size
 from infra.template import ROOT
 
 DOC = ROOT / "docs" / "benchmarks.md"
+README = ROOT / "README.md"
 ROUNDS = 15
 
 
@@ -36,7 +38,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--strict", action="store_true", help="exit 1 when a row misses its target")
     parser.add_argument("--rounds", type=int, default=ROUNDS, help=f"cold-start rounds (default {ROUNDS})")
     parser.add_argument("--profile", metavar="FUNCTION", help="also cProfile one function's cold start")
-    parser.add_argument("--no-write", action="store_true", help="print only; leave docs/benchmarks.md alone")
+    parser.add_argument("--no-write", action="store_true", help="print only; leave the docs and README alone")
     parser.add_argument(
         "--no-throughput", action="store_true", help="skip tests/perf (throughput and scaling against moto)"
     )
@@ -88,7 +90,8 @@ def main(argv: list[str] | None = None) -> int:
     if not args.no_write:
         DOC.parent.mkdir(exist_ok=True)
         DOC.write_text(_document({t: md for t, (_, md) in sections.items()}, args.rounds, measured_on))
-        print(f"Wrote {DOC.relative_to(ROOT)}.")
+        readme.write(README, readme.block(cold_rows, scenario.measured, _bills(scenario, init)))
+        print(f"Wrote {DOC.relative_to(ROOT)} and the figures of {README.relative_to(ROOT)}.")
     if broken:
         print("A throughput bench itself failed (see pytest's output above): that is a bug, not noise.")
     return 1 if broken or (args.strict and missed) else 0
@@ -173,10 +176,14 @@ def _calls_table(scenario: Scenario) -> tuple[str, str]:
     return text_table(header, lines), markdown_table(header, lines)
 
 
-def _bill_table(scenario: Scenario, init: dict[str, float]) -> tuple[str, str]:
+def _bills(scenario: Scenario, init: dict[str, float]) -> tuple[list[billing.Line], list[billing.Line]]:
+    """The month's bill of the reference business and of one ten times larger."""
     reference = billing.Business()
-    tenfold = reference.scaled(10)
-    small, large = billing.bill(scenario, reference, init), billing.bill(scenario, tenfold, init)
+    return billing.bill(scenario, reference, init), billing.bill(scenario, reference.scaled(10), init)
+
+
+def _bill_table(scenario: Scenario, init: dict[str, float]) -> tuple[str, str]:
+    small, large = _bills(scenario, init)
     header = ("service", "item", "quantity (reference)", "reference $/month", "10x $/month")
     lines = [
         (a.service, a.item, a.quantity, f"{a.dollars:.2f}", f"{b.dollars:.2f}")
