@@ -11,6 +11,7 @@ DynamoDB reads only the partition asked for. Items read and requests made are th
 from __future__ import annotations
 
 import random
+import statistics
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -141,13 +142,15 @@ def test_items_read_per_run_follow_todays_occasions_not_the_table_size(
     _seed_filler(0, SMALL - seeded)
     frozen_clock.set(datetime(2027, 6, 15, 12, 5, tzinfo=UTC))  # 14:05 in Rome; 15 June alone in play
     small, small_reads, small_time = _measure(send_occasions)
-    small_replay, small_replay_reads, _ = _measure(send_occasions)
+    small_replay, small_replay_reads, small_replay_time = _measure(send_occasions)
+    small_times = [small_time, small_replay_time, _measure(send_occasions)[2]]
 
     _seed_filler(SMALL - seeded, LARGE - SMALL)
     seeding = time.perf_counter() - started
     frozen_clock.set(datetime(2027, 6, 16, 12, 5, tzinfo=UTC))
     large, large_reads, large_time = _measure(send_occasions)
-    large_replay, large_replay_reads, _ = _measure(send_occasions)
+    large_replay, large_replay_reads, large_replay_time = _measure(send_occasions)
+    large_times = [large_time, large_replay_time, _measure(send_occasions)[2]]
 
     today = BIRTHDAYS_TODAY + ANNIVERSARIES_TODAY
     assert small.sent == large.sent == today
@@ -186,9 +189,9 @@ def test_items_read_per_run_follow_todays_occasions_not_the_table_size(
     )
     record(
         section,
-        "greeting run wall time in moto (Query walks the table)",
-        large_time * 1000,
-        baseline=small_time * 1000,
+        "run wall time in moto, median of a run and 2 replays (Query walks the table)",
+        statistics.median(large_times) * 1000,
+        baseline=statistics.median(small_times) * 1000,
         unit="ms",
     )
     record(section, "seeding 100k contacts into moto (BatchWriteItem)", seeding, unit="s")
