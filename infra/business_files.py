@@ -98,11 +98,11 @@ def write_json(package: Path) -> list[Path]:
     when the `.yaml` is gone. Run after `check()`, so only files that load are converted. Raises
     ConfigurationError for data JSON cannot carry unchanged (an unquoted date, a number as a key).
     """
-    import yaml  # build time only
+    from crm_core.checks import read_yaml
 
     written = []
     for source in sorted(package.rglob("*.yaml")):
-        data = yaml.safe_load(source.read_text(encoding="utf-8"))
+        data = read_yaml(source)  # the loaders' own reading (libyaml, errors naming the file)
         try:
             text = json.dumps(data, ensure_ascii=False, separators=(",", ":"))
         except TypeError as exc:
